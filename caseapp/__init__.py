@@ -1,0 +1,3 @@
+"""caseapp: a desktop case manager for consumer privacy requests."""
+
+__version__ = "0.1.0"

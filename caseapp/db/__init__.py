@@ -1,0 +1,1 @@
+"""The case database: SQLAlchemy models, engine set-up and Alembic migrations."""

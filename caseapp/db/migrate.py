@@ -1,0 +1,89 @@
+"""Create or upgrade the case database with Alembic, backing up SQLite files first."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import exc
+
+from caseapp.db.engine import Database, describe_database_error, sqlite_path
+from caseapp.errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    try:
+        with db.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except exc.DBAPIError as error:
+        raise describe_database_error(error, db.url) from error
+
+
+def needs_upgrade(db: Database) -> bool:
+    return current_revision(db) != head_revision()
+
+
+def backup_sqlite_file(db: Database, backup_dir: Path, label: str) -> Path | None:
+    """Copy the SQLite file (with a consistent snapshot) before a migration."""
+    path = sqlite_path(db.url)
+    if path is None or not path.exists() or path.stat().st_size == 0:
+        return None
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"{path.stem}-{stamp}-before-{label}{path.suffix}"
+    raw = db.engine.raw_connection()
+    try:
+        import sqlite3
+
+        source = raw.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        destination = sqlite3.connect(target)
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"Could not back up the database before upgrading it ({error.strerror}); "
+            "nothing was changed."
+        ) from error
+    finally:
+        raw.close()
+    shutil.copystat(path, target)
+    return target
+
+
+def upgrade(db: Database, backup_dir: Path) -> Path | None:
+    """Bring the schema to the newest revision; return the backup made, if any."""
+    current = current_revision(db)
+    head = head_revision()
+    if current == head:
+        return None
+    backup = backup_sqlite_file(db, backup_dir, f"upgrade-to-{head}") if current else None
+    config = _config()
+    try:
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except exc.DBAPIError as error:
+        raise describe_database_error(error, db.url) from error
+    return backup

@@ -1,0 +1,267 @@
+"""SQLAlchemy 2.0 models of the case database.
+
+Timestamps are naive UTC; legal dates (received, due) are plain dates at the desk.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so that Alembic batch migrations on SQLite can find them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="agent")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_due", "status", "due_on"),
+        Index("ix_cases_assignee_status", "assignee_id", "status"),
+        Index("ix_cases_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    previous_status: Mapped[str | None] = mapped_column(String(30))
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    is_privacy_request: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_child: Mapped[bool] = mapped_column(Boolean, default=False)
+    via_agent: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject_is_requester: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    received_on: Mapped[date] = mapped_column(Date)
+    acknowledge_by: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    original_due_on: Mapped[date] = mapped_column(Date)
+    extended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    held_since: Mapped[datetime | None] = mapped_column(DateTime)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    verification_method: Mapped[str | None] = mapped_column(String(60))
+    submitted_for_review_by: Mapped[str | None] = mapped_column(String(100))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    appeal_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
+
+    request_types: Mapped[list[CaseRequestType]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseRequestType.id"
+    )
+    parties: Mapped[list[Party]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Party.id"
+    )
+    notes: Mapped[list[Note]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Note.id"
+    )
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Task.id"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Message.id"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Document.id"
+    )
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    duplicate_of: Mapped[Case | None] = relationship(
+        remote_side=[id], foreign_keys=[duplicate_of_id]
+    )
+    appeal_of: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[appeal_of_id])
+
+    @property
+    def type_names(self) -> list[str]:
+        return [t.request_type for t in self.request_types]
+
+
+class CaseRequestType(Base):
+    __tablename__ = "case_request_types"
+    __table_args__ = (UniqueConstraint("case_id", "request_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    request_type: Mapped[str] = mapped_column(String(30), index=True)
+
+    case: Mapped[Case] = relationship(back_populates="request_types")
+
+
+class Party(Base):
+    """The requester or the data subject of a case."""
+
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("case_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # requester | subject
+    name: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(320), default="", index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    postal_address: Mapped[str] = mapped_column(Text, default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(10), default="")
+    is_child: Mapped[bool] = mapped_column(Boolean, default=False)
+    age: Mapped[int | None] = mapped_column(Integer)
+    relationship_to_subject: Mapped[str] = mapped_column(String(30), default="self")
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+
+
+class Task(Base):
+    """Work owed on a case: a downstream notice, a manual source check, a follow-up."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # downstream_notice | manual_source | follow_up
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    case: Mapped[Case] = relationship(back_populates="tasks")
+
+
+class Message(Base):
+    """A mail or letter in a case's thread (filled by the intake issue)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(10))  # in | out
+    channel: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(Text, default="")
+    recipients: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    raw_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    case: Mapped[Case | None] = relationship(back_populates="messages")
+
+
+class Document(Base):
+    """A stored file of a case: attachment, scan or issued letter (later issues)."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))  # attachment | scan | letter
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    storage_path: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    case: Mapped[Case | None] = relationship(back_populates="documents")
+
+
+class AuditEvent(Base):
+    """One link of the audit chain: each row carries the hash of the one before it."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    case_ref: Mapped[str | None] = mapped_column(String(20), index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """A single row: the chain's last link. Writers lock it, which serializes appends."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class RefCounter(Base):
+    """Last case number issued per year (PR-2026-00042)."""
+
+    __tablename__ = "ref_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

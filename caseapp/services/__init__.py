@@ -1,0 +1,146 @@
+"""The API the window and the command line call.
+
+``Desk`` bundles the service functions for one database, one user and one clock. Each
+method is one unit of work and returns frozen values (caseapp.services.dto).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from caseapp.audit import verify
+from caseapp.clock import Clock
+from caseapp.db.engine import Database
+from caseapp.db.migrate import needs_upgrade, upgrade
+from caseapp.errors import DatabaseUnavailable
+from caseapp.services import cases, steps, users
+from caseapp.services.context import Rules, ServiceContext
+from caseapp.services.dto import (
+    AuditReport,
+    CaseDetail,
+    CasePage,
+    CaseQuery,
+    Changed,
+    NewCase,
+    PartyData,
+    StepRequest,
+    UserView,
+)
+
+__all__ = ["Desk", "Rules"]
+
+
+class Desk:
+    def __init__(self, database_url: str, username: str, clock: Clock | None = None,
+                 rules: Rules | None = None) -> None:
+        self.db = Database(database_url)
+        self.ctx = ServiceContext(self.db, rules or Rules.load(), clock or Clock(), username)
+
+    # --- set-up ------------------------------------------------------------------------
+    @property
+    def database_label(self) -> str:
+        return self.db.display_url
+
+    @property
+    def username(self) -> str:
+        return self.ctx.username
+
+    @property
+    def rules(self) -> Rules:
+        return self.ctx.rules
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
+
+    def set_clock(self, clock: Clock) -> None:
+        self.ctx.clock = clock
+
+    def prepare(self, backup_dir: Path) -> Path | None:
+        """Create or upgrade the schema (backing SQLite up first) and register the user."""
+        backup = upgrade(self.db, backup_dir)
+        users.ensure_current_user(self.ctx)
+        return backup
+
+    def check_ready(self) -> None:
+        if needs_upgrade(self.db):
+            raise DatabaseUnavailable(
+                f"The case database {self.db.display_url} is not set up or is older than this "
+                "program. Run: caseapp init"
+            )
+        users.ensure_current_user(self.ctx)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # --- cases -------------------------------------------------------------------------
+    def create_case(self, new: NewCase) -> Changed:
+        return cases.create_case(self.ctx, new)
+
+    def get_case(self, ref: str) -> CaseDetail:
+        return cases.get_case(self.ctx, ref)
+
+    def list_cases(self, query: CaseQuery, offset: int = 0, limit: int = 200) -> CasePage:
+        return cases.list_cases(self.ctx, query, offset, limit)
+
+    def count_cases(self, query: CaseQuery) -> int:
+        return cases.count_cases(self.ctx, query)
+
+    def update_party(self, ref: str, role: str, data: PartyData,
+                     expected_version: int | None = None) -> Changed:
+        return cases.update_party(self.ctx, ref, role, data, expected_version)
+
+    def update_case(self, ref: str, expected_version: int | None = None, *,
+                    request_types: tuple[str, ...] | None = None,
+                    jurisdiction: str | None = None, received_on: date | None = None,
+                    priority: str | None = None, summary: str | None = None,
+                    language: str | None = None) -> Changed:
+        return cases.update_case(
+            self.ctx, ref, expected_version, request_types=request_types,
+            jurisdiction=jurisdiction, received_on=received_on, priority=priority,
+            summary=summary, language=language,
+        )
+
+    def assign(self, ref: str, username: str | None,
+               expected_version: int | None = None) -> Changed:
+        return cases.assign(self.ctx, ref, username, expected_version)
+
+    def add_note(self, ref: str, body: str) -> Changed:
+        return cases.add_note(self.ctx, ref, body)
+
+    def take_step(self, ref: str, request: StepRequest) -> Changed:
+        return steps.take_step(self.ctx, ref, request)
+
+    def extend(self, ref: str, reason: str, expected_version: int | None = None) -> Changed:
+        return steps.extend(self.ctx, ref, reason, expected_version)
+
+    def open_appeal(self, ref: str, reason: str, received_on: date | None = None) -> Changed:
+        return steps.open_appeal(self.ctx, ref, reason, received_on)
+
+    def add_task(self, ref: str, kind: str, title: str, due_in_days: int | None = None) -> (
+        Changed
+    ):
+        return steps.add_task(self.ctx, ref, kind, title, due_in_days)
+
+    def complete_task(self, ref: str, task_id: int) -> Changed:
+        return steps.complete_task(self.ctx, ref, task_id)
+
+    # --- users and audit ---------------------------------------------------------------
+    def current_user(self) -> UserView:
+        return users.ensure_current_user(self.ctx)
+
+    def list_users(self) -> list[UserView]:
+        return users.list_users(self.ctx)
+
+    def add_user(self, username: str, role: str, display_name: str = "") -> UserView:
+        return users.add_user(self.ctx, username, role, display_name)
+
+    def set_role(self, username: str, role: str) -> UserView:
+        return users.set_role(self.ctx, username, role)
+
+    def verify_audit(self) -> AuditReport:
+        with self.ctx.read() as session:
+            report = verify(session)
+        return AuditReport(report.ok, report.events, report.first_broken_seq, report.problem,
+                           report.head_hash)

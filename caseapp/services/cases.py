@@ -1,0 +1,495 @@
+"""Creating, finding, listing and editing cases."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import asdict, fields
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from caseapp import audit
+from caseapp.db.models import Case, CaseRequestType, Note, Party, RefCounter, User
+from caseapp.errors import InvalidInput, NotFound, StaleEdit
+from caseapp.services.context import ServiceContext
+from caseapp.services.dto import (
+    CaseDetail,
+    CasePage,
+    CaseQuery,
+    CaseRow,
+    Changed,
+    NewCase,
+    PartyData,
+)
+from caseapp.services.views import case_detail
+from caseapp.vocabulary import CHANNELS, PRIORITIES, PRIORITY_NAMES, RELATIONSHIPS, REQUEST_TYPES
+from caseapp.workflow.deadlines import compute_deadlines
+
+REF_PATTERN = re.compile(r"^PR-(\d{4})-(\d{5,})$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+VIEWS = ("mine", "open", "due_soon", "overdue", "closed", "all")
+MAX_TEXT = 20_000
+
+
+def normalize_ref(ref: str) -> str:
+    cleaned = ref.strip().upper()
+    if not REF_PATTERN.match(cleaned):
+        raise InvalidInput(f"'{ref}' is not a case reference (they look like PR-2026-00042).")
+    return cleaned
+
+
+def load_case(session: Session, ref: str) -> Case:
+    wanted = normalize_ref(ref)
+    case = session.scalars(
+        select(Case)
+        .where(Case.ref == wanted)
+        .options(
+            selectinload(Case.parties),
+            selectinload(Case.request_types),
+            selectinload(Case.notes),
+            selectinload(Case.tasks),
+        )
+    ).first()
+    if case is None:
+        raise NotFound(f"No case {wanted}.")
+    return case
+
+
+def check_version(case: Case, expected: int | None) -> None:
+    if expected is not None and case.version != expected:
+        raise StaleEdit(
+            f"{case.ref} was changed by someone else since you opened it (version "
+            f"{expected} → {case.version}). Nothing was overwritten: reload and try again."
+        )
+
+
+def _next_ref(session: Session, year: int) -> str:
+    counter = session.get(RefCounter, year)
+    if counter is None:
+        counter = RefCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    return f"PR-{year}-{counter.last:05d}"
+
+
+def _clean_party(data: PartyData, what: str) -> PartyData:
+    for item in fields(data):
+        value = getattr(data, item.name)
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise InvalidInput(f"{what} {item.name.replace('_', ' ')} is too long.")
+    email = data.email.strip()
+    if email and not EMAIL_PATTERN.match(email):
+        raise InvalidInput(f"{what} email '{email}' is not an email address.")
+    if data.relationship not in RELATIONSHIPS:
+        raise InvalidInput(
+            f"{what} relationship must be one of: {', '.join(RELATIONSHIPS)}."
+        )
+    if data.age is not None and not 0 <= data.age < 130:
+        raise InvalidInput(f"{what} age must be between 0 and 129.")
+    state = data.state.strip().upper()
+    is_child = data.is_child or (data.age is not None and data.age < 13)
+    return PartyData(
+        name=" ".join(data.name.split()),
+        email=email,
+        phone=data.phone.strip(),
+        postal_address=data.postal_address.strip(),
+        postal_code=data.postal_code.strip(),
+        state=state,
+        is_child=is_child,
+        age=data.age,
+        relationship=data.relationship,
+    )
+
+
+def _apply_party(party: Party, data: PartyData) -> list[str]:
+    changed = []
+    mapping = asdict(data)
+    mapping["relationship_to_subject"] = mapping.pop("relationship")
+    for key, value in mapping.items():
+        if getattr(party, key) != value:
+            setattr(party, key, value)
+            changed.append(key)
+    return changed
+
+
+def refresh_deadlines(ctx: ServiceContext, case: Case) -> None:
+    computed = compute_deadlines(
+        ctx.rules.jurisdictions,
+        case.jurisdiction,
+        case.type_names,
+        case.received_on,
+        extended=case.extended_at is not None,
+        paused_days=case.paused_days,
+    )
+    case.acknowledge_by = computed.acknowledge_by
+    case.due_on = computed.respond_by
+    case.original_due_on = computed.original_respond_by
+
+
+def _check_types(types: tuple[str, ...]) -> tuple[str, ...]:
+    if not types:
+        raise InvalidInput("Choose at least one request type.")
+    unknown = [t for t in types if t not in REQUEST_TYPES]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown request type(s): {', '.join(unknown)}. Known: {', '.join(REQUEST_TYPES)}."
+        )
+    return tuple(dict.fromkeys(types))
+
+
+def _user(session: Session, username: str | None) -> User | None:
+    if not username:
+        return None
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"No user '{username}'.")
+    return user
+
+
+def create_case(ctx: ServiceContext, new: NewCase) -> Changed:
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = insert_case(ctx, session, actor.username, new)
+        return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
+
+
+def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase) -> Case:
+    """Validate and add a new case, audited, inside the caller's unit of work."""
+    if new.channel not in CHANNELS:
+        raise InvalidInput(f"Channel must be one of: {', '.join(CHANNELS)}.")
+    types = _check_types(new.request_types)
+    requester = _clean_party(new.requester, "Requester")
+    subject = _clean_party(new.subject, "Data subject") if new.subject else None
+    if not (requester.name or requester.email or requester.phone):
+        raise InvalidInput("The requester needs at least a name, an email or a phone number.")
+    if new.priority is not None and new.priority not in PRIORITIES:
+        raise InvalidInput(f"Priority must be one of: {', '.join(PRIORITIES)}.")
+    if len(new.summary) > MAX_TEXT:
+        raise InvalidInput("The summary is too long.")
+    today = ctx.clock.today()
+    received_on = new.received_on or today
+    if received_on > today:
+        raise InvalidInput(f"The received date {received_on} is in the future.")
+    jurisdictions = ctx.rules.jurisdictions
+    stated = new.jurisdiction or (subject.state if subject and subject.state else "") or (
+        requester.state
+    )
+    jurisdiction = jurisdictions.normalize(stated)
+    is_child = bool(subject and subject.is_child)
+    priority = new.priority or (jurisdictions.child_priority if is_child else "normal")
+    now = ctx.clock.now()
+    # A request typed in today was received now; one dated earlier, at the start of its day.
+    received_at = now if received_on == today else ctx.clock.start_of_local_day(received_on)
+    case = Case(
+        ref=_next_ref(session, today.year),
+        channel=new.channel,
+        status=ctx.workflow.initial,
+        jurisdiction=jurisdiction,
+        is_privacy_request=(
+            new.is_privacy_request if new.is_privacy_request is not None
+            else set(types) != {"other"}
+        ),
+        is_child=is_child,
+        via_agent=bool(subject) and requester.relationship == "authorized_agent",
+        subject_is_requester=subject is None,
+        priority=PRIORITIES[priority],
+        language=new.language or "en",
+        summary=new.summary.strip(),
+        received_at=received_at,
+        received_on=received_on,
+        paused_days=0,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+        assignee=_user(session, new.assignee),
+    )
+    case.request_types = [CaseRequestType(request_type=t) for t in types]
+    parties = [Party(role="requester")]
+    _apply_party(parties[0], requester)
+    if subject is not None:
+        parties.append(Party(role="subject"))
+        _apply_party(parties[1], subject)
+    case.parties = parties
+    refresh_deadlines(ctx, case)
+    session.add(case)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="case.created", at=now, case=case,
+        detail={
+            "channel": case.channel,
+            "request_types": list(types),
+            "jurisdiction": jurisdiction,
+            "received_on": received_on.isoformat(),
+            "due_on": case.due_on.isoformat(),
+            "is_child": is_child,
+        },
+    )
+    session.flush()
+    return case
+
+
+def get_case(ctx: ServiceContext, ref: str) -> CaseDetail:
+    with ctx.read() as session:
+        actor = ctx.actor(session)
+        return case_detail(ctx, session, load_case(session, ref), actor)
+
+
+def update_party(
+    ctx: ServiceContext, ref: str, role: str, data: PartyData, expected_version: int | None
+) -> Changed:
+    if role not in ("requester", "subject"):
+        raise InvalidInput("Role must be requester or subject.")
+    cleaned = _clean_party(data, role.capitalize())
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        check_version(case, expected_version)
+        party = next((p for p in case.parties if p.role == role), None)
+        if party is None:
+            party = Party(role=role)
+            case.parties.append(party)
+            case.subject_is_requester = False
+        changed = _apply_party(party, cleaned)
+        if not changed:
+            return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
+                           list_changed=False)
+        subject = next((p for p in case.parties if p.role == "subject"), None)
+        case.is_child = bool(subject and subject.is_child)
+        case.via_agent = bool(subject) and any(
+            p.role == "requester" and p.relationship_to_subject == "authorized_agent"
+            for p in case.parties
+        )
+        case.updated_at = ctx.clock.now()
+        audit.record(session, actor=actor.username, action="party.updated", at=case.updated_at,
+                     case=case, detail={"role": role, "fields": changed})
+        session.flush()
+        return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
+
+
+def update_case(
+    ctx: ServiceContext,
+    ref: str,
+    expected_version: int | None,
+    *,
+    request_types: tuple[str, ...] | None = None,
+    jurisdiction: str | None = None,
+    received_on: date | None = None,
+    priority: str | None = None,
+    summary: str | None = None,
+    language: str | None = None,
+) -> Changed:
+    """Change what the request is; due dates are recomputed from the new facts."""
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        check_version(case, expected_version)
+        changed: list[str] = []
+        if request_types is not None:
+            types = _check_types(request_types)
+            if tuple(case.type_names) != types:
+                case.request_types = [CaseRequestType(request_type=t) for t in types]
+                case.is_privacy_request = set(types) != {"other"}
+                changed.append("request_types")
+        if jurisdiction is not None:
+            code = ctx.rules.jurisdictions.normalize(jurisdiction)
+            if code != case.jurisdiction:
+                case.jurisdiction = code
+                changed.append("jurisdiction")
+        if received_on is not None and received_on != case.received_on:
+            if received_on > ctx.clock.today():
+                raise InvalidInput(f"The received date {received_on} is in the future.")
+            case.received_on = received_on
+            case.received_at = ctx.clock.start_of_local_day(received_on)
+            changed.append("received_on")
+        if priority is not None:
+            if priority not in PRIORITIES:
+                raise InvalidInput(f"Priority must be one of: {', '.join(PRIORITIES)}.")
+            if PRIORITIES[priority] != case.priority:
+                case.priority = PRIORITIES[priority]
+                changed.append("priority")
+        if summary is not None and summary.strip() != case.summary:
+            if len(summary) > MAX_TEXT:
+                raise InvalidInput("The summary is too long.")
+            case.summary = summary.strip()
+            changed.append("summary")
+        if language is not None and language != case.language:
+            case.language = language
+            changed.append("language")
+        if not changed:
+            return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
+                           list_changed=False)
+        refresh_deadlines(ctx, case)
+        case.updated_at = ctx.clock.now()
+        audit.record(session, actor=actor.username, action="case.updated", at=case.updated_at,
+                     case=case, detail={"fields": changed, "due_on": case.due_on.isoformat()})
+        session.flush()
+        return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
+
+
+def assign(ctx: ServiceContext, ref: str, username: str | None,
+           expected_version: int | None = None) -> Changed:
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        check_version(case, expected_version)
+        user = _user(session, username)
+        before = case.assignee.username if case.assignee else None
+        case.assignee = user
+        case.updated_at = ctx.clock.now()
+        audit.record(session, actor=actor.username, action="case.assigned", at=case.updated_at,
+                     case=case, detail={"from": before, "to": user.username if user else None})
+        session.flush()
+        return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
+
+
+def add_note(ctx: ServiceContext, ref: str, body: str) -> Changed:
+    text = body.strip()
+    if not text:
+        raise InvalidInput("The note is empty.")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"A note can hold at most {MAX_TEXT:,} characters.")
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        now = ctx.clock.now()
+        case.notes.append(Note(author=actor.username, created_at=now, body=text))
+        case.updated_at = now
+        audit.record(session, actor=actor.username, action="case.note", at=now, case=case,
+                     detail={"length": len(text)})
+        session.flush()
+        return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
+                       list_changed=False)
+
+
+# --- the case list -------------------------------------------------------------------
+
+_requester = aliased(Party)
+
+SORT_KEYS: dict[str, tuple[Any, ...]] = {
+    # "desk" is the default order: urgent (child) cases first, then the earliest due.
+    "desk": (Case.priority, Case.due_on),
+    "ref": (Case.id,),
+    "status": (Case.status,),
+    "channel": (Case.channel,),
+    "requester": (_requester.name,),
+    "types": (Case.id,),
+    "jurisdiction": (Case.jurisdiction,),
+    "received": (Case.received_on,),
+    "due": (Case.due_on,),
+    "priority": (Case.priority,),
+    "assignee": (User.username,),
+}
+
+
+def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[tuple[int]] | Select[
+        tuple[Case, str | None, str | None]]) -> Select:  # type: ignore[type-arg]
+    workflow = ctx.workflow
+    today = ctx.clock.today()
+    open_states = workflow.open_states
+    if query.view not in VIEWS:
+        raise InvalidInput(f"Unknown view '{query.view}'. Known: {', '.join(VIEWS)}.")
+    if query.view == "mine":
+        statement = statement.where(User.username == ctx.username, Case.status.in_(open_states))
+    elif query.view == "open":
+        statement = statement.where(Case.status.in_(open_states))
+    elif query.view == "due_soon":
+        statement = statement.where(
+            Case.status.in_(open_states),
+            Case.due_on >= today,
+            Case.due_on <= today + timedelta(days=query.due_soon_days),
+        )
+    elif query.view == "overdue":
+        statement = statement.where(Case.status.in_(open_states), Case.due_on < today)
+    elif query.view == "closed":
+        statement = statement.where(Case.status.in_(workflow.closed_states))
+    if query.status:
+        if query.status not in workflow.states:
+            raise InvalidInput(
+                f"Unknown status '{query.status}'. Known: {', '.join(workflow.states)}."
+            )
+        statement = statement.where(Case.status == query.status)
+    text = query.text.strip()
+    if text:
+        pattern = f"%{text.replace('%', '').replace('_', '')}%"
+        statement = statement.where(
+            or_(
+                Case.ref.ilike(pattern),
+                _requester.name.ilike(pattern),
+                _requester.email.ilike(pattern),
+                Case.summary.ilike(pattern),
+            )
+        )
+    return statement
+
+
+def _joined(statement: Select) -> Select:  # type: ignore[type-arg]
+    return statement.outerjoin(
+        _requester, and_(_requester.case_id == Case.id, _requester.role == "requester")
+    ).outerjoin(User, User.id == Case.assignee_id)
+
+
+def count_cases(ctx: ServiceContext, query: CaseQuery) -> int:
+    with ctx.read() as session:
+        statement = _filtered(ctx, query, _joined(select(func.count(Case.id)).select_from(Case)))
+        return int(session.scalar(statement) or 0)
+
+
+def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: int = 200) -> (
+    CasePage
+):
+    if query.sort not in SORT_KEYS:
+        raise InvalidInput(f"Cannot sort by '{query.sort}'. Known: {', '.join(SORT_KEYS)}.")
+    keys = SORT_KEYS[query.sort]
+    order = [key.desc() if query.descending else key.asc() for key in keys]
+    order.append(Case.id.desc() if query.descending else Case.id.asc())
+    today = ctx.clock.today()
+    workflow = ctx.workflow
+    with ctx.read() as session:
+        total_statement = _filtered(
+            ctx, query, _joined(select(func.count(Case.id)).select_from(Case))
+        )
+        total = int(session.scalar(total_statement) or 0)
+        statement = _filtered(
+            ctx, query,
+            _joined(select(Case.id, Case.ref, Case.status, Case.channel, _requester.name,
+                           Case.jurisdiction, Case.received_on, Case.due_on, Case.priority,
+                           Case.is_child, User.username).select_from(Case)),
+        ).order_by(*order).offset(offset).limit(limit)
+        rows = session.execute(statement).all()
+        types: dict[int, list[str]] = defaultdict(list)
+        if rows:
+            for case_id, request_type in session.execute(
+                select(CaseRequestType.case_id, CaseRequestType.request_type)
+                .where(CaseRequestType.case_id.in_([r[0] for r in rows]))
+                .order_by(CaseRequestType.id)
+            ):
+                types[case_id].append(request_type)
+    result = []
+    for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
+         is_child, assignee) in rows:
+        state = workflow.states.get(status)
+        is_open = bool(state and state.is_open)
+        days_left = (due_on - today).days
+        result.append(
+            CaseRow(
+                ref=ref,
+                status=status,
+                status_label=workflow.label(status),
+                is_open=is_open,
+                channel=channel,
+                request_types=tuple(types[case_id]),
+                requester_name=name or "",
+                jurisdiction=jurisdiction,
+                received_on=received_on,
+                due_on=due_on,
+                days_left=days_left,
+                overdue=is_open and days_left < 0,
+                priority=PRIORITY_NAMES.get(priority, "normal"),
+                is_child=is_child,
+                assignee=assignee or "",
+            )
+        )
+    return CasePage(rows=tuple(result), offset=offset, total=total)

@@ -1,0 +1,93 @@
+"""What every service call needs: the database, the rules, the clock and who is acting.
+
+``unit_of_work`` is the one place where a session is opened, committed or rolled back;
+driver errors come out as the known problems staff understand (caseapp.errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseapp.audit import lock_chain
+from caseapp.clock import Clock
+from caseapp.db.engine import Database
+from caseapp.db.models import User
+from caseapp.errors import NotFound, PermissionDenied, StaleEdit
+from caseapp.resources import resources_dir
+from caseapp.workflow.jurisdictions import Jurisdictions, load_jurisdictions
+from caseapp.workflow.machine import Actor
+from caseapp.workflow.rules import Workflow, load_workflow
+
+
+@dataclass(frozen=True)
+class Rules:
+    workflow: Workflow
+    jurisdictions: Jurisdictions
+
+    @staticmethod
+    def load(folder: Path | None = None) -> Rules:
+        base = folder or resources_dir()
+        return Rules(
+            workflow=load_workflow(base / "workflows.toml"),
+            jurisdictions=load_jurisdictions(base / "jurisdictions.toml"),
+        )
+
+
+class ServiceContext:
+    def __init__(self, db: Database, rules: Rules, clock: Clock, username: str) -> None:
+        self.db = db
+        self.rules = rules
+        self.clock = clock
+        self.username = username
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        return self.rules.workflow
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.db.session() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One unit of work: everything inside commits together or not at all."""
+        with self.db.session() as session:
+            lock_chain(session)  # serializes writers; the audit append needs it anyway
+            try:
+                yield session
+                session.commit()
+            except StaleDataError as error:
+                session.rollback()
+                raise StaleEdit(
+                    "Someone else changed this case while you were working on it. "
+                    "Nothing was overwritten: reload the case and try again."
+                ) from error
+
+    def actor(self, session: Session) -> Actor:
+        user = session.scalars(select(User).where(User.username == self.username)).first()
+        if user is None:
+            raise NotFound(
+                f"User '{self.username}' is not known to this case database. "
+                "An administrator can add them with: caseapp users add "
+                f"{self.username} --role agent"
+            )
+        if not user.active:
+            raise PermissionDenied(f"User '{self.username}' is deactivated.")
+        return Actor(username=user.username, role=user.role)
+
+    def require_role(self, session: Session, *roles: str) -> Actor:
+        actor = self.actor(session)
+        if actor.role not in roles and actor.role != "admin":
+            raise PermissionDenied(
+                f"This needs the role {' or '.join(roles)}; {actor.username} is {actor.role}."
+            )
+        return actor

@@ -1,0 +1,206 @@
+"""Plain, frozen values that services take and return; no ORM object leaves a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from caseapp.workflow.machine import StepOption
+
+
+@dataclass(frozen=True)
+class PartyData:
+    """A requester or data subject as typed in."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    postal_address: str = ""
+    postal_code: str = ""
+    state: str = ""
+    is_child: bool = False
+    age: int | None = None
+    relationship: str = "self"
+
+
+@dataclass(frozen=True)
+class NewCase:
+    channel: str
+    request_types: tuple[str, ...]
+    requester: PartyData
+    subject: PartyData | None = None  # None: the requester is the data subject
+    jurisdiction: str | None = None  # None: from the requester's (or subject's) state
+    received_on: date | None = None  # None: today at the desk
+    summary: str = ""
+    priority: str | None = None  # None: urgent for children, else normal
+    language: str = "en"
+    is_privacy_request: bool | None = None  # None: False only when every type is "other"
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class PartyView:
+    role: str
+    name: str
+    email: str
+    phone: str
+    postal_address: str
+    postal_code: str
+    state: str
+    is_child: bool
+    age: int | None
+    relationship: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author: str
+    created_at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    kind: str
+    title: str
+    due_on: date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    received_on: date
+    acknowledge_by: date | None
+    acknowledged: bool
+    respond_by: date
+    original_respond_by: date
+    extended: bool
+    extension_possible: bool
+    extension_reason: str
+    today: date
+    days_left: int
+    acknowledge_days_left: int | None
+    overdue: bool
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One line of the case list."""
+
+    ref: str
+    status: str
+    status_label: str
+    is_open: bool
+    channel: str
+    request_types: tuple[str, ...]
+    requester_name: str
+    jurisdiction: str
+    received_on: date
+    due_on: date
+    days_left: int
+    overdue: bool
+    priority: str
+    is_child: bool
+    assignee: str
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    ref: str
+    version: int
+    status: str
+    status_label: str
+    status_reason: str
+    is_open: bool
+    channel: str
+    request_types: tuple[str, ...]
+    jurisdiction: str
+    jurisdiction_name: str
+    is_privacy_request: bool
+    is_child: bool
+    via_agent: bool
+    priority: str
+    language: str
+    summary: str
+    received_at: datetime
+    assignee: str
+    requester: PartyView
+    subject: PartyView
+    subject_is_requester: bool
+    deadlines: DeadlineView
+    duplicate_of: str
+    appeal_of: str
+    verification_method: str
+    notes: tuple[NoteView, ...]
+    tasks: tuple[TaskView, ...]
+    history: tuple[HistoryEntry, ...]
+    steps: tuple[StepOption, ...]
+    message_count: int
+    document_count: int
+    created_by: str
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """What the case list shows: a view from the navigation plus filters and order."""
+
+    view: str = "open"  # mine | open | due_soon | overdue | closed | all
+    text: str = ""
+    status: str = ""
+    sort: str = "desk"  # see caseapp.services.cases.SORT_KEYS
+    descending: bool = False
+    due_soon_days: int = 7
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: tuple[CaseRow, ...]
+    offset: int
+    total: int
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    ok: bool
+    events: int
+    first_broken_seq: int | None
+    problem: str
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    step: str
+    reason: str = ""
+    other_case: str = ""
+    method: str = ""
+    override: bool = False
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a mutation changed, so a view refreshes only that (cf. anki's OpChanges)."""
+
+    case: CaseDetail
+    refs: tuple[str, ...] = field(default=())
+    list_changed: bool = True

@@ -1,0 +1,184 @@
+"""Turning loaded rows into the frozen views services return."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caseapp.db.models import AuditEvent, Case, Document, Message, Party
+from caseapp.services.context import ServiceContext
+from caseapp.services.dto import (
+    CaseDetail,
+    DeadlineView,
+    HistoryEntry,
+    NoteView,
+    PartyView,
+    TaskView,
+)
+from caseapp.vocabulary import PRIORITY_NAMES, REQUEST_TYPE_LABELS
+from caseapp.workflow.deadlines import compute_deadlines
+from caseapp.workflow.machine import Actor, CaseFacts, options
+
+EMPTY_PARTY = PartyView("subject", "", "", "", "", "", "", False, None, "self")
+
+
+def party_view(party: Party) -> PartyView:
+    return PartyView(
+        role=party.role,
+        name=party.name,
+        email=party.email,
+        phone=party.phone,
+        postal_address=party.postal_address,
+        postal_code=party.postal_code,
+        state=party.state,
+        is_child=party.is_child,
+        age=party.age,
+        relationship=party.relationship_to_subject,
+    )
+
+
+def party_of(case: Case, role: str) -> Party | None:
+    return next((p for p in case.parties if p.role == role), None)
+
+
+def open_notice_count(case: Case) -> int:
+    return sum(1 for t in case.tasks if t.kind == "downstream_notice" and t.status == "open")
+
+
+def facts_of(case: Case) -> CaseFacts:
+    return CaseFacts(
+        status=case.status,
+        previous_status=case.previous_status,
+        request_types=tuple(case.type_names),
+        submitted_for_review_by=case.submitted_for_review_by,
+        open_notices=open_notice_count(case),
+    )
+
+
+def deadline_view(ctx: ServiceContext, case: Case, today: date) -> DeadlineView:
+    computed = compute_deadlines(
+        ctx.rules.jurisdictions,
+        case.jurisdiction,
+        case.type_names,
+        case.received_on,
+        extended=case.extended_at is not None,
+        paused_days=case.paused_days,
+    )
+    is_open = ctx.workflow.state(case.status).is_open
+    days_left = (case.due_on - today).days
+    return DeadlineView(
+        received_on=case.received_on,
+        acknowledge_by=case.acknowledge_by,
+        acknowledged=case.acknowledged_at is not None,
+        respond_by=case.due_on,
+        original_respond_by=case.original_due_on,
+        extended=case.extended_at is not None,
+        extension_possible=computed.extension_possible and case.extended_at is None,
+        extension_reason=case.extension_reason or "",
+        today=today,
+        days_left=days_left,
+        acknowledge_days_left=(case.acknowledge_by - today).days if case.acknowledge_by else None,
+        overdue=is_open and days_left < 0,
+        sources=computed.sources,
+    )
+
+
+def describe_event(ctx: ServiceContext, action: str, detail_json: str) -> str:
+    """One readable line for the history list."""
+    try:
+        detail = json.loads(detail_json)
+    except ValueError:
+        detail = {}
+    label = ctx.workflow.label
+    reason = f" — {detail['reason']}" if detail.get("reason") else ""
+    if action == "case.created":
+        types = ", ".join(REQUEST_TYPE_LABELS.get(t, t) for t in detail.get("request_types", []))
+        return f"Case opened ({detail.get('channel', '')}): {types}; due {detail.get('due_on')}"
+    if action == "case.step":
+        return (
+            f"{detail.get('label', detail.get('step'))}: {label(detail.get('from', ''))} → "
+            f"{label(detail.get('to', ''))}{reason}"
+        )
+    if action == "case.extended":
+        return f"Deadline extended to {detail.get('due_on')}{reason}"
+    if action == "case.assigned":
+        return f"Assigned to {detail.get('to') or 'nobody'}"
+    if action == "case.note":
+        return "Note added"
+    if action == "party.updated":
+        fields = ", ".join(detail.get("fields", []))
+        return f"{str(detail.get('role', 'party')).capitalize()} details changed: {fields}"
+    if action == "case.updated":
+        fields = ", ".join(detail.get("fields", []))
+        return f"Case details changed: {fields}"
+    if action == "case.merged_into":
+        return f"Merged into {detail.get('into')}"
+    if action == "case.merged_from":
+        return f"Merged in from {detail.get('from')}"
+    if action == "case.appealed":
+        return f"Appeal opened as {detail.get('appeal')}{reason}"
+    if action == "task.done":
+        return f"Task done: {detail.get('title', '')}"
+    return action + reason
+
+
+def case_detail(
+    ctx: ServiceContext, session: Session, case: Case, actor: Actor
+) -> CaseDetail:
+    today = ctx.clock.today()
+    requester = party_of(case, "requester")
+    subject = party_of(case, "subject")
+    requester_view = party_view(requester) if requester else EMPTY_PARTY
+    subject_view = (
+        party_view(subject) if subject else
+        PartyView(**{**requester_view.__dict__, "role": "subject"})
+    )
+    events = session.execute(
+        select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
+               AuditEvent.detail)
+        .where(AuditEvent.case_id == case.id)
+        .order_by(AuditEvent.seq)
+    ).all()
+    messages = session.scalar(select(func.count()).where(Message.case_id == case.id)) or 0
+    documents = session.scalar(select(func.count()).where(Document.case_id == case.id)) or 0
+    state = ctx.workflow.state(case.status)
+    return CaseDetail(
+        ref=case.ref,
+        version=case.version,
+        status=case.status,
+        status_label=state.label,
+        status_reason=case.status_reason or "",
+        is_open=state.is_open,
+        channel=case.channel,
+        request_types=tuple(case.type_names),
+        jurisdiction=case.jurisdiction,
+        jurisdiction_name=ctx.rules.jurisdictions.name(case.jurisdiction),
+        is_privacy_request=case.is_privacy_request,
+        is_child=case.is_child,
+        via_agent=case.via_agent,
+        priority=PRIORITY_NAMES.get(case.priority, "normal"),
+        language=case.language,
+        summary=case.summary,
+        received_at=case.received_at,
+        assignee=case.assignee.username if case.assignee else "",
+        requester=requester_view,
+        subject=subject_view,
+        subject_is_requester=case.subject_is_requester,
+        deadlines=deadline_view(ctx, case, today),
+        duplicate_of=case.duplicate_of.ref if case.duplicate_of else "",
+        appeal_of=case.appeal_of.ref if case.appeal_of else "",
+        verification_method=case.verification_method or "",
+        notes=tuple(NoteView(n.author, n.created_at, n.body) for n in case.notes),
+        tasks=tuple(TaskView(t.id, t.kind, t.title, t.due_on, t.status) for t in case.tasks),
+        history=tuple(
+            HistoryEntry(e.seq, e.at, e.actor, e.action, describe_event(ctx, e.action, e.detail))
+            for e in events
+        ),
+        steps=tuple(options(ctx.workflow, facts_of(case), actor)) if state.is_open else (),
+        message_count=messages,
+        document_count=documents,
+        created_by=case.created_by,
+    )

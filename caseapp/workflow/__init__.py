@@ -1,0 +1,1 @@
+"""Workflow states and transitions, legal clocks and the business-day calendar."""

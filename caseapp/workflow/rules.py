@@ -1,0 +1,156 @@
+"""The workflow (states, steps, guards) loaded and checked from ``workflows.toml``."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caseapp.errors import ConfigError
+from caseapp.vocabulary import REQUEST_TYPES, ROLES
+
+PREVIOUS = "@previous"
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: str
+    is_open: bool
+    waiting_on_requester: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    help: str = ""
+    requires_reason: bool = False
+    requires_case: bool = False
+    requires_method: bool = False
+    request_types: tuple[str, ...] = ()
+    all_request_types: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    four_eyes_types: tuple[str, ...] = ()
+    blocks_on_open_notices: bool = False
+
+
+@dataclass(frozen=True)
+class Workflow:
+    initial: str
+    states: Mapping[str, State]
+    transitions: Mapping[str, Transition]
+
+    def state(self, name: str) -> State:
+        return self.states[name]
+
+    def label(self, state: str) -> str:
+        found = self.states.get(state)
+        return found.label if found else state
+
+    @property
+    def open_states(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states.values() if s.is_open)
+
+    @property
+    def closed_states(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states.values() if not s.is_open)
+
+
+_TRANSITION_KEYS = {
+    "label", "from", "to", "help", "requires_reason", "requires_case", "requires_method",
+    "request_types", "all_request_types", "roles", "four_eyes_types",
+    "blocks_on_open_notices",
+}
+
+
+def _strings(where: str, value: Any, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: must be a list of names")
+    if allowed is not None:
+        for item in value:
+            if item not in allowed:
+                raise ConfigError(f"{where}: unknown name '{item}'")
+    return tuple(value)
+
+
+def _bool(where: str, table: Mapping[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: must be true or false")
+    return value
+
+
+def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Workflow:
+    states: dict[str, State] = {}
+    for name, table in dict(data.get("states", {})).items():
+        where = f"{file}: [states.{name}]"
+        kind = table.get("kind")
+        if kind not in ("open", "closed"):
+            raise ConfigError(f"{where}: 'kind' must be \"open\" or \"closed\"")
+        states[name] = State(
+            name=name,
+            label=str(table.get("label", name)),
+            is_open=kind == "open",
+            waiting_on_requester=_bool(where, table, "waiting_on_requester"),
+        )
+    if not states:
+        raise ConfigError(f"{file}: no [states] defined")
+    initial = data.get("initial")
+    if initial not in states:
+        raise ConfigError(f"{file}: 'initial' must name a state, got {initial!r}")
+    transitions: dict[str, Transition] = {}
+    for name, table in dict(data.get("transitions", {})).items():
+        where = f"{file}: [transitions.{name}]"
+        unknown = set(table) - _TRANSITION_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        sources = _strings(f"{where}.from", table.get("from"), tuple(states))
+        target = table.get("to")
+        if target != PREVIOUS and target not in states:
+            raise ConfigError(f"{where}.to: unknown state {target!r}")
+        transitions[name] = Transition(
+            name=name,
+            label=str(table.get("label", name)),
+            sources=sources,
+            target=str(target),
+            help=str(table.get("help", "")),
+            requires_reason=_bool(where, table, "requires_reason"),
+            requires_case=_bool(where, table, "requires_case"),
+            requires_method=_bool(where, table, "requires_method"),
+            request_types=_strings(f"{where}.request_types", table.get("request_types", []),
+                                   REQUEST_TYPES),
+            all_request_types=_strings(f"{where}.all_request_types",
+                                       table.get("all_request_types", []), REQUEST_TYPES),
+            roles=_strings(f"{where}.roles", table.get("roles", []), ROLES),
+            four_eyes_types=_strings(f"{where}.four_eyes_types",
+                                     table.get("four_eyes_types", []), REQUEST_TYPES),
+            blocks_on_open_notices=_bool(where, table, "blocks_on_open_notices"),
+        )
+    reachable = {initial}
+    frontier = [initial]
+    while frontier:
+        current = frontier.pop()
+        for transition in transitions.values():
+            if current in transition.sources and transition.target != PREVIOUS:
+                if transition.target not in reachable:
+                    reachable.add(transition.target)
+                    frontier.append(transition.target)
+    unreachable = sorted(set(states) - reachable)
+    if unreachable:
+        raise ConfigError(f"{file}: state(s) no step leads to: {', '.join(unreachable)}")
+    return Workflow(initial=initial, states=states, transitions=transitions)
+
+
+def load_workflow(path: Path) -> Workflow:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return parse_workflow(data, str(path))

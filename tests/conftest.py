@@ -1,0 +1,77 @@
+"""Shared fixtures: a fresh case database per test, on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from caseapp.clock import Clock
+from caseapp.services import Desk
+from tests import pg_server
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# A fixed moment (Wednesday 2026-03-04, 15:00 UTC) so that deadlines are reproducible.
+FIXED_NOW = datetime(2026, 3, 4, 15, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg_server.PostgresServer]:
+    server = pg_server.start()
+    yield server
+    server.stop()
+
+
+def _fresh_postgres_database(server_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty case database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return _fresh_postgres_database(server.url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(fixed=FIXED_NOW)
+
+
+def make_desk(url: str, username: str, clock: Clock, backup_dir: Path) -> Desk:
+    desk = Desk(url, username, clock=clock)
+    desk.prepare(backup_dir)
+    return desk
+
+
+@pytest.fixture
+def desk(database_url: str, clock: Clock, tmp_path: Path) -> Iterator[Desk]:
+    """The first user of a new database (so an admin), on both backends."""
+    desk = make_desk(database_url, "alice", clock, tmp_path / "backups")
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def sqlite_desk(sqlite_url: str, clock: Clock, tmp_path: Path) -> Iterator[Desk]:
+    desk = make_desk(sqlite_url, "alice", clock, tmp_path / "backups")
+    yield desk
+    desk.close()
