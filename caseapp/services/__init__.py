@@ -37,6 +37,13 @@ class Desk:
         self.db = Database(database_url)
         self.ctx = ServiceContext(self.db, rules or Rules.load(), clock or Clock(), username)
 
+    def as_user(self, username: str) -> Desk:
+        """The same database and rules, acting as another user (demo data, tests)."""
+        other = Desk.__new__(Desk)
+        other.db = self.db
+        other.ctx = ServiceContext(self.db, self.ctx.rules, self.ctx.clock, username)
+        return other
+
     # --- set-up ------------------------------------------------------------------------
     @property
     def database_label(self) -> str:

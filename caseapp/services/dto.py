@@ -69,6 +69,24 @@ class TaskView:
 
 
 @dataclass(frozen=True)
+class MessageView:
+    direction: str
+    channel: str
+    subject: str
+    sender: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    kind: str
+    filename: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     seq: int
     at: datetime
@@ -149,6 +167,8 @@ class CaseDetail:
     message_count: int
     document_count: int
     created_by: str
+    messages: tuple[MessageView, ...] = ()
+    documents: tuple[DocumentView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,9 @@ def extend(ctx: ServiceContext, ref: str, reason: str,
         case = load_case(session, ref)
         check_version(case, expected_version)
         if not ctx.workflow.state(case.status).is_open:
-            raise TransitionRefused(f"{case.ref} is {case.status}: only open cases can be extended.")
+            raise TransitionRefused(
+                f"{case.ref} is {case.status}: only open cases can be extended."
+            )
         if case.extended_at is not None:
             raise TransitionRefused(
                 f"{case.ref} was already extended on {case.extended_at:%Y-%m-%d}; "

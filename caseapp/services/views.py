@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import AuditEvent, Case, Document, Message, Party
@@ -13,7 +13,9 @@ from caseapp.services.context import ServiceContext
 from caseapp.services.dto import (
     CaseDetail,
     DeadlineView,
+    DocumentView,
     HistoryEntry,
+    MessageView,
     NoteView,
     PartyView,
     TaskView,
@@ -142,8 +144,18 @@ def case_detail(
         .where(AuditEvent.case_id == case.id)
         .order_by(AuditEvent.seq)
     ).all()
-    messages = session.scalar(select(func.count()).where(Message.case_id == case.id)) or 0
-    documents = session.scalar(select(func.count()).where(Document.case_id == case.id)) or 0
+    messages = tuple(
+        MessageView(m.direction, m.channel, m.subject, m.sender, m.sent_at)
+        for m in session.scalars(
+            select(Message).where(Message.case_id == case.id).order_by(Message.id)
+        )
+    )
+    documents = tuple(
+        DocumentView(d.kind, d.filename, d.media_type, d.sha256, d.size)
+        for d in session.scalars(
+            select(Document).where(Document.case_id == case.id).order_by(Document.id)
+        )
+    )
     state = ctx.workflow.state(case.status)
     return CaseDetail(
         ref=case.ref,
@@ -178,7 +190,9 @@ def case_detail(
             for e in events
         ),
         steps=tuple(options(ctx.workflow, facts_of(case), actor)) if state.is_open else (),
-        message_count=messages,
-        document_count=documents,
+        message_count=len(messages),
+        document_count=len(documents),
         created_by=case.created_by,
+        messages=messages,
+        documents=documents,
     )

@@ -19,7 +19,7 @@ class BusinessCalendar:
         found = self._by_year.get(year)
         if found is None:
             with self._lock:
-                found = frozenset(holidays.US(years=year, observed=True).keys())
+                found = frozenset(holidays.country_holidays("US", years=year, observed=True).keys())
                 self._by_year[year] = found
         return found
 

@@ -75,10 +75,13 @@ class Jurisdictions:
 
     def policy(self, code: str, request_type: str) -> Policy:
         code = self.normalize(code)
+        # A rule written for the request type wins over a jurisdiction-wide one: a type
+        # rule in [default] is federal law or house policy for that type everywhere
+        # (CAN-SPAM for unsubscribes, the service level for non-privacy questions).
         chain = [
             (code, request_type),
-            (code, None),
             (DEFAULT_CODE, request_type),
+            (code, None),
             (DEFAULT_CODE, None),
         ]
         levels = [self._levels[key] for key in chain if key in self._levels]

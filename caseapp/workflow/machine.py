@@ -77,7 +77,10 @@ def refusal(
         and set(facts.request_types) & set(transition.four_eyes_types)
         and facts.submitted_for_review_by == actor.username
     ):
-        return "Four-eyes rule: you submitted this case for review, so someone else must approve it."
+        return (
+            "Four-eyes rule: you submitted this case for review, "
+            "so someone else must approve it."
+        )
     if transition.blocks_on_open_notices and facts.open_notices > 0 and not (
         override and actor.role in ("supervisor", "admin")
     ):

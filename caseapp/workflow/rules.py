@@ -136,8 +136,8 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
     while frontier:
         current = frontier.pop()
         for transition in transitions.values():
-            if current in transition.sources and transition.target != PREVIOUS:
-                if transition.target not in reachable:
+            if (current in transition.sources and transition.target != PREVIOUS
+                    and transition.target not in reachable):
                     reachable.add(transition.target)
                     frontier.append(transition.target)
     unreachable = sorted(set(states) - reachable)

@@ -1,0 +1,434 @@
+"""The ``caseapp`` command: the window by default, and everything staff script or cron runs.
+
+User errors print one line on stderr and exit 2; bugs print a short report and exit 70.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from caseapp import __version__
+from caseapp.config import Settings, load_settings
+from caseapp.errors import InvalidInput, UserError
+from caseapp.services import Desk
+from caseapp.services.dto import CaseDetail, CaseQuery, NewCase, PartyData, StepRequest
+from caseapp.vocabulary import CHANNELS, RELATIONSHIPS, REQUEST_TYPES, ROLES, VERIFICATION_METHODS
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 70
+
+EPILOG = """\
+examples:
+  caseapp                                  open the window
+  caseapp init --demo                      create the database with demo customers and cases
+  caseapp cases list --overdue
+  caseapp cases show PR-2026-00042 --json
+  caseapp cases new --channel phone --type delete --name "Ana Ruiz" --phone 555-0100 --state CA
+  caseapp cases step PR-2026-00042 acknowledge
+  caseapp audit verify
+
+The database defaults to a SQLite file in the user data folder; --db or the settings file
+point it at PostgreSQL (postgresql+psycopg://user@host/db).
+"""
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caseapp",
+        description="Case manager for consumer privacy requests (CCPA/CPRA, state laws, "
+        "COPPA, GDPR).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", metavar="URL", help="case database URL (default: settings, "
+                        "else SQLite in the user data folder)")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="settings file to use")
+    parser.add_argument("--user", metavar="NAME", help="act as this user (default: OS user)")
+    parser.add_argument("--version", action="version", version=f"caseapp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("gui", help="open the window (the default)")
+
+    init = commands.add_parser("init", help="create or upgrade the database")
+    init.add_argument("--demo", action="store_true",
+                      help="load demo staff and cases (only into an empty database)")
+    init.add_argument("--cases", type=int, default=300, help="number of demo cases")
+    init.add_argument("--seed", type=int, default=2026, help="demo data random seed")
+
+    cases = commands.add_parser("cases", help="list, show, create and move cases")
+    case_commands = cases.add_subparsers(dest="case_command", metavar="ACTION", required=True)
+
+    listing = case_commands.add_parser("list", help="list cases")
+    listing.add_argument("--view", choices=("mine", "open", "due_soon", "overdue", "closed",
+                                            "all"), default="open")
+    listing.add_argument("--status", help="only this status (e.g. verifying)")
+    listing.add_argument("--overdue", action="store_true", help="only overdue open cases")
+    listing.add_argument("--text", default="", help="filter by reference, name, email")
+    listing.add_argument("--limit", type=int, default=1000)
+    listing.add_argument("--json", action="store_true")
+
+    show = case_commands.add_parser("show", help="show one case")
+    show.add_argument("ref")
+    show.add_argument("--json", action="store_true")
+
+    new = case_commands.add_parser("new", help="open a case for a phone call or a letter")
+    new.add_argument("--channel", choices=CHANNELS, default="phone")
+    new.add_argument("--type", dest="types", action="append", choices=REQUEST_TYPES,
+                     required=True, help="request type (repeat for several)")
+    new.add_argument("--name", default="", help="requester's name")
+    new.add_argument("--email", default="")
+    new.add_argument("--phone", default="")
+    new.add_argument("--address", default="", help="postal address (use \\n for new lines)")
+    new.add_argument("--zip", default="")
+    new.add_argument("--state", default="", help="two-letter state, e.g. CA")
+    new.add_argument("--jurisdiction", help="CA, VA, CO, CT, UT, TX, OR, EU (default: state)")
+    new.add_argument("--received", type=_date, help="date received (default: today)")
+    new.add_argument("--summary", default="")
+    new.add_argument("--language", default="en", choices=("en", "es"))
+    new.add_argument("--priority", choices=("urgent", "high", "normal", "low"))
+    new.add_argument("--subject-name", help="data subject, when not the requester")
+    new.add_argument("--subject-email", default="")
+    new.add_argument("--subject-age", type=int)
+    new.add_argument("--child", action="store_true", help="the data subject is a child under 13")
+    new.add_argument("--relationship", choices=RELATIONSHIPS, default="parent",
+                     help="requester's relationship to the subject")
+    new.add_argument("--json", action="store_true")
+
+    step = case_commands.add_parser("step", help="take a workflow step")
+    step.add_argument("ref")
+    step.add_argument("step", help="e.g. acknowledge, start_verification, verify, deny, close")
+    step.add_argument("--reason", default="")
+    step.add_argument("--duplicate-of", default="")
+    step.add_argument("--method", default="", choices=("", *VERIFICATION_METHODS))
+    step.add_argument("--override", action="store_true",
+                      help="supervisor: close despite unanswered downstream notices")
+
+    extend = case_commands.add_parser("extend", help="use the one legal extension")
+    extend.add_argument("ref")
+    extend.add_argument("--reason", required=True)
+
+    note = case_commands.add_parser("note", help="add a note")
+    note.add_argument("ref")
+    note.add_argument("text")
+
+    assign = case_commands.add_parser("assign", help="assign to a user ('-' for nobody)")
+    assign.add_argument("ref")
+    assign.add_argument("user")
+
+    appeal = case_commands.add_parser("appeal", help="open an appeal of a decided case")
+    appeal.add_argument("ref")
+    appeal.add_argument("--reason", required=True)
+    appeal.add_argument("--received", type=_date)
+
+    users = commands.add_parser("users", help="staff accounts and roles")
+    user_commands = users.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    user_commands.add_parser("list", help="list users")
+    add = user_commands.add_parser("add", help="add a user (admin)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--display-name", default="")
+    role = user_commands.add_parser("role", help="change a user's role (admin)")
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_commands.add_parser("verify", help="check the audit hash chain")
+    return parser
+
+
+# --- output ----------------------------------------------------------------------------
+
+def case_json(case: CaseDetail) -> dict[str, Any]:
+    """The machine-readable shape of a case (DESIGN.md "Command line")."""
+    requester = case.requester
+    subject = case.subject
+    return {
+        "ref": case.ref,
+        "version": case.version,
+        "channel": case.channel,
+        "request_types": list(case.request_types),
+        "status": case.status,
+        "status_reason": case.status_reason,
+        "received_at": case.received_at.isoformat() + "Z",
+        "received_on": case.deadlines.received_on.isoformat(),
+        "acknowledge_by": case.deadlines.acknowledge_by.isoformat()
+        if case.deadlines.acknowledge_by else None,
+        "due_at": case.deadlines.respond_by.isoformat(),
+        "original_due_at": case.deadlines.original_respond_by.isoformat(),
+        "extended": case.deadlines.extended,
+        "days_left": case.deadlines.days_left,
+        "overdue": case.deadlines.overdue,
+        "jurisdiction": case.jurisdiction,
+        "is_privacy_request": case.is_privacy_request,
+        "priority": case.priority,
+        "language": case.language,
+        "assignee": case.assignee or None,
+        "requester": {
+            "name": requester.name,
+            "email": requester.email,
+            "phone": requester.phone,
+            "postal_address": requester.postal_address,
+            "postal_code": requester.postal_code,
+            "state": requester.state,
+            "relationship": requester.relationship,
+        },
+        "subject": {
+            "name": subject.name,
+            "email": subject.email,
+            "is_child": subject.is_child,
+            "age": subject.age,
+        },
+        "via_agent": case.via_agent,
+        "duplicate_of": case.duplicate_of or None,
+        "appeal_of": case.appeal_of or None,
+        "summary": case.summary,
+        "messages": [
+            {**asdict(m), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+            for m in case.messages
+        ],
+        "attachments": [asdict(d) for d in case.documents],
+        "notes": [
+            {"author": n.author, "at": n.created_at.isoformat(), "body": n.body}
+            for n in case.notes
+        ],
+        "history": [
+            {"seq": h.seq, "at": h.at.isoformat(), "actor": h.actor, "action": h.action,
+             "summary": h.summary}
+            for h in case.history
+        ],
+    }
+
+
+def print_case(case: CaseDetail) -> None:
+    d = case.deadlines
+    lines = [
+        f"{case.ref}  {case.status_label}"
+        + (f" ({case.status_reason})" if case.status_reason else "")
+        + ("  [CHILD]" if case.is_child else ""),
+        f"  types:        {', '.join(case.request_types)}",
+        f"  channel:      {case.channel}   jurisdiction: {case.jurisdiction_name}",
+        f"  requester:    {case.requester.name} <{case.requester.email}> {case.requester.phone}",
+    ]
+    if not case.subject_is_requester:
+        lines.append(f"  subject:      {case.subject.name}"
+                     + (" (child)" if case.subject.is_child else ""))
+    lines += [
+        f"  received:     {d.received_on}",
+        f"  acknowledge:  {d.acknowledge_by or '-'}"
+        + (" (done)" if d.acknowledged else ""),
+        f"  due:          {d.respond_by}"
+        + (f" ({_days(d.days_left)})" if case.is_open else "")
+        + (f", extended from {d.original_respond_by}" if d.extended else ""),
+        f"  assignee:     {case.assignee or '-'}",
+    ]
+    allowed = [s.name for s in case.steps if s.allowed]
+    if allowed:
+        lines.append(f"  next steps:   {', '.join(allowed)}")
+    print("\n".join(lines))
+
+
+def _days(days_left: int) -> str:
+    if days_left < 0:
+        return f"{-days_left} days overdue"
+    if days_left == 0:
+        return "due today"
+    return f"{days_left} days left"
+
+
+# --- commands --------------------------------------------------------------------------
+
+def _open_desk(settings: Settings) -> Desk:
+    desk = Desk(settings.effective_database_url, settings.user)
+    return desk
+
+
+WindowOpener = Callable[[Desk], int]
+
+
+def _gui_command(open_window: WindowOpener | None) -> Callable[[Settings, argparse.Namespace],
+                                                                 int]:
+    def cmd_gui(settings: Settings, _args: argparse.Namespace) -> int:
+        if open_window is None:
+            raise InvalidInput(
+                "The window is started by the 'caseapp' command (ui.launcher); "
+                "'python -m caseapp' offers the other commands only."
+            )
+        desk = _open_desk(settings)
+        desk.prepare(settings.paths.backup_dir)  # a new desk opens on an empty database
+        return open_window(desk)
+
+    return cmd_gui
+
+
+def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    desk = _open_desk(settings)
+    backup = desk.prepare(settings.paths.backup_dir)
+    if backup:
+        print(f"Backed up the database before upgrading it: {backup}")
+    print(f"Database ready: {desk.database_label}")
+    if args.demo:
+        from caseapp.demo import load_demo
+
+        if desk.count_cases(CaseQuery(view="all")) > 0:
+            raise InvalidInput(
+                "The database already holds cases; demo data goes only into an empty one. "
+                "Use --db to name a new database."
+            )
+        result = load_demo(desk, cases=args.cases, seed=args.seed,
+                           progress=lambda done, total: _progress("Demo cases", done, total))
+        print(f"\nLoaded demo data: {result.cases} cases, {len(result.users)} staff "
+              f"({', '.join(result.users)}).")
+    return 0
+
+
+def _progress(label: str, done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{label}: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
+    desk = _open_desk(settings)
+    desk.check_ready()
+    action: str = args.case_command
+    if action == "list":
+        view = "overdue" if args.overdue else args.view
+        page = desk.list_cases(CaseQuery(view=view, status=args.status or "", text=args.text),
+                               limit=args.limit)
+        if args.json:
+            rows = [{**asdict(r), "received_on": r.received_on.isoformat(),
+                     "due_on": r.due_on.isoformat(), "request_types": list(r.request_types)}
+                    for r in page.rows]
+            print(json.dumps({"total": page.total, "cases": rows}, indent=2,
+                             ensure_ascii=False))
+            return 0
+        for r in page.rows:
+            flag = "!" if r.overdue else ("C" if r.is_child else " ")
+            due = _days(r.days_left) if r.is_open else "-"
+            print(f"{flag} {r.ref}  {r.status_label:<22} {r.due_on}  {due:<18} "
+                  f"{r.jurisdiction:<7} {','.join(r.request_types):<24} {r.requester_name}")
+        shown = len(page.rows)
+        print(f"{page.total} case(s)" + (f", {shown} shown" if shown < page.total else ""))
+        return 0
+    if action == "show":
+        case = desk.get_case(args.ref)
+        if args.json:
+            print(json.dumps(case_json(case), indent=2, ensure_ascii=False))
+        else:
+            print_case(case)
+        return 0
+    if action == "new":
+        subject = None
+        if args.subject_name or args.child or args.subject_age is not None:
+            subject = PartyData(name=args.subject_name or "", email=args.subject_email,
+                                age=args.subject_age, is_child=args.child,
+                                state=args.state.upper())
+        requester = PartyData(
+            name=args.name, email=args.email, phone=args.phone,
+            postal_address=args.address.replace("\\n", "\n"), postal_code=args.zip,
+            state=args.state, relationship=args.relationship if subject else "self",
+        )
+        changed = desk.create_case(NewCase(
+            channel=args.channel, request_types=tuple(args.types), requester=requester,
+            subject=subject, jurisdiction=args.jurisdiction, received_on=args.received,
+            summary=args.summary, language=args.language, priority=args.priority,
+        ))
+        return _report(changed.case, args.json)
+    if action == "step":
+        changed = desk.take_step(args.ref, StepRequest(
+            step=args.step, reason=args.reason, other_case=args.duplicate_of,
+            method=args.method, override=args.override))
+        return _report(changed.case, False)
+    if action == "extend":
+        return _report(desk.extend(args.ref, args.reason).case, False)
+    if action == "note":
+        return _report(desk.add_note(args.ref, args.text).case, False)
+    if action == "assign":
+        return _report(desk.assign(args.ref, None if args.user == "-" else args.user).case,
+                       False)
+    if action == "appeal":
+        return _report(desk.open_appeal(args.ref, args.reason, args.received).case, False)
+    raise AssertionError(action)
+
+
+def _report(case: CaseDetail, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(case_json(case), indent=2, ensure_ascii=False))
+    else:
+        print_case(case)
+    return 0
+
+
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    desk = _open_desk(settings)
+    desk.check_ready()
+    if args.user_command == "list":
+        for user in desk.list_users():
+            print(f"{user.username:<20} {user.role:<11} {user.display_name}"
+                  + ("" if user.active else "  (inactive)"))
+    elif args.user_command == "add":
+        user = desk.add_user(args.name, args.role, args.display_name)
+        print(f"Added {user.username} as {user.role}.")
+    else:
+        user = desk.set_role(args.name, args.role)
+        print(f"{user.username} is now {user.role}.")
+    return 0
+
+
+def cmd_audit(settings: Settings, _args: argparse.Namespace) -> int:
+    desk = _open_desk(settings)
+    desk.check_ready()
+    report = desk.verify_audit()
+    if report.ok:
+        print(f"Audit chain intact: {report.events} events, head {report.head_hash[:16]}…")
+        return 0
+    print(f"Audit chain BROKEN at event {report.first_broken_seq}: {report.problem} "
+          f"({report.events} events verified before it).", file=sys.stderr)
+    return 1
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "cases": cmd_cases,
+    "users": cmd_users,
+    "audit": cmd_audit,
+}
+
+
+def main(argv: Sequence[str] | None = None, open_window: WindowOpener | None = None) -> int:
+    """Run the command line; ``open_window`` is given by ui.launcher (caseapp has no Qt)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config).with_overrides(database_url=args.db,
+                                                             user=args.user)
+        command = COMMANDS.get(args.command or "gui") or _gui_command(open_window)
+        return command(settings, args)
+    except UserError as error:
+        print(f"caseapp: {error.message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("caseapp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: say so plainly, keep the details for the report
+        import traceback
+
+        print(f"caseapp: internal error ({type(error).__name__}: {error}). "
+              "Nothing more was saved. Please report this with the details below.",
+              file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_BUG

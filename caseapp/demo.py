@@ -1,0 +1,219 @@
+"""Demo desk: generated staff and a few hundred realistic cases (never real people).
+
+Cases are created through the same services staff use, with the clock set to when each
+step would have happened, so deadlines, history and the audit chain are all genuine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from faker import Faker
+
+from caseapp.clock import Clock
+from caseapp.errors import UserError
+from caseapp.services import Desk
+from caseapp.services.dto import NewCase, PartyData, StepRequest
+from caseapp.vocabulary import VERIFICATION_METHODS
+
+STAFF = (("maria.lopez", "agent"), ("dan.cho", "supervisor"), ("priya.shah", "agent"))
+
+# Weighted mixes seen at a brand's privacy desk (illustrative, not measured).
+CHANNEL_MIX = {"email": 50, "postal": 25, "phone": 15, "web": 6, "in_person": 4}
+JURISDICTION_MIX = {"CA": 45, "VA": 7, "CO": 6, "CT": 4, "TX": 6, "OR": 4, "UT": 3, "EU": 3,
+                    "": 22}
+TYPE_SETS = {
+    ("delete",): 30,
+    ("access",): 14,
+    ("opt_out_marketing",): 14,
+    ("opt_out_sale_share",): 8,
+    ("correct",): 8,
+    ("access", "delete"): 8,
+    ("limit_sensitive",): 3,
+    ("opt_out_marketing", "opt_out_sale_share"): 5,
+    ("other",): 10,
+}
+STATE_ZIPS = {"CA": "9", "VA": "22", "CO": "80", "CT": "06", "TX": "75", "OR": "97", "UT": "84"}
+SUMMARIES = {
+    "delete": ["Please delete my account and all data you hold about me.",
+               "Remove my information from your systems, including the car configurator.",
+               "Borre toda mi información personal, por favor."],
+    "access": ["I want a copy of the personal information you have about me.",
+               "What data have you shared with dealers about me?"],
+    "correct": ["My address is wrong in your records; I moved last year.",
+                "Please correct the spelling of my last name."],
+    "opt_out_marketing": ["Stop sending me marketing emails and brochures.",
+                          "Unsubscribe me from the newsletter and postal mailings."],
+    "opt_out_sale_share": ["Do not sell or share my personal information.",
+                           "Opt me out of sharing with affiliates and dealers."],
+    "limit_sensitive": ["Limit the use of my precise location data."],
+    "other": ["My warranty claim was refused; who can I talk to?",
+              "Question about the recall notice for my vehicle."],
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    cases: int
+    users: tuple[str, ...]
+
+
+def _pick(rng: random.Random, mix: dict[str, int] | dict[tuple[str, ...], int]) -> object:
+    return rng.choices(list(mix), weights=list(mix.values()))[0]
+
+
+def _person(fake: Faker, rng: random.Random, state: str) -> PartyData:
+    name = f"{fake.first_name()} {fake.last_name()}"
+    slug = name.lower().replace(" ", ".").replace("'", "")
+    email = f"{slug}{rng.randint(1, 99)}@example.{rng.choice(['com', 'net', 'org'])}"
+    postal_code = STATE_ZIPS.get(state, str(rng.randint(1, 9))) + "".join(
+        str(rng.randint(0, 9)) for _ in range(5 - len(STATE_ZIPS.get(state, "1"))))
+    return PartyData(
+        name=name,
+        email=email,
+        phone=f"({rng.randint(201, 989)}) 555-01{rng.randint(0, 99):02d}",
+        postal_address=f"{fake.street_address()}\n{fake.city()}, {state or 'NY'} {postal_code}",
+        postal_code=postal_code,
+        state=state,
+    )
+
+
+def load_demo(
+    desk: Desk,
+    cases: int = 300,
+    seed: int = 2026,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoResult:
+    """Fill an empty case database with staff and ``cases`` cases received over ~5 months."""
+    rng = random.Random(seed)
+    fake = Faker(["en_US", "es_MX"])
+    fake.seed_instance(seed)
+    real_clock = desk.clock
+    end = today or real_clock.today()
+    desks = {desk.username: desk}
+    for username, role in STAFF:
+        if username not in {u.username for u in desk.list_users()}:
+            desk.add_user(username, role, username.replace(".", " ").title())
+        desks[username] = desk.as_user(username)
+    staff = list(desks)
+    supervisor = desks["dan.cho"]
+    received_days = sorted(rng.randint(0, 150) for _ in range(cases))[::-1]
+
+    def at(day: date, hour: int) -> Clock:
+        moment = datetime.combine(day, time(hour=min(hour, 23), minute=rng.randint(0, 59)))
+        return real_clock.at(real_clock.start_of_local_day(day) + (moment - datetime.combine(
+            day, time())))
+
+    for index, age in enumerate(received_days):
+        received = end - timedelta(days=age)
+        jurisdiction = str(_pick(rng, JURISDICTION_MIX))
+        types = _pick(rng, TYPE_SETS)
+        assert isinstance(types, tuple)
+        channel = str(_pick(rng, CHANNEL_MIX))
+        requester = _person(fake, rng, jurisdiction if jurisdiction != "EU" else "")
+        subject = None
+        if rng.random() < 0.06 and "other" not in types:  # a parent writes about a child
+            child_age = rng.randint(7, 12)
+            subject = PartyData(name=f"{fake.first_name()} {requester.name.split()[-1]}",
+                                age=child_age, is_child=True, state=requester.state)
+            requester = PartyData(**{**requester.__dict__, "relationship": "parent"})
+            types = ("delete",)
+        elif rng.random() < 0.05 and "other" not in types:  # an authorized agent
+            subject = _person(fake, rng, requester.state)
+            requester = PartyData(name=f"{fake.company()} Privacy Agents",
+                                  email=f"requests{rng.randint(1, 9)}@agent.example",
+                                  relationship="authorized_agent", state=requester.state)
+        owner = rng.choice(staff)
+        worker = desks[owner]
+        # Post reaches the desk a few days after it arrived at the PO box.
+        entered = min(received + timedelta(days=rng.randint(1, 4)), end) if (
+            channel == "postal") else received
+        worker.set_clock(at(entered, rng.randint(13, 21)))
+        summary = rng.choice(SUMMARIES[types[0]])
+        case = worker.create_case(NewCase(
+            channel=channel, request_types=types, requester=requester, subject=subject,
+            jurisdiction=jurisdiction or None, received_on=received, summary=summary,
+            language="es" if summary.startswith("Borre") else "en",
+            assignee=owner if rng.random() < 0.8 else None,
+        )).case
+        approver = supervisor if owner != supervisor.username else desk  # four eyes
+        _advance(case.ref, types, age, entered, end, worker, approver, rng, at)
+        if progress:
+            progress(index + 1, cases)
+    for each in desks.values():
+        each.set_clock(real_clock)
+    return DemoResult(cases=cases, users=tuple(staff))
+
+
+def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: date,
+             worker: Desk, approver: Desk, rng: random.Random,
+             at: Callable[[date, int], Clock]) -> None:
+    """Take a case as far through the workflow as a desk would have by now."""
+    day = entered
+    opt_out_only = set(types) <= {"opt_out_marketing", "opt_out_sale_share", "limit_sensitive",
+                                  "other"}
+
+    def step(desk: Desk, name: str, gap: int, reason: str = "", method: str = "") -> bool:
+        nonlocal day
+        next_day = min(day + timedelta(days=gap), end)
+        desk.set_clock(at(next_day, rng.randint(13, 21)))
+        try:
+            desk.take_step(ref, StepRequest(step=name, reason=reason, method=method))
+        except UserError:
+            return False
+        day = next_day
+        return True
+
+    # How far along: older cases are further on; a few stall or end early.
+    budget = age + rng.randint(-5, 5)
+    if opt_out_only:  # 10-15 business-day clocks: these move three times as fast
+        budget *= 3
+    if rng.random() < 0.06:  # stalled work: these are the desk's overdue cases
+        budget = min(budget, rng.randint(8, 24))
+    if budget < 2:
+        return
+    if rng.random() < 0.03:
+        step(worker, "withdraw", 3, reason="Requester withdrew the request by phone.")
+        return
+    if rng.random() < 0.04 and budget > 5:
+        step(worker, "deny", 4, reason="Request not made by a consumer (business contact).")
+        return
+    step(worker, "acknowledge", rng.randint(0, 3))
+    if budget < 6:
+        return
+    if opt_out_only:
+        step(worker, "skip_verification", 1)
+    else:
+        step(worker, "start_verification", 1)
+        if budget < 12:
+            return
+        if rng.random() < 0.2:
+            step(worker, "request_information", 2,
+                 reason="Please confirm the email address and ZIP code on your account.")
+            if budget < 25 or rng.random() < 0.3:
+                if budget > 35:
+                    step(worker, "close_unverified", 20,
+                         reason="No reply to the verification request within 20 days.")
+                return
+            step(worker, "information_received", rng.randint(3, 10))
+        step(worker, "verify", 2, method=rng.choice(VERIFICATION_METHODS[:3]))
+    if budget < 20:
+        if rng.random() < 0.1:
+            step(worker, "hold", 1, reason="Waiting for the dealer to answer about shared data.")
+        return
+    if budget > 40 and rng.random() < 0.12 and not opt_out_only:
+        worker.set_clock(at(min(day + timedelta(days=3), end), 14))
+        with contextlib.suppress(UserError):
+            worker.extend(ref, "Records held by several affiliates must be searched.")
+    step(worker, "submit_for_review", rng.randint(5, 15))
+    if budget < 30:
+        return
+    step(approver, "approve_and_send", rng.randint(1, 4))
+    if budget < 40:
+        return
+    step(worker, "close", rng.randint(2, 6))

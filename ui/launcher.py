@@ -1,0 +1,26 @@
+"""Entry point of the ``caseapp`` command: the command line, with the window plugged in.
+
+caseapp.cli knows nothing of Qt; this module hands it the function that opens the
+window, and Qt is imported only when the window is really opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from caseapp.cli import main as cli_main
+from caseapp.services import Desk
+
+
+def open_window(desk: Desk) -> int:
+    from ui.app import run_gui
+
+    return run_gui(desk)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli_main(argv, open_window=open_window)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
