@@ -32,6 +32,7 @@ examples:
   caseapp cases show PR-2026-00042 --json
   caseapp cases new --channel phone --type delete --name "Ana Ruiz" --phone 555-0100 --state CA
   caseapp cases step PR-2026-00042 acknowledge
+  caseapp rules clocks                     legal clocks and their sources
   caseapp audit verify
 
 The database defaults to a SQLite file in the user data folder; --db or the settings file
@@ -144,6 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
     role = user_commands.add_parser("role", help="change a user's role (admin)")
     role.add_argument("name")
     role.add_argument("role", choices=ROLES)
+
+    rules = commands.add_parser("rules", help="legal clocks per jurisdiction")
+    rule_commands = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rule_commands.add_parser("clocks", help="list every clock with its legal source")
+    set_clock = rule_commands.add_parser(
+        "set", help="admin: change a clock marked configurable (applies to new due dates)")
+    set_clock.add_argument("jurisdiction", help="CA, VA, ..., or DEFAULT")
+    set_clock.add_argument("clock", choices=("acknowledge", "respond", "extension", "appeal"))
+    set_clock.add_argument("days", type=int)
+    set_clock.add_argument("--type", dest="request_type", default="", choices=("",
+                           *REQUEST_TYPES), help="only for this request type's rule")
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -389,6 +401,26 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(settings: Settings, args: argparse.Namespace) -> int:
+    desk = _open_desk(settings)
+    desk.check_ready()
+    if args.rules_command == "set":
+        setting = desk.set_legal_clock(args.jurisdiction, args.request_type, args.clock,
+                                       args.days)
+        print(f"{setting.jurisdiction} {setting.request_type or 'all types'} {setting.clock}: "
+              f"{setting.days} {setting.unit.replace('_', ' ')} (shipped: "
+              f"{setting.shipped_days}; {setting.source}). New due dates use it.")
+        return 0
+    for s in desk.legal_clocks():
+        mark = "*" if s.configurable else " "
+        changed = f"  [changed by {s.changed_by}, shipped {s.shipped_days}]" if (
+            s.days != s.shipped_days) else ""
+        print(f"{mark} {s.jurisdiction:<8} {s.request_type or '(all)':<19} {s.clock:<12} "
+              f"{s.days:>3} {s.unit.replace('_', ' '):<14} {s.source}{changed}")
+    print("* configurable by an administrator: caseapp rules set JURISDICTION CLOCK DAYS")
+    return 0
+
+
 def cmd_audit(settings: Settings, _args: argparse.Namespace) -> int:
     desk = _open_desk(settings)
     desk.check_ready()
@@ -405,6 +437,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "init": cmd_init,
     "cases": cmd_cases,
     "users": cmd_users,
+    "rules": cmd_rules,
     "audit": cmd_audit,
 }
 

@@ -265,3 +265,18 @@ class RefCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ClockOverride(Base):
+    """An administrator's change to a clock the rules mark configurable ("confirm")."""
+
+    __tablename__ = "clock_overrides"
+    __table_args__ = (UniqueConstraint("jurisdiction", "request_type", "clock"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    request_type: Mapped[str] = mapped_column(String(30), default="")  # "" = every type
+    clock: Mapped[str] = mapped_column(String(20))
+    days: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(DateTime)

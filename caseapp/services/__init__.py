@@ -14,7 +14,7 @@ from caseapp.clock import Clock
 from caseapp.db.engine import Database
 from caseapp.db.migrate import needs_upgrade, upgrade
 from caseapp.errors import DatabaseUnavailable
-from caseapp.services import cases, steps, users
+from caseapp.services import cases, legal_clocks, steps, users
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
     AuditReport,
@@ -22,6 +22,7 @@ from caseapp.services.dto import (
     CasePage,
     CaseQuery,
     Changed,
+    ClockSetting,
     NewCase,
     PartyData,
     StepRequest,
@@ -41,7 +42,8 @@ class Desk:
         """The same database and rules, acting as another user (demo data, tests)."""
         other = Desk.__new__(Desk)
         other.db = self.db
-        other.ctx = ServiceContext(self.db, self.ctx.rules, self.ctx.clock, username)
+        other.ctx = ServiceContext(self.db, self.ctx.base_rules, self.ctx.clock, username)
+        other.ctx.rules = self.ctx.rules
         return other
 
     # --- set-up ------------------------------------------------------------------------
@@ -68,6 +70,7 @@ class Desk:
         """Create or upgrade the schema (backing SQLite up first) and register the user."""
         backup = upgrade(self.db, backup_dir)
         users.ensure_current_user(self.ctx)
+        legal_clocks.load_overrides(self.ctx)
         return backup
 
     def check_ready(self) -> None:
@@ -77,6 +80,7 @@ class Desk:
                 "program. Run: caseapp init"
             )
         users.ensure_current_user(self.ctx)
+        legal_clocks.load_overrides(self.ctx)
 
     def close(self) -> None:
         self.db.dispose()
@@ -132,6 +136,16 @@ class Desk:
 
     def complete_task(self, ref: str, task_id: int) -> Changed:
         return steps.complete_task(self.ctx, ref, task_id)
+
+    # --- legal clocks ------------------------------------------------------------------
+    def legal_clocks(self) -> list[ClockSetting]:
+        return legal_clocks.list_clocks(self.ctx)
+
+    def set_legal_clock(self, jurisdiction: str, request_type: str, clock: str, days: int) -> (
+        ClockSetting
+    ):
+        """Administrator: change a clock marked configurable; new due dates use it."""
+        return legal_clocks.set_clock(self.ctx, jurisdiction, request_type, clock, days)
 
     # --- users and audit ---------------------------------------------------------------
     def current_user(self) -> UserView:

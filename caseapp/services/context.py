@@ -44,7 +44,8 @@ class Rules:
 class ServiceContext:
     def __init__(self, db: Database, rules: Rules, clock: Clock, username: str) -> None:
         self.db = db
-        self.rules = rules
+        self.base_rules = rules  # as shipped in resources/
+        self.rules = rules  # with the administrator's clock overrides applied
         self.clock = clock
         self.username = username
 

@@ -208,6 +208,22 @@ class AuditReport:
 
 
 @dataclass(frozen=True)
+class ClockSetting:
+    """One legal clock as the administrator's page shows it."""
+
+    jurisdiction: str
+    jurisdiction_name: str
+    request_type: str  # "" = every request type
+    clock: str
+    days: int
+    unit: str
+    source: str
+    configurable: bool
+    shipped_days: int
+    changed_by: str
+
+
+@dataclass(frozen=True)
 class StepRequest:
     step: str
     reason: str = ""

@@ -115,31 +115,39 @@ class Jurisdictions:
             hold_pauses_clock=flag("hold_pauses_clock"),
         )
 
+    def clock_entries(self) -> list[ClockEntry]:
+        """Every clock the file defines, in file order (for the administrator's page)."""
+        entries = []
+        for (code, request_type), level in self._levels.items():
+            for clock, rule in level.clocks.items():
+                if isinstance(rule, ClockRule):
+                    entries.append(ClockEntry(code, request_type, clock, rule))
+        return entries
+
     def with_override(self, code: str, request_type: str | None, clock: str, days: int) -> (
         Jurisdictions
     ):
-        """A copy with one configurable clock changed (administrator override)."""
+        """A copy with one configurable clock changed (an administrator's override)."""
         key = (code, request_type)
         level = self._levels.get(key)
-        current = self.policy(code, request_type or "access")
-        existing = getattr(current, clock) if level is None or clock not in level.clocks else (
-            level.clocks[clock]
-        )
-        if not isinstance(existing, ClockRule):
-            raise ConfigError(f"{code} has no '{clock}' clock to change")
-        if not existing.configurable:
-            raise ConfigError(
-                f"The {clock} clock for {code} is fixed by law ({existing.source}) "
-                "and cannot be changed here"
-            )
-        if days <= 0:
-            raise ConfigError("A clock must be at least one day")
-        new_level = _Level(
-            clocks={**(level.clocks if level else {}), clock: replace(existing, days=days)},
-            appeals_allowed=level.appeals_allowed if level else None,
-            hold_pauses_clock=level.hold_pauses_clock if level else None,
-        )
+        rule = level.clocks.get(clock) if level else None
+        where = f"{code}{'/' + request_type if request_type else ''} {clock}"
+        if level is None or not isinstance(rule, ClockRule):
+            raise ConfigError(f"There is no clock {where} in the rules.")
+        if not rule.configurable:
+            raise ConfigError(f"The clock {where} is fixed by law ({rule.source}).")
+        if not 0 < days <= 366:
+            raise ConfigError("A clock must be between 1 and 366 days.")
+        new_level = replace(level, clocks={**level.clocks, clock: replace(rule, days=days)})
         return replace(self, _levels={**self._levels, key: new_level})
+
+
+@dataclass(frozen=True)
+class ClockEntry:
+    jurisdiction: str
+    request_type: str | None
+    clock: str
+    rule: ClockRule
 
 
 def _parse_clock(where: str, value: Any) -> ClockRule | Literal[False]:

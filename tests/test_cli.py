@@ -1,0 +1,199 @@
+"""The command line as staff and cron use it: real entry point, real database files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caseapp.cli import main
+
+SHOW_FIELDS = {
+    "ref", "channel", "request_types", "status", "received_at", "due_at", "jurisdiction",
+    "is_privacy_request", "requester", "subject", "via_agent", "messages", "attachments",
+}
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert main(["--db", url, "--user", "alice", "init"]) == 0
+    return url
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_phone_case_round_trip_as_json(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "--db", db, "--user", "alice", "cases", "new", "--channel", "phone",
+        "--type", "delete", "--type", "access", "--name", "José Núñez", "--email",
+        "jose@example.com", "--phone", "(310) 555-0142", "--zip", "90210", "--state", "CA",
+        "--received", "2026-01-05", "--json",
+    )
+    assert code == 0
+    created = json.loads(out)
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "show", created["ref"],
+                       "--json")
+    shown = json.loads(out)
+    assert set(shown) >= SHOW_FIELDS
+    assert shown["ref"].startswith("PR-") and shown["ref"] == created["ref"]
+    assert shown["request_types"] == ["delete", "access"]
+    assert shown["jurisdiction"] == "CA"
+    assert shown["due_at"] == "2026-02-19"  # 45 calendar days after 2026-01-05
+    assert shown["requester"]["name"] == "José Núñez"
+    assert shown["requester"]["postal_code"] == "90210"
+    assert shown["subject"] == {"name": "José Núñez", "email": "jose@example.com",
+                                "is_child": False, "age": None}
+    assert shown["is_privacy_request"] is True and shown["via_agent"] is False
+
+
+def test_parent_complaint_makes_an_urgent_child_case(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "--db", db, "--user", "alice", "cases", "new", "--type", "delete",
+        "--name", "Ana Ruiz", "--email", "ana@example.com", "--state", "VA",
+        "--subject-name", "Leo Ruiz", "--subject-age", "9", "--json",
+    )
+    assert code == 0
+    case = json.loads(out)
+    assert case["subject"]["is_child"] is True
+    assert case["priority"] == "urgent"
+    assert case["requester"]["relationship"] == "parent"
+    assert case["jurisdiction"] == "VA"
+
+
+def test_workflow_steps_and_user_errors_have_no_traceback(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type",
+                    "delete", "--name", "Sam Lee", "--state", "CA", "--json")
+    ref = json.loads(out)["ref"]
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "step", ref,
+                       "acknowledge")
+    assert code == 0 and "Acknowledged" in out
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "cases", "step", ref, "close")
+    assert code == 2
+    assert err.startswith("caseapp: Close: Only from: Response sent")
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "cases", "step", ref, "deny")
+    assert code == 2 and "a reason is required" in err
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "cases", "show", "PR-2026-99999")
+    assert code == 2 and "No case PR-2026-99999" in err
+
+
+def test_list_filters_overdue(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type", "access", "--name",
+        "Old Case", "--state", "CA", "--received", "2020-01-02")
+    run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type", "access", "--name",
+        "New Case", "--state", "CA")
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "list", "--overdue",
+                       "--json")
+    listed = json.loads(out)
+    assert code == 0
+    assert [c["requester_name"] for c in listed["cases"]] == ["Old Case"]
+    assert listed["cases"][0]["overdue"] is True
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "list")
+    assert "2 case(s)" in out
+
+
+def test_roles_are_enforced(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "users", "add", "bob")
+    assert code == 0 and "bob as agent" in out
+    code, _, err = run(capsys, "--db", db, "--user", "bob", "users", "add", "eve",
+                       "--role", "admin")
+    assert code == 2 and "needs the role admin" in err
+
+
+def test_unknown_user_is_told_how_to_get_access(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A second person at a shared database is registered on first use as an agent.
+    code, _, _ = run(capsys, "--db", db, "--user", "newcomer", "cases", "list")
+    assert code == 0
+    _, out, _ = run(capsys, "--db", db, "--user", "alice", "users", "list")
+    assert "newcomer" in out and "agent" in out
+
+
+def test_audit_verify_detects_tampering(
+    db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type", "delete", "--name",
+        "Kim Park", "--state", "CA")
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "audit", "verify")
+    assert code == 0 and "intact" in out
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as connection:
+        connection.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "audit", "verify")
+    assert code == 1
+    assert "BROKEN at event 2" in err
+
+
+def test_database_that_cannot_be_reached_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                       "cases", "list")
+    assert code == 2
+    assert "cannot be reached" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_installed_command_prints_help_and_version() -> None:
+    script = Path(sys.executable).parent / "caseapp"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0
+    for command in ("gui", "init", "cases", "users", "audit"):
+        assert command in result.stdout
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert version.stdout.startswith("caseapp ")
+
+
+def test_init_demo_fills_an_empty_desk_only(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    code, out, _ = run(capsys, "--db", url, "--user", "alice", "init", "--demo", "--cases",
+                       "40")
+    assert code == 0 and "40 cases" in out
+    code, out, _ = run(capsys, "--db", url, "--user", "alice", "cases", "list", "--view",
+                       "all", "--json")
+    cases = json.loads(out)["cases"]
+    assert len(cases) == 40
+    assert len({c["status"] for c in cases}) >= 4
+    assert len({c["channel"] for c in cases}) >= 3
+    code, _, err = run(capsys, "--db", url, "--user", "alice", "init", "--demo")
+    assert code == 2 and "already holds cases" in err
+    code, out, _ = run(capsys, "--db", url, "--user", "alice", "audit", "verify")
+    assert code == 0
+
+
+def test_admin_changes_a_configurable_clock_but_not_a_statutory_one(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "rules", "clocks")
+    assert code == 0 and "11 CCR §7021(b)" in out
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "rules", "set", "CA", "respond",
+                       "12", "--type", "opt_out_sale_share")
+    assert code == 0 and "12 business days (shipped: 15" in out
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type",
+                       "opt_out_sale_share", "--name", "Ray Diaz", "--state", "CA",
+                       "--received", "2026-01-05", "--json")
+    assert json.loads(out)["due_at"] == "2026-01-22"  # 12 business days, skipping MLK day
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "rules", "set", "CA", "respond",
+                       "60")
+    assert code == 2 and "fixed by law" in err
+    run(capsys, "--db", db, "--user", "alice", "users", "add", "bob")
+    code, _, err = run(capsys, "--db", db, "--user", "bob", "rules", "set", "CA", "respond",
+                       "12", "--type", "opt_out_sale_share")
+    assert code == 2 and "admin" in err
