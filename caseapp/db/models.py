@@ -52,6 +52,9 @@ class Case(Base):
         Index("ix_cases_status_due", "status", "due_on"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
         Index("ix_cases_received_at", "received_at"),
+        # The desk's default order (urgent first, then earliest due) read straight off.
+        Index("ix_cases_priority_due", "priority", "due_on"),
+        Index("ix_cases_due", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

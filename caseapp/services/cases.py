@@ -384,15 +384,17 @@ SORT_KEYS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[tuple[int]] | Select[
-        tuple[Case, str | None, str | None]]) -> Select:  # type: ignore[type-arg]
+def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[Any],
+              requester_joined: bool = False) -> Select[Any]:
+    """Apply the view and filters; joins the requester only when the filter needs it."""
     workflow = ctx.workflow
     today = ctx.clock.today()
     open_states = workflow.open_states
     if query.view not in VIEWS:
         raise InvalidInput(f"Unknown view '{query.view}'. Known: {', '.join(VIEWS)}.")
     if query.view == "mine":
-        statement = statement.where(User.username == ctx.username, Case.status.in_(open_states))
+        me = select(User.id).where(User.username == ctx.username).scalar_subquery()
+        statement = statement.where(Case.assignee_id == me, Case.status.in_(open_states))
     elif query.view == "open":
         statement = statement.where(Case.status.in_(open_states))
     elif query.view == "due_soon":
@@ -414,6 +416,8 @@ def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[tuple[int
     text = query.text.strip()
     if text:
         pattern = f"%{text.replace('%', '').replace('_', '')}%"
+        if not requester_joined:
+            statement = _with_requester(statement)
         statement = statement.where(
             or_(
                 Case.ref.ilike(pattern),
@@ -425,21 +429,30 @@ def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[tuple[int
     return statement
 
 
-def _joined(statement: Select) -> Select:  # type: ignore[type-arg]
+def _with_requester(statement: Select[Any]) -> Select[Any]:
     return statement.outerjoin(
         _requester, and_(_requester.case_id == Case.id, _requester.role == "requester")
-    ).outerjoin(User, User.id == Case.assignee_id)
+    )
+
+
+def _with_assignee(statement: Select[Any]) -> Select[Any]:
+    return statement.outerjoin(User, User.id == Case.assignee_id)
 
 
 def count_cases(ctx: ServiceContext, query: CaseQuery) -> int:
     with ctx.read() as session:
-        statement = _filtered(ctx, query, _joined(select(func.count(Case.id)).select_from(Case)))
-        return int(session.scalar(statement) or 0)
+        return _count(ctx, session, query)
+
+
+def _count(ctx: ServiceContext, session: Session, query: CaseQuery) -> int:
+    statement = _filtered(ctx, query, select(func.count(Case.id)).select_from(Case))
+    return int(session.scalar(statement) or 0)
 
 
 def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: int = 200) -> (
     CasePage
 ):
+    """One page of the case list; only the page's rows are read, never the whole list."""
     if query.sort not in SORT_KEYS:
         raise InvalidInput(f"Cannot sort by '{query.sort}'. Known: {', '.join(SORT_KEYS)}.")
     keys = SORT_KEYS[query.sort]
@@ -448,22 +461,33 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
     today = ctx.clock.today()
     workflow = ctx.workflow
     with ctx.read() as session:
-        total_statement = _filtered(
-            ctx, query, _joined(select(func.count(Case.id)).select_from(Case))
-        )
-        total = int(session.scalar(total_statement) or 0)
-        statement = _filtered(
-            ctx, query,
-            _joined(select(Case.id, Case.ref, Case.status, Case.channel, _requester.name,
-                           Case.jurisdiction, Case.received_on, Case.due_on, Case.priority,
-                           Case.is_child, User.username).select_from(Case)),
-        ).order_by(*order).offset(offset).limit(limit)
-        rows = session.execute(statement).all()
+        total = _count(ctx, session, query)
+        # First the page's ids, joining only what the order and filter need ...
+        ids_statement = select(Case.id).select_from(Case)
+        by_requester = query.sort == "requester"
+        if by_requester:
+            ids_statement = _with_requester(ids_statement)
+        ids_statement = _filtered(ctx, query, ids_statement, requester_joined=by_requester)
+        if query.sort == "assignee":
+            ids_statement = _with_assignee(ids_statement)
+        page_ids = list(session.scalars(
+            ids_statement.order_by(*order).offset(offset).limit(limit)
+        ))
+        # ... then what the list shows, for those rows only.
+        shown = session.execute(
+            _with_assignee(_with_requester(
+                select(Case.id, Case.ref, Case.status, Case.channel, _requester.name,
+                       Case.jurisdiction, Case.received_on, Case.due_on, Case.priority,
+                       Case.is_child, User.username).select_from(Case)
+            )).where(Case.id.in_(page_ids))
+        ).all() if page_ids else []
+        by_id = {row[0]: row for row in shown}
+        rows = [by_id[case_id] for case_id in page_ids if case_id in by_id]
         types: dict[int, list[str]] = defaultdict(list)
         if rows:
             for case_id, request_type in session.execute(
                 select(CaseRequestType.case_id, CaseRequestType.request_type)
-                .where(CaseRequestType.case_id.in_([r[0] for r in rows]))
+                .where(CaseRequestType.case_id.in_(page_ids))
                 .order_by(CaseRequestType.id)
             ):
                 types[case_id].append(request_type)
