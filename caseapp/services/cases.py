@@ -28,6 +28,9 @@ from caseapp.services.views import case_detail
 from caseapp.vocabulary import CHANNELS, PRIORITIES, PRIORITY_NAMES, RELATIONSHIPS, REQUEST_TYPES
 from caseapp.workflow.deadlines import compute_deadlines
 
+# Any SELECT, whatever its columns (SQLAlchemy 2.1 types them as a tuple).
+AnySelect = Select[*tuple[Any, ...]]
+
 REF_PATTERN = re.compile(r"^PR-(\d{4})-(\d{5,})$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 VIEWS = ("mine", "open", "due_soon", "overdue", "closed", "all")
@@ -290,6 +293,10 @@ def update_case(
         if request_types is not None:
             types = _check_types(request_types)
             if tuple(case.type_names) != types:
+                # Remove the old rows first: (case_id, request_type) is unique, and a type
+                # kept across the change would otherwise be inserted before it is deleted.
+                case.request_types = []
+                session.flush()
                 case.request_types = [CaseRequestType(request_type=t) for t in types]
                 case.is_privacy_request = set(types) != {"other"}
                 changed.append("request_types")
@@ -384,8 +391,8 @@ SORT_KEYS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[Any],
-              requester_joined: bool = False) -> Select[Any]:
+def _filtered(ctx: ServiceContext, query: CaseQuery, statement: AnySelect,
+              requester_joined: bool = False) -> AnySelect:
     """Apply the view and filters; joins the requester only when the filter needs it."""
     workflow = ctx.workflow
     today = ctx.clock.today()
@@ -429,13 +436,13 @@ def _filtered(ctx: ServiceContext, query: CaseQuery, statement: Select[Any],
     return statement
 
 
-def _with_requester(statement: Select[Any]) -> Select[Any]:
+def _with_requester(statement: AnySelect) -> AnySelect:
     return statement.outerjoin(
         _requester, and_(_requester.case_id == Case.id, _requester.role == "requester")
     )
 
 
-def _with_assignee(statement: Select[Any]) -> Select[Any]:
+def _with_assignee(statement: AnySelect) -> AnySelect:
     return statement.outerjoin(User, User.id == Case.assignee_id)
 
 
@@ -474,12 +481,12 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
             ids_statement.order_by(*order).offset(offset).limit(limit)
         ))
         # ... then what the list shows, for those rows only.
+        columns: AnySelect = select(
+            Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
+            Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
+        ).select_from(Case)
         shown = session.execute(
-            _with_assignee(_with_requester(
-                select(Case.id, Case.ref, Case.status, Case.channel, _requester.name,
-                       Case.jurisdiction, Case.received_on, Case.due_on, Case.priority,
-                       Case.is_child, User.username).select_from(Case)
-            )).where(Case.id.in_(page_ids))
+            _with_assignee(_with_requester(columns)).where(Case.id.in_(page_ids))
         ).all() if page_ids else []
         by_id = {row[0]: row for row in shown}
         rows = [by_id[case_id] for case_id in page_ids if case_id in by_id]
