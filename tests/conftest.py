@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -75,3 +76,24 @@ def sqlite_desk(sqlite_url: str, clock: Clock, tmp_path: Path) -> Iterator[Desk]
     desk = make_desk(sqlite_url, "alice", clock, tmp_path / "backups")
     yield desk
     desk.close()
+
+
+@dataclass
+class Staff:
+    """Three people at one desk: alice (admin), bob (supervisor), carol (agent)."""
+
+    alice: Desk
+    bob: Desk
+    carol: Desk
+
+    def set_clock(self, clock: Clock) -> None:
+        for person in (self.alice, self.bob, self.carol):
+            person.set_clock(clock)
+
+
+@pytest.fixture
+def staff(desk: Desk) -> Staff:
+    """The ``desk`` fixture (both backends) with a supervisor and an agent added."""
+    desk.add_user("bob", "supervisor", "Bob Supervisor")
+    desk.add_user("carol", "agent", "Carol Agent")
+    return Staff(alice=desk, bob=desk.as_user("bob"), carol=desk.as_user("carol"))

@@ -95,6 +95,11 @@ def describe_database_error(error: BaseException, url: str) -> Exception:
         return DiskFull(
             "The disk is full: nothing was saved. Free some space and try again."
         )
+    if "file is not a database" in message or "disk image is malformed" in message:
+        return DatabaseUnavailable(
+            f"{where} is not a case database, or the file is damaged: nothing was changed. "
+            "Check the path, or restore the file from a backup."
+        )
     if isinstance(error, exc.OperationalError | exc.InterfaceError):
         if "database is locked" in message:
             return DatabaseUnavailable(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import asdict, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from caseapp import audit
 from caseapp.db.models import Case, CaseRequestType, Note, Party, RefCounter, User
@@ -67,6 +68,13 @@ def check_version(case: Case, expected: int | None) -> None:
             f"{case.ref} was changed by someone else since you opened it (version "
             f"{expected} → {case.version}). Nothing was overwritten: reload and try again."
         )
+
+
+def touch(case: Case, now: datetime) -> None:
+    """Mark a case changed: its version goes up even when only related rows changed,
+    so another workstation's stale edit is refused (optimistic locking)."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
 
 
 def _next_ref(session: Session, year: int) -> str:
@@ -260,12 +268,17 @@ def update_party(
             return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
                            list_changed=False)
         subject = next((p for p in case.parties if p.role == "subject"), None)
+        was_child = case.is_child
         case.is_child = bool(subject and subject.is_child)
+        if case.is_child and not was_child:
+            # A child case found out later is as urgent as one known from the start (COPPA).
+            urgent = PRIORITIES[ctx.rules.jurisdictions.child_priority]
+            case.priority = min(case.priority, urgent)
         case.via_agent = bool(subject) and any(
             p.role == "requester" and p.relationship_to_subject == "authorized_agent"
             for p in case.parties
         )
-        case.updated_at = ctx.clock.now()
+        touch(case, ctx.clock.now())
         audit.record(session, actor=actor.username, action="party.updated", at=case.updated_at,
                      case=case, detail={"role": role, "fields": changed})
         session.flush()
@@ -329,7 +342,7 @@ def update_case(
             return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
                            list_changed=False)
         refresh_deadlines(ctx, case)
-        case.updated_at = ctx.clock.now()
+        touch(case, ctx.clock.now())
         audit.record(session, actor=actor.username, action="case.updated", at=case.updated_at,
                      case=case, detail={"fields": changed, "due_on": case.due_on.isoformat()})
         session.flush()
@@ -345,7 +358,7 @@ def assign(ctx: ServiceContext, ref: str, username: str | None,
         user = _user(session, username)
         before = case.assignee.username if case.assignee else None
         case.assignee = user
-        case.updated_at = ctx.clock.now()
+        touch(case, ctx.clock.now())
         audit.record(session, actor=actor.username, action="case.assigned", at=case.updated_at,
                      case=case, detail={"from": before, "to": user.username if user else None})
         session.flush()
@@ -363,7 +376,7 @@ def add_note(ctx: ServiceContext, ref: str, body: str) -> Changed:
         case = load_case(session, ref)
         now = ctx.clock.now()
         case.notes.append(Note(author=actor.username, created_at=now, body=text))
-        case.updated_at = now
+        touch(case, now)
         audit.record(session, actor=actor.username, action="case.note", at=now, case=case,
                      detail={"length": len(text)})
         session.flush()

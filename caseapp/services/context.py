@@ -6,7 +6,7 @@ driver errors come out as the known problems staff understand (caseapp.errors).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,8 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from caseapp.audit import lock_chain
 from caseapp.clock import Clock
 from caseapp.db.engine import Database
-from caseapp.db.models import User
-from caseapp.errors import NotFound, PermissionDenied, StaleEdit
+from caseapp.db.models import ClockOverride, User
+from caseapp.errors import ConfigError, NotFound, PermissionDenied, StaleEdit
 from caseapp.resources import resources_dir
 from caseapp.workflow.jurisdictions import Jurisdictions, load_jurisdictions
 from caseapp.workflow.machine import Actor
@@ -39,6 +39,18 @@ class Rules:
             workflow=load_workflow(base / "workflows.toml"),
             jurisdictions=load_jurisdictions(base / "jurisdictions.toml"),
         )
+
+
+def apply_overrides(base: Jurisdictions, overrides: Iterable[ClockOverride]) -> Jurisdictions:
+    """The shipped clocks with the administrator's changes (caseapp.services.legal_clocks)."""
+    result = base
+    for row in overrides:
+        try:
+            result = result.with_override(row.jurisdiction, row.request_type or None, row.clock,
+                                          row.days)
+        except ConfigError:
+            continue  # the rules file changed and no longer has (or allows) this clock
+    return result
 
 
 class ServiceContext:
@@ -63,6 +75,9 @@ class ServiceContext:
         """One unit of work: everything inside commits together or not at all."""
         with self.db.session() as session:
             lock_chain(session)  # serializes writers; the audit append needs it anyway
+            # Count with the clocks as they are now: an administrator at another
+            # workstation may have changed one since this one started.
+            self.reload_rules(session)
             try:
                 yield session
                 session.commit()
@@ -72,6 +87,11 @@ class ServiceContext:
                     "Someone else changed this case while you were working on it. "
                     "Nothing was overwritten: reload the case and try again."
                 ) from error
+
+    def reload_rules(self, session: Session) -> None:
+        rows = session.scalars(select(ClockOverride).order_by(ClockOverride.id))
+        self.rules = Rules(self.base_rules.workflow,
+                           apply_overrides(self.base_rules.jurisdictions, rows))
 
     def actor(self, session: Session) -> Actor:
         user = session.scalars(select(User).where(User.username == self.username)).first()

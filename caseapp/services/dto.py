@@ -167,6 +167,7 @@ class CaseDetail:
     message_count: int
     document_count: int
     created_by: str
+    can_appeal: bool = False
     messages: tuple[MessageView, ...] = ()
     documents: tuple[DocumentView, ...] = ()
 

@@ -9,26 +9,14 @@ from sqlalchemy import select
 from caseapp import audit
 from caseapp.db.models import ClockOverride
 from caseapp.errors import ConfigError, InvalidInput
-from caseapp.services.context import Rules, ServiceContext
+from caseapp.services.context import ServiceContext
 from caseapp.services.dto import ClockSetting
-from caseapp.workflow.jurisdictions import DEFAULT_CODE, Jurisdictions
-
-
-def _apply(base: Jurisdictions, overrides: list[ClockOverride]) -> Jurisdictions:
-    result = base
-    for row in overrides:
-        try:
-            result = result.with_override(row.jurisdiction, row.request_type or None, row.clock,
-                                          row.days)
-        except ConfigError:
-            continue  # the rules file changed and no longer has (or allows) this clock
-    return result
+from caseapp.workflow.jurisdictions import DEFAULT_CODE
 
 
 def load_overrides(ctx: ServiceContext) -> None:
     with ctx.read() as session:
-        rows = list(session.scalars(select(ClockOverride).order_by(ClockOverride.id)))
-    ctx.rules = Rules(ctx.base_rules.workflow, _apply(ctx.base_rules.jurisdictions, rows))
+        ctx.reload_rules(session)
 
 
 def list_clocks(ctx: ServiceContext) -> list[ClockSetting]:

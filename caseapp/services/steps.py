@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 from caseapp import audit
 from caseapp.db.models import Case, CaseRequestType, Note, Party, Task
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused
-from caseapp.services.cases import check_version, insert_case, load_case, refresh_deadlines
+from caseapp.services.cases import (
+    check_version,
+    insert_case,
+    load_case,
+    refresh_deadlines,
+    touch,
+)
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import Changed, NewCase, PartyData, StepRequest
 from caseapp.services.views import case_detail, facts_of
@@ -93,7 +99,7 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
             detail["duplicate_of"] = other.ref
             detail["moved"] = _merge_into(session, case, other, actor.username)
             refresh_deadlines(ctx, other)
-            other.updated_at = now
+            touch(other, now)
             audit.record(session, actor=actor.username, action="case.merged_from", at=now,
                          case=other, detail={"from": case.ref, "moved": detail["moved"]})
             refs.append(other.ref)
@@ -128,7 +134,7 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
         if target in workflow.closed_states:
             case.closed_at = now
         case.status = target
-        case.updated_at = now
+        touch(case, now)
         audit.record(session, actor=actor.username, action="case.step", at=now, case=case,
                      detail=detail)
         session.flush()
@@ -168,10 +174,11 @@ def extend(ctx: ServiceContext, ref: str, reason: str,
         refresh_deadlines(ctx, case)
         if case.due_on == before:
             raise TransitionRefused(
-                "None of this case's request types allows an extension "
-                "(e.g. opt-outs must be honoured within their first deadline)."
+                "This case's deadline cannot be extended: the request type due first "
+                "allows no extension (e.g. opt-outs must be honoured within their first "
+                "deadline)."
             )
-        case.updated_at = now
+        touch(case, now)
         case.tasks.append(
             Task(kind="follow_up", title="Send the extension notice (reason and new due date)",
                  due_on=today, status="open", assignee=actor.username, created_at=now)
@@ -195,7 +202,7 @@ def complete_task(ctx: ServiceContext, ref: str, task_id: int) -> Changed:
         now = ctx.clock.now()
         task.status = "done"
         task.done_at = now
-        case.updated_at = now
+        touch(case, now)
         audit.record(session, actor=actor.username, action="task.done", at=now, case=case,
                      detail={"task": task.id, "kind": task.kind, "title": task.title})
         session.flush()
@@ -216,7 +223,7 @@ def add_task(ctx: ServiceContext, ref: str, kind: str, title: str,
         due = ctx.clock.today() + timedelta(days=due_in_days) if due_in_days is not None else None
         case.tasks.append(Task(kind=kind, title=title.strip(), due_on=due, status="open",
                                created_at=now))
-        case.updated_at = now
+        touch(case, now)
         audit.record(session, actor=actor.username, action="task.added", at=now, case=case,
                      detail={"kind": kind, "title": title.strip()})
         session.flush()
@@ -233,8 +240,12 @@ def open_appeal(ctx: ServiceContext, ref: str, reason: str,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        if ctx.workflow.state(case.status).is_open:
-            raise TransitionRefused(f"{case.ref} is still open: an appeal follows a decision.")
+        state = ctx.workflow.state(case.status)
+        if not state.decided:
+            raise TransitionRefused(
+                f"{case.ref} is {state.label.lower()}: an appeal follows a decision that was "
+                "sent to the requester."
+            )
         policy = ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal")
         if not policy.appeals_allowed:
             raise TransitionRefused(

@@ -195,4 +195,6 @@ def case_detail(
         created_by=case.created_by,
         messages=messages,
         documents=documents,
+        can_appeal=state.decided
+        and ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal").appeals_allowed,
     )

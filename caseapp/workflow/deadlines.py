@@ -69,6 +69,7 @@ def compute_deadlines(
     ]
     original: list[date] = []
     effective: list[date] = []
+    with_extension: list[date] = []
     sources: list[str] = []
     for policy in policies:
         respond = policy.appeal if policy.request_type == "appeal" and policy.appeal else (
@@ -79,15 +80,19 @@ def compute_deadlines(
             due += timedelta(days=paused_days)
         original.append(due)
         sources.append(f"{policy.request_type}: {respond.describe()}")
+        later = apply_clock(due, policy.extension, cal) if policy.extension else due
+        with_extension.append(later)
         if extended and policy.extension is not None:
-            due = apply_clock(due, policy.extension, cal)
+            due = later
             sources.append(f"{policy.request_type} extension: {policy.extension.describe()}")
         effective.append(due)
     return Deadlines(
         acknowledge_by=min(acknowledge) if acknowledge else None,
         respond_by=min(effective),
         original_respond_by=min(original),
-        extension_possible=any(p.extension is not None for p in policies),
+        # Only if extending moves the case's due date: a type without an extension (an
+        # opt-out) that is due first keeps the whole case on its first deadline.
+        extension_possible=min(with_extension) > min(original),
         extended=extended,
         sources=tuple(sources),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from caseapp.errors import ConfigError
-from caseapp.vocabulary import REQUEST_TYPES
+from caseapp.vocabulary import PRIORITIES, REQUEST_TYPES
 
 Unit = Literal["calendar_days", "business_days", "months"]
 UNITS: tuple[Unit, ...] = ("calendar_days", "business_days", "months")
@@ -150,8 +150,17 @@ class ClockEntry:
     rule: ClockRule
 
 
+def _table(where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a table")
+    return value
+
+
 def _parse_clock(where: str, value: Any) -> ClockRule | Literal[False]:
     if value is False:
+        if where.endswith(".respond"):
+            raise ConfigError(f"{where}: every request needs a response clock; it cannot be "
+                              "switched off")
         return False
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: must be a table {{ days, unit, source }} or false")
@@ -207,11 +216,13 @@ def parse_jurisdictions(data: Mapping[str, Any], file: str = "jurisdictions.toml
 ):
     if "default" not in data:
         raise ConfigError(f"{file}: a [default] table is required")
-    tables: dict[str, Mapping[str, Any]] = {DEFAULT_CODE: data["default"]}
-    for code, table in dict(data.get("jurisdictions", {})).items():
+    tables: dict[str, Mapping[str, Any]] = {
+        DEFAULT_CODE: _table(f"{file}: [default]", data["default"])
+    }
+    for code, table in _table(f"{file}: [jurisdictions]", data.get("jurisdictions", {})).items():
         if code.upper() != code or code == DEFAULT_CODE:
             raise ConfigError(f"{file}: [jurisdictions.{code}] must be an upper-case code")
-        tables[code] = table
+        tables[code] = _table(f"{file}: [jurisdictions.{code}]", table)
     names: dict[str, str] = {}
     levels: dict[tuple[str, str | None], _Level] = {}
     for code, table in tables.items():
@@ -221,14 +232,22 @@ def parse_jurisdictions(data: Mapping[str, Any], file: str = "jurisdictions.toml
             raise ConfigError(f"{where}: needs a 'name'")
         names[code] = name
         levels[(code, None)] = _parse_level(where, table)
-        for request_type, sub in dict(table.get("request_types", {})).items():
+        for request_type, sub in _table(f"{where}.request_types",
+                                        table.get("request_types", {})).items():
             if request_type not in REQUEST_TYPES:
                 raise ConfigError(f"{where}: unknown request type '{request_type}'")
-            levels[(code, request_type)] = _parse_level(f"{where}.{request_type}", sub)
+            levels[(code, request_type)] = _parse_level(
+                f"{where}.{request_type}", _table(f"{where}.{request_type}", sub)
+            )
     if "respond" not in levels[(DEFAULT_CODE, None)].clocks:
         raise ConfigError(f"{file}: [default] needs a 'respond' clock")
-    children = data.get("children", {})
+    children = _table(f"{file}: [children]", data.get("children", {}))
     priority = children.get("priority", "urgent")
+    if not isinstance(priority, str) or priority not in PRIORITIES:
+        raise ConfigError(
+            f"{file}: [children].priority: unknown priority {priority!r}; use one of "
+            f"{', '.join(PRIORITIES)}"
+        )
     return Jurisdictions(names=names, _levels=levels, child_priority=priority)
 
 

@@ -20,6 +20,7 @@ class State:
     label: str
     is_open: bool
     waiting_on_requester: bool = False
+    decided: bool = False  # a decision went out: the requester may appeal it
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ def _strings(where: str, value: Any, allowed: tuple[str, ...] | None = None) -> 
     return tuple(value)
 
 
+def _table(where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a table")
+    return value
+
+
 def _bool(where: str, table: Mapping[str, Any], key: str) -> bool:
     value = table.get(key, False)
     if not isinstance(value, bool):
@@ -87,8 +94,9 @@ def _bool(where: str, table: Mapping[str, Any], key: str) -> bool:
 
 def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Workflow:
     states: dict[str, State] = {}
-    for name, table in dict(data.get("states", {})).items():
+    for name, value in _table(f"{file}: [states]", data.get("states", {})).items():
         where = f"{file}: [states.{name}]"
+        table = _table(where, value)
         kind = table.get("kind")
         if kind not in ("open", "closed"):
             raise ConfigError(f"{where}: 'kind' must be \"open\" or \"closed\"")
@@ -97,21 +105,23 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
             label=str(table.get("label", name)),
             is_open=kind == "open",
             waiting_on_requester=_bool(where, table, "waiting_on_requester"),
+            decided=_bool(where, table, "decided"),
         )
     if not states:
         raise ConfigError(f"{file}: no [states] defined")
     initial = data.get("initial")
-    if initial not in states:
+    if not isinstance(initial, str) or initial not in states:
         raise ConfigError(f"{file}: 'initial' must name a state, got {initial!r}")
     transitions: dict[str, Transition] = {}
-    for name, table in dict(data.get("transitions", {})).items():
+    for name, value in _table(f"{file}: [transitions]", data.get("transitions", {})).items():
         where = f"{file}: [transitions.{name}]"
+        table = _table(where, value)
         unknown = set(table) - _TRANSITION_KEYS
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         sources = _strings(f"{where}.from", table.get("from"), tuple(states))
         target = table.get("to")
-        if target != PREVIOUS and target not in states:
+        if not isinstance(target, str) or (target != PREVIOUS and target not in states):
             raise ConfigError(f"{where}.to: unknown state {target!r}")
         transitions[name] = Transition(
             name=name,
@@ -142,7 +152,8 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
                     frontier.append(transition.target)
     unreachable = sorted(set(states) - reachable)
     if unreachable:
-        raise ConfigError(f"{file}: state(s) no step leads to: {', '.join(unreachable)}")
+        tables = ", ".join(f"[states.{name}]" for name in unreachable)
+        raise ConfigError(f"{file}: state(s) no step leads to: {tables}")
     return Workflow(initial=initial, states=states, transitions=transitions)
 
 

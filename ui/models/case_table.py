@@ -1,0 +1,298 @@
+"""The case list: a lazy table model over frozen CaseRow values.
+
+Rows come from ``Desk.list_cases`` a page at a time, in background tasks: the first
+page when the query is set, the next when the view scrolls to the end (``fetchMore``),
+never two at once. Sorting is done by the server (``CaseQuery.sort``), so a list of
+100,000 cases is never loaded whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QFont
+
+from caseapp.services import Desk
+from caseapp.services.dto import CaseDetail, CasePage, CaseQuery, CaseRow
+from ui.formatting import channel_text, date_text, days_text, types_long_text, types_text
+from ui.icons import CHILD_BACKGROUND, OVERDUE_RED, badge
+from ui.tasks import Progress, TaskRunner
+
+PAGE_SIZE = 200
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def row_from_detail(detail: CaseDetail) -> CaseRow:
+    """The list line for a case just loaded or changed (there is no get-one-row service)."""
+    deadlines = detail.deadlines
+    return CaseRow(
+        ref=detail.ref,
+        status=detail.status,
+        status_label=detail.status_label,
+        is_open=detail.is_open,
+        channel=detail.channel,
+        request_types=detail.request_types,
+        requester_name=detail.requester.name,
+        jurisdiction=detail.jurisdiction,
+        received_on=deadlines.received_on,
+        due_on=deadlines.respond_by,
+        days_left=deadlines.days_left,
+        overdue=deadlines.overdue,
+        priority=detail.priority,
+        is_child=detail.is_child,
+        assignee=detail.assignee,
+    )
+
+
+class CaseTableModel(QAbstractTableModel):
+    COL_REF = 0
+    COL_STATUS = 1
+    COL_TYPES = 2
+    COL_REQUESTER = 3
+    COL_CHANNEL = 4
+    COL_JURISDICTION = 5
+    COL_RECEIVED = 6
+    COL_DUE = 7
+    COL_ASSIGNEE = 8
+
+    #: Comparable value of a cell (the server sorts; this is for proxies and tests).
+    SortRole = Qt.ItemDataRole.UserRole
+    #: The CaseRow behind a row.
+    RowRole = Qt.ItemDataRole.UserRole + 1
+
+    HEADERS = ("Ref", "Status", "Types", "Requester", "Channel", "Jurisdiction", "Received",
+               "Due", "Assignee")
+    #: CaseQuery.sort key per column; the Types column falls back to the desk order.
+    SORT_KEYS = ("ref", "status", "desk", "requester", "channel", "jurisdiction", "received",
+                 "due", "assignee")
+
+    loading_changed = Signal(bool)
+    #: After each page: the total number of cases matching the query.
+    loaded = Signal(int)
+
+    def __init__(self, desk: Desk, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._desk = desk
+        self._runner = runner
+        self._query = CaseQuery()
+        self._rows: list[CaseRow] = []
+        self._positions: dict[str, int] = {}
+        self._total: int | None = None
+        self._fetching = False
+        self._generation = 0
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # --- what to show --------------------------------------------------------------------
+    @property
+    def query(self) -> CaseQuery:
+        return self._query
+
+    @property
+    def total(self) -> int | None:
+        """Cases matching the query (None before the first page arrived)."""
+        return self._total
+
+    @property
+    def is_loading(self) -> bool:
+        return self._fetching
+
+    def set_query(self, query: CaseQuery) -> None:
+        """Show another query: drop the rows and load its first page."""
+        self._query = query
+        self.reload()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._positions = {}
+        self._total = None
+        self._fetching = False
+        self.endResetModel()
+        self._fetch(0)
+
+    def row(self, position: int) -> CaseRow:
+        return self._rows[position]
+
+    def position_of(self, ref: str) -> int | None:
+        return self._positions.get(ref)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = self.SORT_KEYS[column] if 0 <= column < len(self.SORT_KEYS) else "desk"
+        descending = order == Qt.SortOrder.DescendingOrder and key != "desk"
+        if (key, descending) == (self._query.sort, self._query.descending):
+            return
+        self.set_query(replace(self._query, sort=key, descending=descending))
+
+    # --- lazy loading --------------------------------------------------------------------
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        if parent.isValid() or self._fetching or self._total is None:
+            return False
+        return len(self._rows) < self._total
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._fetch(len(self._rows))
+
+    def _fetch(self, offset: int) -> None:
+        self._fetching = True
+        self.loading_changed.emit(True)
+        generation = self._generation
+        query = self._query
+        desk = self._desk
+
+        def load(_progress: Progress) -> CasePage:
+            return desk.list_cases(query, offset, PAGE_SIZE)
+
+        self._runner.run(
+            load,
+            label="Loading cases",
+            on_done=lambda page: self._page_arrived(generation, page),
+            on_error=lambda error: self._page_failed(generation, error),
+        )
+
+    def _page_arrived(self, generation: int, page: CasePage) -> None:
+        if generation != self._generation:
+            return  # an answer to a query no longer shown
+        self._fetching = False
+        self._total = page.total
+        # Cases added meanwhile shift the pages; a case already listed is not repeated.
+        fresh = [r for r in page.rows if r.ref not in self._positions]
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            for offset, row in enumerate(fresh):
+                self._positions[row.ref] = first + offset
+            self._rows.extend(fresh)
+            self.endInsertRows()
+        if not page.rows:  # fewer cases than counted (some were closed meanwhile)
+            self._total = len(self._rows)
+        self.loading_changed.emit(False)
+        self.loaded.emit(self._total)
+
+    def _page_failed(self, generation: int, error: BaseException) -> None:
+        if generation == self._generation:
+            self._fetching = False
+            self.loading_changed.emit(False)
+        self._runner.report(error)
+
+    # --- one row changed -----------------------------------------------------------------
+    def apply_detail(self, detail: CaseDetail) -> None:
+        """Show a case's new state in its row (after a mutation), if it is listed."""
+        position = self._positions.get(detail.ref)
+        if position is None:
+            return
+        self._rows[position] = row_from_detail(detail)
+        self.dataChanged.emit(self.index(position, 0),
+                              self.index(position, self.columnCount() - 1))
+
+    def update_row(self, ref: str) -> None:
+        """Reload one listed case in the background (e.g. a ref in Changed.refs)."""
+        if ref not in self._positions:
+            return
+        desk = self._desk
+        self._runner.run(lambda _p: desk.get_case(ref), label=f"Refreshing {ref}",
+                         on_done=self.apply_detail)
+
+    # --- Qt model API --------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and section == self.COL_TYPES:
+            return "Sorting by this column shows the desk order (urgent first, then due)."
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == self.SortRole:
+            return self._sort_value(row, column)
+        if role == self.RowRole:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.ForegroundRole and row.overdue:
+            return QBrush(OVERDUE_RED)
+        if role == Qt.ItemDataRole.BackgroundRole and row.is_child:
+            return QBrush(CHILD_BACKGROUND)
+        if role == Qt.ItemDataRole.FontRole and (
+            (row.overdue and column == self.COL_DUE)
+            or (row.priority == "urgent" and column == self.COL_REF)
+        ):
+            return self._bold
+        if (role == Qt.ItemDataRole.DecorationRole and column == self.COL_REQUESTER
+                and row.is_child):
+            return badge("child")
+        return None
+
+    def _display(self, row: CaseRow, column: int) -> str | None:
+        if column == self.COL_REF:
+            return row.ref
+        if column == self.COL_STATUS:
+            return row.status_label
+        if column == self.COL_TYPES:
+            return types_text(row.request_types)
+        if column == self.COL_REQUESTER:
+            return row.requester_name or "(no name)"
+        if column == self.COL_CHANNEL:
+            return channel_text(row.channel)
+        if column == self.COL_JURISDICTION:
+            return row.jurisdiction
+        if column == self.COL_RECEIVED:
+            return date_text(row.received_on)
+        if column == self.COL_DUE:
+            if not row.is_open:
+                return date_text(row.due_on)
+            return f"{date_text(row.due_on)} ({days_text(row.days_left)})"
+        if column == self.COL_ASSIGNEE:
+            return row.assignee or "—"
+        return None
+
+    def _sort_value(self, row: CaseRow, column: int) -> Any:
+        values: tuple[Any, ...] = (
+            row.ref, row.status, types_text(row.request_types), row.requester_name,
+            row.channel, row.jurisdiction, row.received_on, row.due_on, row.assignee,
+        )
+        return values[column] if 0 <= column < len(values) else None
+
+    def _tooltip(self, row: CaseRow, column: int) -> str | None:
+        lines = []
+        if column == self.COL_TYPES:
+            lines.append(types_long_text(row.request_types))
+        elif column == self.COL_DUE and row.is_open:
+            lines.append(f"Response due {date_text(row.due_on)}: {days_text(row.days_left)}.")
+        elif column == self.COL_REQUESTER:
+            lines.append(row.requester_name or "No requester name recorded.")
+        elif column == self.COL_ASSIGNEE and not row.assignee:
+            lines.append("Nobody is assigned.")
+        else:
+            lines.append(f"{row.ref} — {row.status_label}, priority {row.priority}")
+        if row.overdue:
+            lines.append("Overdue: the legal response deadline has passed.")
+        if row.is_child:
+            lines.append("Concerns a child's data (COPPA): handle first.")
+        return "\n".join(lines)

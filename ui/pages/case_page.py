@@ -1,0 +1,377 @@
+"""The case page: everything about one case, and what staff can do with it.
+
+Every change goes through a Desk call in a background task with the version the page
+was showing (``expected_version``); a StaleEdit shows its message and reloads the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caseapp.errors import StaleEdit
+from caseapp.services import Desk
+from caseapp.services.dto import CaseDetail, Changed, PartyData, StepRequest, UserView
+from caseapp.workflow.machine import StepOption
+from ui.dialogs.party import PartyDialog
+from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
+from ui.formatting import method_text, types_long_text
+from ui.models.history import HistoryModel
+from ui.tasks import Progress, TaskRunner
+from ui.widgets.case_header import CaseHeader
+from ui.widgets.deadlines import DeadlinePanel
+from ui.widgets.notes import NotesPanel, TasksPanel
+from ui.widgets.party_box import PartyBox
+from ui.widgets.step_bar import StepBar, needs_input
+
+Mutation = Callable[[Desk], Changed]
+
+
+class CasePage(QWidget):
+    changed = Signal(object)  # Changed, after a successful edit
+    created = Signal(object)  # Changed, after an edit that made a new case (an appeal)
+    shown = Signal(object)  # CaseDetail, whenever the page shows a (new) state
+
+    def __init__(self, desk: Desk, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._desk = desk
+        self._runner = runner
+        self.detail: CaseDetail | None = None
+        self._generation = 0
+        self._users: list[UserView] = []
+        self._me: UserView | None = None
+        self.active_dialog: QDialog | None = None
+        timezone = desk.clock.timezone
+
+        self.header = CaseHeader(timezone)
+        self.assign_button = QPushButton("Assign")
+        self.assign_menu = QMenu(self.assign_button)
+        self.assign_menu.aboutToShow.connect(self._fill_assign_menu)
+        self.assign_button.setMenu(self.assign_menu)
+        self.extend_button = QPushButton("Extend deadline…")
+        self.extend_button.clicked.connect(self._ask_extend)
+        self.appeal_button = QPushButton("Open appeal…")
+        self.appeal_button.clicked.connect(self._ask_appeal)
+        actions = QHBoxLayout()
+        actions.addWidget(self.assign_button)
+        actions.addWidget(self.extend_button)
+        actions.addWidget(self.appeal_button)
+        actions.addStretch(1)
+
+        self.steps = StepBar()
+        self.steps.step_requested.connect(self._step_requested)
+        self.closed_label = QLabel()
+        self.closed_label.setWordWrap(True)
+        steps_box = QGroupBox("Next steps")
+        steps_layout = QVBoxLayout(steps_box)
+        steps_layout.addWidget(self.steps)
+        steps_layout.addWidget(self.closed_label)
+
+        self.deadlines = DeadlinePanel()
+        self.tabs = QTabWidget()
+        self.tabs.setMinimumHeight(280)
+        self.tabs.addTab(self._request_tab(), "Request")
+        self.notes = NotesPanel(timezone)
+        self.notes.note_submitted.connect(self._add_note)
+        self.tabs.addTab(self.notes, "Notes")
+        self.tasks = TasksPanel()
+        self.tasks.task_done.connect(self._complete_task)
+        self.tabs.addTab(self.tasks, "Tasks")
+        self.history_model = HistoryModel(timezone, self)
+        self.history = QTableView()
+        self.history.setModel(self.history_model)
+        self.history.verticalHeader().hide()
+        self.history.setWordWrap(True)
+        self.history.setAlternatingRowColors(True)
+        self.history.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.history.setColumnWidth(HistoryModel.COL_WHEN, 125)
+        self.history.setColumnWidth(HistoryModel.COL_WHO, 90)
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tabs.addTab(self.history, "History")
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addWidget(self.header)
+        layout.addLayout(actions)
+        layout.addWidget(steps_box)
+        layout.addWidget(self.deadlines)
+        layout.addWidget(self.tabs, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        self.placeholder = QLabel("Select a case in the list to see it here.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: #5f6b76; font-size: 13pt;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(scroll)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+    def _request_tab(self) -> QWidget:
+        self.requester_box = PartyBox("requester", "Requester")
+        self.subject_box = PartyBox("subject", "Data subject")
+        for box in (self.requester_box, self.subject_box):
+            box.edit_requested.connect(self._ask_party)
+        self.types_label = QLabel()
+        self.types_label.setWordWrap(True)
+        self.verification_label = QLabel()
+        self.verification_label.setWordWrap(True)
+        parties = QHBoxLayout()
+        parties.addWidget(self.requester_box, 1)
+        parties.addWidget(self.subject_box, 1)
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addLayout(parties)
+        layout.addWidget(self.types_label)
+        layout.addWidget(self.verification_label)
+        layout.addStretch(1)
+        return tab
+
+    # --- who is looking ------------------------------------------------------------------
+    def set_users(self, me: UserView, users: list[UserView]) -> None:
+        self._me = me
+        self._users = users
+        if self.detail is not None:
+            self.show_detail(self.detail)
+
+    def _can_override(self) -> bool:
+        return self._me is not None and self._me.role in ("supervisor", "admin")
+
+    # --- loading -------------------------------------------------------------------------
+    def show_ref(self, ref: str) -> None:
+        """Load a case in the background and show it (a later call wins)."""
+        self._generation += 1
+        generation = self._generation
+        desk = self._desk
+
+        def shown(detail: CaseDetail) -> None:
+            if generation == self._generation:
+                self.show_detail(detail)
+
+        self._runner.run(lambda _p: desk.get_case(ref), label=f"Opening {ref}", on_done=shown)
+
+    def reload(self) -> None:
+        if self.detail is not None:
+            self.show_ref(self.detail.ref)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self.detail = None
+        self.stack.setCurrentIndex(0)
+
+    def show_detail(self, detail: CaseDetail) -> None:
+        self.detail = detail
+        self.header.set_case(detail)
+        self.steps.set_steps(detail.steps, can_override=self._can_override())
+        self.steps.setVisible(bool(detail.steps))
+        self.closed_label.setVisible(not detail.is_open)
+        self.closed_label.setText(
+            f"This case is {detail.status_label.lower()}. If the requester disagrees with "
+            "the decision, open an appeal: a new case linked to this one, with its own clock.")
+        self._update_actions(detail)
+        self.deadlines.set_deadlines(detail.deadlines, is_open=detail.is_open)
+        self.requester_box.set_party(detail.requester)
+        self.subject_box.set_party(detail.subject, same_as_requester=detail.subject_is_requester)
+        self.types_label.setText("<b>Request types:</b> " + types_long_text(
+            detail.request_types).replace("\n", ", "))
+        self.verification_label.setText(
+            f"<b>Identity verified by:</b> {method_text(detail.verification_method)}"
+            if detail.verification_method else "<b>Identity:</b> not verified yet")
+        self.notes.set_notes(detail.notes)
+        self.tasks.set_tasks(detail.tasks)
+        self.history_model.set_entries(detail.history)
+        self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
+        self.tabs.setTabText(2, f"Tasks ({self.tasks.open_count()} open)")
+        self.tabs.setTabText(3, f"History ({len(detail.history)})")
+        self.stack.setCurrentIndex(1)
+        self.shown.emit(detail)
+
+    def _update_actions(self, detail: CaseDetail) -> None:
+        deadlines = detail.deadlines
+        self.extend_button.setEnabled(detail.is_open and deadlines.extension_possible)
+        if not detail.is_open:
+            why = "Only open cases can be extended."
+        elif deadlines.extended:
+            why = "The one extension the law allows was already used."
+        elif not deadlines.extension_possible:
+            why = "This case's request types allow no extension."
+        else:
+            why = "Use the one extension the law allows; the reason goes into the notice."
+        self.extend_button.setToolTip(why)
+        self.appeal_button.setVisible(detail.can_appeal)
+        self.assign_button.setText(f"Assigned: {detail.assignee}" if detail.assignee
+                                   else "Assign")
+        self.assign_button.setToolTip("Assign the case to someone (or to nobody)")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.steps.set_busy(busy)
+        for widget in (self.assign_button, self.appeal_button, self.notes.add_button):
+            widget.setEnabled(not busy)
+        if busy:
+            self.extend_button.setEnabled(False)
+        elif self.detail is not None:
+            self._update_actions(self.detail)
+            self.notes.add_button.setEnabled(bool(self.notes.editor.toPlainText().strip()))
+
+    # --- changing the case ---------------------------------------------------------------
+    def _mutate(self, label: str, mutation: Mutation,
+                then: Callable[[], None] | None = None, *, creates: bool = False) -> None:
+        desk = self._desk
+        self._set_busy(True)
+
+        def done(changed: Changed) -> None:
+            self._set_busy(False)
+            self.show_detail(changed.case)
+            if then is not None:
+                then()
+            (self.created if creates else self.changed).emit(changed)
+
+        def run(_progress: Progress) -> Changed:
+            return mutation(desk)
+
+        self._runner.run(run, label=label, on_done=done, on_error=self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self._runner.report(error)
+        if isinstance(error, StaleEdit):
+            self.reload()
+
+    def _open(self, dialog: QDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.active_dialog = dialog
+        dialog.open()
+
+    def _step_requested(self, option: StepOption) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        if not needs_input(option):
+            self.take_step(option, StepValues())
+            return
+        intro = option.help or f"{option.label}: {detail.ref}"
+        if option.overridable and not option.allowed:
+            intro = f"{option.why_not}\n\n{intro}" if option.help else option.why_not
+        needs = Needs(reason=option.requires_reason, case=option.requires_case,
+                      method=option.requires_method,
+                      override=option.overridable and self._can_override())
+        dialog = StepInputDialog(f"{detail.ref}: {option.label}", intro, needs, self)
+        dialog.submitted.connect(lambda values: self.take_step(option, values))
+        self._open(dialog)
+
+    def take_step(self, option: StepOption, values: StepValues) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        request = StepRequest(step=option.name, reason=values.reason,
+                              other_case=values.other_case, method=values.method,
+                              override=values.override, expected_version=detail.version)
+        ref = detail.ref
+        self._mutate(f"{option.label}: {ref}", lambda desk: desk.take_step(ref, request))
+
+    def _ask_extend(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        dialog = StepInputDialog(
+            f"{detail.ref}: extend the deadline",
+            "The law allows one extension, noticed to the requester before the first "
+            "deadline. Say why more time is needed; the reason goes into the notice.",
+            Needs(reason=True), self)
+        ref, version = detail.ref, detail.version
+        dialog.submitted.connect(lambda values: self._mutate(
+            f"Extending {ref}", lambda desk: desk.extend(ref, values.reason, version)))
+        self._open(dialog)
+
+    def _ask_appeal(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        dialog = StepInputDialog(
+            f"{detail.ref}: open an appeal",
+            "The appeal becomes a new case linked to this one, with its own deadline.",
+            Needs(reason=True, reason_label="What is appealed",
+                  date_up_to=self._desk.clock.today(), date_label="Appeal received on"),
+            self)
+        ref = detail.ref
+        dialog.submitted.connect(lambda values: self._mutate(
+            f"Opening an appeal of {ref}",
+            lambda desk: desk.open_appeal(ref, values.reason, values.received_on),
+            creates=True))
+        self._open(dialog)
+
+    def _fill_assign_menu(self) -> None:
+        self.assign_menu.clear()
+        me = self._desk.username
+        self.assign_menu.addAction(f"Me ({me})", lambda: self.assign(me))
+        self.assign_menu.addSeparator()
+        for user in self._users:
+            if user.active and user.username != me:
+                text = f"{user.display_name} ({user.username})" if (
+                    user.display_name != user.username) else user.username
+                self.assign_menu.addAction(text, partial(self.assign, user.username))
+        self.assign_menu.addSeparator()
+        self.assign_menu.addAction("Nobody", lambda: self.assign(None))
+
+    def assign(self, username: str | None) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        ref, version = detail.ref, detail.version
+        self._mutate(f"Assigning {ref}", lambda desk: desk.assign(ref, username, version))
+
+    def _ask_party(self, role: str) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        party = detail.requester if role == "requester" else (
+            None if detail.subject_is_requester else detail.subject)
+        dialog = PartyDialog(detail.ref, role, party, self)
+        dialog.submitted.connect(self._update_party)
+        self._open(dialog)
+
+    def _update_party(self, role: str, data: PartyData) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        ref, version = detail.ref, detail.version
+        self._mutate(f"Saving {ref}",
+                     lambda desk: desk.update_party(ref, role, data, version))
+
+    def _add_note(self, text: str) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        ref = detail.ref
+        self._mutate(f"Adding a note to {ref}", lambda desk: desk.add_note(ref, text),
+                     then=self.notes.clear_editor)
+
+    def _complete_task(self, task_id: int) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        ref = detail.ref
+        self._mutate(f"Completing a task of {ref}",
+                     lambda desk: desk.complete_task(ref, task_id))
