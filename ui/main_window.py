@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setCollapsible(1, False)
-        splitter.setSizes([150, 640, 610])
+        splitter.setSizes([140, 700, 560])
         self.splitter = splitter
         self.setCentralWidget(splitter)
 

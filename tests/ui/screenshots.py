@@ -116,6 +116,13 @@ def main(argv: list[str]) -> int:
         _settle(window)
         _save(dialog, out / "new_case_dialog.png")
         dialog.close()
+        _settle(window)
+        window.legal_clocks_action.trigger()
+        _settle(window)
+        clocks = window.active_dialog
+        assert clocks is not None
+        _save(clocks, out / "legal_clocks.png")
+        clocks.close()
         window.close()
         desk.close()
     return 0

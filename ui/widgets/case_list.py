@@ -29,7 +29,7 @@ COLUMN_WIDTHS = {
     CaseTableModel.COL_CHANNEL: 75,
     CaseTableModel.COL_JURISDICTION: 85,
     CaseTableModel.COL_RECEIVED: 90,
-    CaseTableModel.COL_DUE: 218,
+    CaseTableModel.COL_DUE: 236,
     CaseTableModel.COL_ASSIGNEE: 100,
 }
 #: On screen the deadline comes right after the reference: it is what staff scan for.
