@@ -26,12 +26,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QTimer
 
-from bench.bulk_cases import bulk_cases  # noqa: E402
-from bench.results import write_section  # noqa: E402
-from caseapp.services import Desk  # noqa: E402
-from caseapp.services.dto import CaseQuery  # noqa: E402
+from bench.bulk_cases import bulk_cases
+from bench.results import write_section
+from caseapp.services import Desk
+from caseapp.services.dto import CaseQuery
 
 
 class StallProbe:
