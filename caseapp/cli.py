@@ -32,6 +32,8 @@ examples:
   caseapp cases show PR-2026-00042 --json
   caseapp cases new --channel phone --type delete --name "Ana Ruiz" --phone 555-0100 --state CA
   caseapp cases step PR-2026-00042 acknowledge
+  caseapp cases edit PR-2026-00042 --type delete --type opt_out_sale_share --jurisdiction CA
+  caseapp cases party PR-2026-00042 requester --state CA --zip 94123
   caseapp rules clocks                     legal clocks and their sources
   caseapp audit verify
 
@@ -105,9 +107,38 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--subject-email", default="")
     new.add_argument("--subject-age", type=int)
     new.add_argument("--child", action="store_true", help="the data subject is a child under 13")
-    new.add_argument("--relationship", choices=RELATIONSHIPS, default="parent",
-                     help="requester's relationship to the subject")
+    new.add_argument("--relationship", choices=RELATIONSHIPS,
+                     help="requester's relationship to the subject (default: parent for a "
+                     "child; required otherwise)")
     new.add_argument("--json", action="store_true")
+
+    edit = case_commands.add_parser(
+        "edit", help="change what was requested (frozen once the case is in review)")
+    edit.add_argument("ref")
+    edit.add_argument("--type", dest="types", action="append", choices=REQUEST_TYPES,
+                      help="the request types, all of them (repeat)")
+    edit.add_argument("--jurisdiction", help="CA, VA, ..., EU or DEFAULT")
+    edit.add_argument("--received", type=_date, help="date received (starts the clock)")
+    edit.add_argument("--priority", choices=("urgent", "high", "normal", "low"))
+    edit.add_argument("--summary")
+    edit.add_argument("--language", choices=("en", "es"))
+
+    party = case_commands.add_parser("party", help="correct the requester or data subject")
+    party.add_argument("ref")
+    party.add_argument("role", choices=("requester", "subject"))
+    for option in ("name", "email", "phone", "address", "zip", "state"):
+        party.add_argument(f"--{option}", help="new value (others are kept)")
+    party.add_argument("--age", type=int)
+    party.add_argument("--child", action=argparse.BooleanOptionalAction)
+    party.add_argument("--relationship", choices=RELATIONSHIPS)
+
+    task = case_commands.add_parser("task", help="add a task or mark one done")
+    task.add_argument("ref")
+    task.add_argument("action", choices=("add", "done"))
+    task.add_argument("what", help="for add: the title; for done: the task number")
+    task.add_argument("--kind", default="follow_up",
+                      choices=("follow_up", "downstream_notice", "manual_source"))
+    task.add_argument("--due-in", type=int, metavar="DAYS")
 
     step = case_commands.add_parser("step", help="take a workflow step")
     step.add_argument("ref")
@@ -248,6 +279,10 @@ def print_case(case: CaseDetail) -> None:
         + (f", extended from {d.original_respond_by}" if d.extended else ""),
         f"  assignee:     {case.assignee or '-'}",
     ]
+    for task in case.tasks:
+        due = f", due {task.due_on}" if task.due_on else ""
+        lines.append(f"  task {task.id}:      [{'x' if task.status == 'done' else ' '}] "
+                     f"{task.title} ({task.kind}{due})")
     allowed = [s.name for s in case.steps if s.allowed]
     if allowed:
         lines.append(f"  next steps:   {', '.join(allowed)}")
@@ -349,10 +384,16 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
             subject = PartyData(name=args.subject_name or "", email=args.subject_email,
                                 age=args.subject_age, is_child=args.child,
                                 state=args.state.upper())
+        relationship = args.relationship or "self"
+        if subject is not None and args.relationship is None:
+            if not subject.is_child and (subject.age is None or subject.age >= 13):
+                raise InvalidInput("Say how the requester relates to the data subject: "
+                                   "--relationship parent|guardian|authorized_agent|other")
+            relationship = "parent"
         requester = PartyData(
             name=args.name, email=args.email, phone=args.phone,
             postal_address=args.address.replace("\\n", "\n"), postal_code=args.zip,
-            state=args.state, relationship=args.relationship if subject else "self",
+            state=args.state, relationship=relationship,
         )
         changed = desk.create_case(NewCase(
             channel=args.channel, request_types=tuple(args.types), requester=requester,
@@ -365,6 +406,33 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
             step=args.step, reason=args.reason, other_case=args.duplicate_of,
             method=args.method, override=args.override))
         return _report(changed.case, False)
+    if action == "edit":
+        return _report(desk.update_case(
+            args.ref, request_types=tuple(args.types) if args.types else None,
+            jurisdiction=args.jurisdiction, received_on=args.received, priority=args.priority,
+            summary=args.summary, language=args.language).case, False)
+    if action == "party":
+        current = desk.get_case(args.ref)
+        old = current.requester if args.role == "requester" else current.subject
+        data = PartyData(
+            name=_given(args.name, old.name), email=_given(args.email, old.email),
+            phone=_given(args.phone, old.phone),
+            postal_address=_given(args.address, old.postal_address).replace("\\n", "\n"),
+            postal_code=_given(args.zip, old.postal_code), state=_given(args.state, old.state),
+            is_child=old.is_child if args.child is None else args.child,
+            age=old.age if args.age is None else args.age,
+            relationship=args.relationship or old.relationship,
+        )
+        return _report(desk.update_party(args.ref, args.role, data, current.version).case,
+                       False)
+    if action == "task":
+        if args.action == "add":
+            changed = desk.add_task(args.ref, args.kind, args.what, args.due_in)
+        else:
+            if not args.what.isdigit():
+                raise InvalidInput("Name the task by its number (see: caseapp cases show).")
+            changed = desk.complete_task(args.ref, int(args.what))
+        return _report(changed.case, False)
     if action == "extend":
         return _report(desk.extend(args.ref, args.reason).case, False)
     if action == "note":
@@ -375,6 +443,10 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
     if action == "appeal":
         return _report(desk.open_appeal(args.ref, args.reason, args.received).case, False)
     raise AssertionError(action)
+
+
+def _given(value: str | None, old: str) -> str:
+    return old if value is None else value
 
 
 def _report(case: CaseDetail, as_json: bool) -> int:

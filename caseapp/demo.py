@@ -10,7 +10,7 @@ import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from faker import Faker
 
@@ -104,10 +104,15 @@ def load_demo(
     staff = list(desks)
     received_days = sorted(rng.randint(0, 150) for _ in range(cases))[::-1]
 
+    last = [datetime.min]
+
     def at(day: date, hour: int) -> Clock:
-        moment = datetime.combine(day, time(hour=min(hour, 23), minute=rng.randint(0, 59)))
-        return real_clock.at(real_clock.start_of_local_day(day) + (moment - datetime.combine(
-            day, time())))
+        """Office hours on ``day``, never before the previous step of the same case."""
+        offset = timedelta(hours=min(hour, 23), minutes=rng.randint(0, 59))
+        moment = max(real_clock.start_of_local_day(day) + offset,
+                     last[0] + timedelta(minutes=rng.randint(5, 40)))
+        last[0] = moment
+        return real_clock.at(moment)
 
     for index, age in enumerate(received_days):
         received = end - timedelta(days=age)
@@ -133,7 +138,8 @@ def load_demo(
         # Post reaches the desk a few days after it arrived at the PO box.
         entered = min(received + timedelta(days=rng.randint(1, 4)), end) if (
             channel == "postal") else received
-        worker.set_clock(at(entered, rng.randint(13, 21)))
+        last[0] = datetime.min  # a new case: its own timeline
+        worker.set_clock(at(entered, rng.randint(9, 16)))
         summary = rng.choice(SUMMARIES[types[0]])
         case = worker.create_case(NewCase(
             channel=channel, request_types=types, requester=requester, subject=subject,
@@ -144,7 +150,11 @@ def load_demo(
         # Four eyes: a deletion is approved by a supervisor other than who worked it.
         approver = desks["dan.cho"] if owner != "dan.cho" else desks[
             next(name for name in staff if name != owner)]
-        _advance(case.ref, types, age, entered, end, worker, approver, rng, at)
+        methods = desk.rules.workflow.verification
+        method_choices = (methods.child_methods if case.is_child else
+                          methods.agent_methods if case.via_agent else VERIFICATION_METHODS[:3])
+        _advance(case.ref, types, age, entered, end, worker, approver, rng, at,
+                 method_choices)
         if progress:
             progress(index + 1, cases)
     for each in desks.values():
@@ -154,7 +164,7 @@ def load_demo(
 
 def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: date,
              worker: Desk, approver: Desk, rng: random.Random,
-             at: Callable[[date, int], Clock]) -> None:
+             at: Callable[[date, int], Clock], methods: tuple[str, ...]) -> None:
     """Take a case as far through the workflow as a desk would have by now."""
     day = entered
     opt_out_only = set(types) <= {"opt_out_marketing", "opt_out_sale_share", "limit_sensitive",
@@ -163,7 +173,7 @@ def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: dat
     def step(desk: Desk, name: str, gap: int, reason: str = "", method: str = "") -> bool:
         nonlocal day
         next_day = min(day + timedelta(days=gap), end)
-        desk.set_clock(at(next_day, rng.randint(13, 21)))
+        desk.set_clock(at(next_day, rng.randint(9, 16)))
         try:
             desk.take_step(ref, StepRequest(step=name, reason=reason, method=method))
         except UserError:
@@ -203,7 +213,7 @@ def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: dat
                          reason="No reply to the verification request within 20 days.")
                 return
             step(worker, "information_received", rng.randint(3, 10))
-        step(worker, "verify", 2, method=rng.choice(VERIFICATION_METHODS[:3]))
+        step(worker, "verify", 2, method=rng.choice(methods))
     if budget < 20:
         if rng.random() < 0.1:
             step(worker, "hold", 1, reason="Waiting for the dealer to answer about shared data.")

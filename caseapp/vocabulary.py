@@ -30,6 +30,9 @@ REQUEST_TYPE_LABELS: Final = {
 
 ROLES: Final = ("agent", "supervisor", "admin")
 
+# Letters and notices go out in the languages the desk uses with consumers (CCPA §7003).
+LANGUAGES: Final = ("en", "es")
+
 # Lower number sorts first; child cases are urgent (COPPA, REGULATIONS.md).
 PRIORITIES: Final = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 PRIORITY_NAMES: Final = {number: name for name, number in PRIORITIES.items()}

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 from sqlalchemy import create_engine, text
 
 from caseapp.clock import Clock
@@ -17,6 +18,16 @@ from caseapp.services import Desk
 from tests import pg_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# In CI every run explores the same examples, so a red build is reproducible and a green
+# one is not luck; locally hypothesis keeps exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+# For investigating a failure quickly: HYPOTHESIS_PROFILE=noshrink (reports it unshrunk).
+settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+elif os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # A fixed moment (Wednesday 2026-03-04, 15:00 UTC) so that deadlines are reproducible.
 FIXED_NOW = datetime(2026, 3, 4, 15, 0, 0)

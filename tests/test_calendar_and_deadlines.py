@@ -157,8 +157,10 @@ def test_an_email_unsubscribe_follows_can_spam_everywhere() -> None:
 @pytest.mark.parametrize(
     ("received", "respond", "extended"),
     [
-        (date(2026, 1, 31), date(2026, 2, 28), date(2026, 4, 28)),
-        (date(2028, 1, 31), date(2028, 2, 29), date(2028, 4, 29)),  # leap year
+        # Three months from receipt (Art. 12(3)), not two months after the clamped first.
+        (date(2026, 1, 31), date(2026, 2, 28), date(2026, 4, 30)),
+        (date(2028, 1, 31), date(2028, 2, 29), date(2028, 4, 30)),  # leap year
+        (date(2026, 11, 30), date(2026, 12, 30), date(2027, 2, 28)),
         (date(2026, 3, 31), date(2026, 4, 30), date(2026, 6, 30)),
         (date(2026, 3, 4), date(2026, 4, 4), date(2026, 6, 4)),
         (date(2026, 12, 15), date(2027, 1, 15), date(2027, 3, 15)),
@@ -175,6 +177,9 @@ def test_gdpr_one_month_and_two_more_with_month_end_clamping(
 
 def test_an_appeal_runs_on_its_own_clock() -> None:
     assert due("VA", ("appeal",), date(2026, 3, 4)) == date(2026, 5, 3)  # 60 days
+    # ... with no extension: Va. Code §59.1-577(C) gives 60 days, full stop.
+    assert due("VA", ("appeal",), date(2026, 3, 4), extended=True) == date(2026, 5, 3)
+    assert not compute_deadlines(RULES, "VA", ("appeal",), date(2026, 3, 4)).extension_possible
     assert due("CO", ("appeal",), date(2026, 3, 4)) == date(2026, 4, 18)  # 45 days
     assert due("EU", ("appeal",), date(2026, 1, 31)) == date(2026, 2, 28)
 
@@ -260,9 +265,9 @@ def test_gdpr_is_one_month_extended_by_two_and_never_beyond_three(
     assert first.day == received.day or first.day == month_calendar.monthrange(
         first.year, first.month)[1]
     later = due("EU", (request_type,), received, extended=True)
-    assert later == _months_later(first, 2)
-    # The extension never runs past three months from receipt (Art. 12(3)).
-    assert first < later <= _months_later(received, 3)
+    # One month extended by two further months: three months from receipt (Art. 12(3)).
+    assert later == _months_later(received, 3)
+    assert first < later
 
 
 @DEADLINE_SETTINGS

@@ -197,3 +197,35 @@ def test_admin_changes_a_configurable_clock_but_not_a_statutory_one(
     code, _, err = run(capsys, "--db", db, "--user", "bob", "rules", "set", "CA", "respond",
                        "12", "--type", "opt_out_sale_share")
     assert code == 2 and "admin" in err
+
+
+def test_editing_parties_requests_and_tasks_from_the_command_line(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type",
+                    "opt_out_sale_share", "--name", "Ray Diaz", "--email", "ray@example.com",
+                    "--received", "2026-01-05", "--json")
+    ref = json.loads(out)["ref"]
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "party", ref,
+                       "requester", "--state", "CA", "--zip", "94123")
+    assert code == 0 and "California" in out
+    _, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "show", ref, "--json")
+    shown = json.loads(out)
+    assert shown["requester"]["email"] == "ray@example.com"  # untouched fields are kept
+    assert shown["requester"]["postal_code"] == "94123"
+    assert shown["due_at"] == "2026-01-27"  # CA: 15 business days (§7026(f)), MLK day skipped
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "edit", ref,
+                       "--jurisdiction", "EU", "--type", "access")
+    assert code == 0
+    _, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "show", ref, "--json")
+    assert json.loads(out)["due_at"] == "2026-02-05"  # GDPR: one month
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "task", ref, "add",
+                       "Ask the dealer", "--kind", "downstream_notice", "--due-in", "10")
+    assert code == 0 and "[ ] Ask the dealer" in out
+    task_id = out.split("task ")[1].split(":")[0]
+    code, out, _ = run(capsys, "--db", db, "--user", "alice", "cases", "task", ref, "done",
+                       task_id)
+    assert code == 0 and "[x] Ask the dealer" in out
+    code, _, err = run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type",
+                       "access", "--name", "Agent", "--subject-name", "Sam Lee")
+    assert code == 2 and "--relationship" in err

@@ -281,8 +281,11 @@ def test_editing_the_request_recomputes_the_deadlines_and_is_audited(desk: Desk)
     changed = desk.update_case(case.ref, request_types=("opt_out_sale_share", "delete")).case
     assert changed.request_types == ("opt_out_sale_share", "delete")
     assert actions(changed).count("case.updated") == 4
-    assert "Case details changed: request_types, jurisdiction" in [
-        h.summary for h in changed.history]
+    summaries = [h.summary for h in changed.history]
+    assert ("Request changed: received 2026-03-04 → 2026-02-01; due 2026-04-18 → 2026-03-18"
+            in summaries)
+    assert ("Request changed: types delete → delete, opt_out_sale_share; jurisdiction EU → CA;"
+            " due 2026-03-01 → 2026-02-23") in summaries
     before = audit_count(desk)
     unchanged = desk.update_case(case.ref, summary=changed.summary, jurisdiction="ca")
     assert not unchanged.list_changed and audit_count(desk) == before
@@ -292,6 +295,28 @@ def test_editing_the_request_recomputes_the_deadlines_and_is_audited(desk: Desk)
         desk.update_case(case.ref, request_types=())
     assert desk.get_case(case.ref).deadlines.received_on == date(2026, 2, 1)
     assert desk.verify_audit().ok
+
+
+def test_what_was_requested_is_frozen_once_reviewed(staff: Staff) -> None:
+    case = new_case(staff.alice, ("delete",))
+    in_review = to_review(staff.alice, case.ref)
+    assert "submitted for review" in in_review.request_locked_reason
+    # Taking "delete" out to approve one's own deletion is refused ...
+    with pytest.raises(InvalidInput, match="return it to work"):
+        staff.alice.update_case(case.ref, request_types=("access",))
+    with pytest.raises(InvalidInput, match="return it to work"):
+        staff.alice.update_case(case.ref, received_on=date(2026, 1, 5))
+    # ... while the summary may still be tidied.
+    staff.alice.update_case(case.ref, summary="Delete my account, says the caller.")
+    back = step(staff.alice, case.ref, "return_to_work", reason="Wrong request type")
+    assert back.request_locked_reason == ""
+    staff.alice.update_case(case.ref, request_types=("access",))
+    closed = step(staff.alice, case.ref, "deny", reason="Not a consumer")
+    assert "decided" in closed.request_locked_reason
+    with pytest.raises(InvalidInput, match="decided"):
+        staff.alice.update_case(case.ref, summary="x")
+    with pytest.raises(InvalidInput, match="decided"):
+        staff.alice.update_party(case.ref, "requester", PartyData(name="Someone Else"))
 
 
 def test_editing_a_party_is_audited_and_a_child_found_later_becomes_urgent(
@@ -376,13 +401,14 @@ def test_opt_outs_cannot_be_extended(desk: Desk) -> None:
 def test_a_closed_case_cannot_be_extended(desk: Desk) -> None:
     case = new_case(desk)
     step(desk, case.ref, "deny", reason="Not a consumer")
-    with pytest.raises(TransitionRefused, match="only open cases"):
+    with pytest.raises(TransitionRefused, match="awaiting its response"):
         desk.extend(case.ref, "Busy")
 
 
 def test_on_hold_the_california_clock_keeps_running(staff: Staff, clock: Clock) -> None:
     alice = staff.alice
     case = new_case(alice, ("delete",))
+    step(alice, case.ref, "acknowledge")
     step(alice, case.ref, "start_verification")
     held = step(alice, case.ref, "hold", reason="Waiting for the signed declaration")
     assert held.status == "on_hold" and held.status_reason.startswith("Waiting")
@@ -549,6 +575,7 @@ def test_all_notices_answered_lets_anyone_close(staff: Staff) -> None:
                                   "request_information"])
 def test_steps_that_need_a_reason_refuse_without_one(desk: Desk, name: str) -> None:
     case = new_case(desk)
+    step(desk, case.ref, "acknowledge")
     step(desk, case.ref, "start_verification")
     before = desk.get_case(case.ref)
     with pytest.raises(TransitionRefused, match="reason is required"):
@@ -560,6 +587,7 @@ def test_steps_that_need_a_reason_refuse_without_one(desk: Desk, name: str) -> N
 
 def test_verification_needs_a_known_method(desk: Desk) -> None:
     case = new_case(desk)
+    step(desk, case.ref, "acknowledge")
     step(desk, case.ref, "start_verification")
     with pytest.raises(TransitionRefused, match="how identity was verified"):
         step(desk, case.ref, "verify")
@@ -573,6 +601,7 @@ def test_verification_needs_a_known_method(desk: Desk) -> None:
 def test_opt_outs_skip_verification_but_deletions_do_not(desk: Desk) -> None:
     opt_out = new_case(desk, ("opt_out_sale_share", "opt_out_marketing"))
     assert "skip_verification" in [s.name for s in opt_out.steps]
+    step(desk, opt_out.ref, "acknowledge")
     assert step(desk, opt_out.ref, "skip_verification").status == "in_progress"
     deletion = new_case(desk, ("delete", "opt_out_marketing"))
     assert "skip_verification" not in [s.name for s in deletion.steps]
@@ -671,3 +700,99 @@ def test_a_clock_changed_by_the_administrator_counts_at_every_workstation(
     finally:
         admin.close()
         other.close()
+
+
+# --- review findings: verification, clocks after the response, corrected facts ---------
+
+def test_a_parent_is_verified_the_coppa_way_and_an_agent_with_signed_permission(
+    desk: Desk,
+) -> None:
+    child = desk.create_case(NewCase(
+        channel="phone", request_types=("delete",),
+        requester=PartyData(name="Ana Ruiz", state="CA", relationship="parent"),
+        subject=PartyData(name="Leo Ruiz", age=9))).case
+    step(desk, child.ref, "acknowledge")
+    step(desk, child.ref, "start_verification")
+    with pytest.raises(TransitionRefused, match=r"16 CFR 312\.5\(b\)\(2\)"):
+        step(desk, child.ref, "verify", method="email_match")
+    assert step(desk, child.ref, "verify", method="signed_form_post").status == "in_progress"
+
+    agent = desk.create_case(NewCase(
+        channel="email", request_types=("access",),
+        requester=PartyData(name="Privacy Agents LLC", relationship="authorized_agent"),
+        subject=PartyData(name="Sam Lee", state="CA"))).case
+    assert agent.via_agent
+    step(desk, agent.ref, "acknowledge")
+    step(desk, agent.ref, "start_verification")
+    with pytest.raises(TransitionRefused, match="§7063"):
+        step(desk, agent.ref, "verify", method="data_points_2")
+    step(desk, agent.ref, "verify", method="agent_signed_permission")
+
+
+def test_receipt_is_confirmed_before_verification_starts(desk: Desk) -> None:
+    case = new_case(desk, ("delete",))
+    start = next(s for s in case.steps if s.name == "start_verification")
+    assert not start.allowed and "Acknowledged" in start.why_not
+    with pytest.raises(TransitionRefused):
+        step(desk, case.ref, "start_verification")
+
+
+def test_once_the_response_is_sent_the_case_is_not_overdue(staff: Staff,
+                                                           clock: Clock) -> None:
+    case = new_case(staff.alice, ("access",))
+    to_review(staff.alice, case.ref)
+    sent = step(staff.bob, case.ref, "approve_and_send")
+    assert not sent.deadlines.extension_possible
+    with pytest.raises(TransitionRefused, match="awaiting its response"):
+        staff.alice.extend(case.ref, "More time")
+    staff.alice.set_clock(clock.advanced(timedelta(days=60)))
+    later = staff.alice.get_case(case.ref)
+    assert later.deadlines.days_left < 0 and not later.deadlines.overdue
+    assert staff.alice.count_cases(CaseQuery(view="overdue")) == 0
+    rows = staff.alice.list_cases(CaseQuery(view="open")).rows
+    assert [r.overdue for r in rows] == [False]
+
+
+def test_a_corrected_state_moves_the_case_to_that_law(desk: Desk) -> None:
+    case = new_case(desk, ("opt_out_sale_share",), state="")
+    assert case.jurisdiction == "DEFAULT" and case.deadlines.respond_by == date(2026, 4, 18)
+    fixed = desk.update_party(case.ref, "requester",
+                              PartyData(name="Maria Lopez", email="maria@example.com",
+                                        state="CA")).case
+    assert fixed.jurisdiction == "CA"
+    assert fixed.deadlines.respond_by == date(2026, 3, 25)  # 15 business days (§7026(f))
+    assert "jurisdiction" in fixed.history[-1].summary or fixed.history[-1].action == (
+        "party.updated")
+    # A jurisdiction chosen by hand is kept when the address changes.
+    desk.update_case(case.ref, jurisdiction="EU")
+    moved = desk.update_party(case.ref, "requester",
+                              PartyData(name="Maria Lopez", email="maria@example.com",
+                                        state="VA")).case
+    assert moved.jurisdiction == "EU"
+
+
+def test_a_duplicate_merges_only_into_an_open_case_and_keeps_the_first_date(
+    desk: Desk,
+) -> None:
+    newer = new_case(desk, ("delete",))
+    older = new_case(desk, ("access",), received_on=date(2026, 2, 2))
+    merged = step(desk, older.ref, "mark_duplicate", other_case=newer.ref)
+    assert merged.duplicate_of == newer.ref
+    target = desk.get_case(newer.ref)
+    assert target.deadlines.received_on == date(2026, 2, 2)
+    assert target.deadlines.respond_by == date(2026, 3, 19)  # 45 days from the first letter
+    closed = new_case(desk, ("delete",))
+    step(desk, closed.ref, "deny", reason="Not a consumer")
+    again = new_case(desk, ("delete",))
+    with pytest.raises(TransitionRefused, match="new request, not a duplicate"):
+        step(desk, again.ref, "mark_duplicate", other_case=closed.ref)
+
+
+def test_an_appeal_cannot_be_appealed(desk: Desk) -> None:
+    case = new_case(desk, ("access",), state="VA")
+    step(desk, case.ref, "deny", reason="Not verifiable")
+    appeal = desk.open_appeal(case.ref, "I am who I say").case
+    step(desk, appeal.ref, "deny", reason="Still not verifiable")
+    assert not desk.get_case(appeal.ref).can_appeal
+    with pytest.raises(TransitionRefused, match="itself an appeal"):
+        desk.open_appeal(appeal.ref, "Again")

@@ -83,6 +83,7 @@ class Model:
     previous: str | None = None
     submitted_by: str | None = None
     open_notices: int = 0
+    is_child: bool = False
     extended: bool = False
     duplicate_of: str | None = None
     approvals: list[tuple[str, str | None, bool]] = field(default_factory=list)
@@ -159,7 +160,7 @@ class DeskMachine(RuleBasedStateMachine):
         assert case.deadlines.respond_by > received
         self.expect_events()
         self.model[case.ref] = Model(case.ref, case.status, types, case.jurisdiction, received,
-                                     case.deadlines.respond_by)
+                                     case.deadlines.respond_by, is_child=child)
         return case.ref
 
     def refusal(self, ref: str, name: str, who: str, reason: str, method: str, other: str,
@@ -190,10 +191,16 @@ class DeskMachine(RuleBasedStateMachine):
         if transition.requires_case:
             if not other:
                 return "no case named"
-            if other == ref or self.model[other].duplicate_of is not None:
+            target = self.model[other]
+            if (other == ref or target.duplicate_of is not None
+                    or not WORKFLOW.states[target.status].is_open):
                 return "bad duplicate target"
         if transition.requires_method and not method:
             return "method"
+        # A parent is verified the COPPA way (16 CFR 312.5(b)(2)).
+        child_methods = WORKFLOW.verification.child_methods
+        if transition.requires_method and case.is_child and method not in child_methods:
+            return "not a parent check"
         return ""
 
     @rule(data=st.data(), ref=cases, count=st.integers(min_value=1, max_value=4))
@@ -221,7 +228,8 @@ class DeskMachine(RuleBasedStateMachine):
             name = FORWARD.get(self.model[ref].status)
             if name is None:
                 return
-            self.step(ref, name, person, "Requester asked us to", "email_match", "", override)
+            method = "signed_form_post" if self.model[ref].is_child else "email_match"
+            self.step(ref, name, person, "Requester asked us to", method, "", override)
 
     @rule(ref=cases, who=people, days=st.integers(min_value=1, max_value=30))
     def hold_a_while(self, ref: str, who: str, days: int) -> None:
@@ -277,6 +285,9 @@ class DeskMachine(RuleBasedStateMachine):
             merged = self.snapshot(other)
             assert merged.request_types == original.types
             assert merged.deadlines.respond_by <= original.due_on  # never later
+            # The clock runs from the first time the person asked.
+            original.received_on = min(original.received_on, case.received_on)
+            assert merged.deadlines.received_on == original.received_on
             original.due_on = merged.deadlines.respond_by
         case.status = target
         event(f"reached {target}")
@@ -295,8 +306,9 @@ class DeskMachine(RuleBasedStateMachine):
                 # The case page did not offer it either.
                 assert not before.deadlines.extension_possible
             else:
-                assert (not reason.strip() or not before.is_open or case.extended or late), (
-                    refused.message)
+                stopped = WORKFLOW.states[before.status].clock_stopped
+                assert (not reason.strip() or not before.is_open or stopped or case.extended
+                        or late), refused.message
             return
         assert reason.strip() and before.is_open and not case.extended and not late
         assert before.deadlines.extension_possible
@@ -347,10 +359,13 @@ class DeskMachine(RuleBasedStateMachine):
         try:
             after = self.desks[who].update_case(ref, before.version, request_types=types).case
         except InvalidInput:
-            assert not types
+            # Empty, or frozen: under review or decided, what was asked no longer changes.
+            assert not types or (before.request_locked_reason
+                                 and (types != case.types or not before.is_open))
             self.assert_unchanged(before, events_before)
             return
         assert after.request_types == types
+        assert not before.request_locked_reason or (types == case.types and before.is_open)
         if types != case.types:
             self.expect_events()
         case.types = types
@@ -365,12 +380,12 @@ class DeskMachine(RuleBasedStateMachine):
         try:
             opened = self.desks[who].open_appeal(ref, reason)
         except (TransitionRefused, InvalidInput) as refused:
-            assert (not reason.strip() or WORKFLOW.states[case.status].is_open
-                    or case.jurisdiction == "UT"), refused.message
+            assert (not reason.strip() or not WORKFLOW.states[case.status].decided
+                    or case.jurisdiction == "UT" or "appeal" in case.types), refused.message
             self.assert_unchanged(before, events_before)
             return multiple()
-        assert reason.strip() and not WORKFLOW.states[case.status].is_open
-        assert case.jurisdiction != "UT"
+        assert reason.strip() and WORKFLOW.states[case.status].decided
+        assert case.jurisdiction != "UT" and "appeal" not in case.types
         appeal = opened.case
         assert appeal.appeal_of == ref and appeal.request_types == ("appeal",)
         self.expect_events(2)

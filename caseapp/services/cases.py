@@ -25,8 +25,15 @@ from caseapp.services.dto import (
     NewCase,
     PartyData,
 )
-from caseapp.services.views import case_detail
-from caseapp.vocabulary import CHANNELS, PRIORITIES, PRIORITY_NAMES, RELATIONSHIPS, REQUEST_TYPES
+from caseapp.services.views import case_detail, request_lock
+from caseapp.vocabulary import (
+    CHANNELS,
+    LANGUAGES,
+    PRIORITIES,
+    PRIORITY_NAMES,
+    RELATIONSHIPS,
+    REQUEST_TYPES,
+)
 from caseapp.workflow.deadlines import compute_deadlines
 
 # Any SELECT, whatever its columns (SQLAlchemy 2.1 types them as a tuple).
@@ -180,6 +187,8 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
         raise InvalidInput(f"Priority must be one of: {', '.join(PRIORITIES)}.")
     if len(new.summary) > MAX_TEXT:
         raise InvalidInput("The summary is too long.")
+    if new.language not in LANGUAGES:
+        raise InvalidInput(f"Language must be one of: {', '.join(LANGUAGES)}.")
     today = ctx.clock.today()
     received_on = new.received_on or today
     if received_on > today:
@@ -207,7 +216,7 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
         via_agent=bool(subject) and requester.relationship == "authorized_agent",
         subject_is_requester=subject is None,
         priority=PRIORITIES[priority],
-        language=new.language or "en",
+        language=new.language,
         summary=new.summary.strip(),
         received_at=received_at,
         received_on=received_on,
@@ -258,6 +267,9 @@ def update_party(
         actor = ctx.actor(session)
         case = load_case(session, ref)
         check_version(case, expected_version)
+        if not ctx.workflow.state(case.status).is_open:
+            raise InvalidInput(f"{case.ref} is decided: its parties are no longer changed.")
+        derived_before = _derived_jurisdiction(ctx, case)
         party = next((p for p in case.parties if p.role == role), None)
         if party is None:
             party = Party(role=role)
@@ -278,11 +290,31 @@ def update_party(
             p.role == "requester" and p.relationship_to_subject == "authorized_agent"
             for p in case.parties
         )
+        detail: dict[str, object] = {"role": role, "fields": changed}
+        # A jurisdiction that came from the party's state follows a corrected state, and
+        # with it the legal clocks; one set explicitly (or a locked request) stays.
+        derived_after = _derived_jurisdiction(ctx, case)
+        if (derived_after != derived_before and case.jurisdiction == derived_before
+                and not request_lock(ctx, case)):
+            detail["jurisdiction"] = {"from": case.jurisdiction, "to": derived_after}
+            case.jurisdiction = derived_after
+            before_due = case.due_on
+            refresh_deadlines(ctx, case)
+            detail["due_on"] = {"from": before_due.isoformat(), "to": case.due_on.isoformat()}
         touch(case, ctx.clock.now())
         audit.record(session, actor=actor.username, action="party.updated", at=case.updated_at,
-                     case=case, detail={"role": role, "fields": changed})
+                     case=case, detail=detail)
         session.flush()
         return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
+
+
+def _derived_jurisdiction(ctx: ServiceContext, case: Case) -> str:
+    """The jurisdiction the parties' states point to (the subject's first)."""
+    subject = next((p for p in case.parties if p.role == "subject"), None)
+    requester = next((p for p in case.parties if p.role == "requester"), None)
+    state = (subject.state if subject and subject.state else "") or (
+        requester.state if requester else "")
+    return ctx.rules.jurisdictions.normalize(state)
 
 
 def update_case(
@@ -297,54 +329,74 @@ def update_case(
     summary: str | None = None,
     language: str | None = None,
 ) -> Changed:
-    """Change what the request is; due dates are recomputed from the new facts."""
+    """Change what the request is; due dates are recomputed from the new facts.
+
+    Types, jurisdiction and received date are frozen once the case went to review (or
+    was decided): changing them then would slip past the four-eyes review or rewrite a
+    legal clock after the fact. The audit keeps the old and new values.
+    """
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
         check_version(case, expected_version)
-        changed: list[str] = []
-        if request_types is not None:
-            types = _check_types(request_types)
-            if tuple(case.type_names) != types:
-                # Remove the old rows first: (case_id, request_type) is unique, and a type
-                # kept across the change would otherwise be inserted before it is deleted.
-                case.request_types = []
-                session.flush()
-                case.request_types = [CaseRequestType(request_type=t) for t in types]
-                case.is_privacy_request = set(types) != {"other"}
-                changed.append("request_types")
-        if jurisdiction is not None:
-            code = ctx.rules.jurisdictions.normalize(jurisdiction)
-            if code != case.jurisdiction:
-                case.jurisdiction = code
-                changed.append("jurisdiction")
+        if not ctx.workflow.state(case.status).is_open:
+            raise InvalidInput(request_lock(ctx, case))
+        changes: dict[str, dict[str, object]] = {}
+        types = _check_types(request_types) if request_types is not None else None
+        code = ctx.rules.jurisdictions.normalize(jurisdiction) if jurisdiction else None
+        if received_on is not None and received_on > ctx.clock.today():
+            raise InvalidInput(f"The received date {received_on} is in the future.")
+        request_changes = (
+            (types is not None and types != tuple(case.type_names))
+            or (code is not None and code != case.jurisdiction)
+            or (received_on is not None and received_on != case.received_on)
+        )
+        lock = request_lock(ctx, case)
+        if request_changes and lock:
+            raise InvalidInput(lock)
+        if types is not None and types != tuple(case.type_names):
+            changes["request_types"] = {"from": list(case.type_names), "to": list(types)}
+            # Remove the old rows first: (case_id, request_type) is unique, and a type
+            # kept across the change would otherwise be inserted before it is deleted.
+            case.request_types = []
+            session.flush()
+            case.request_types = [CaseRequestType(request_type=t) for t in types]
+            case.is_privacy_request = set(types) != {"other"}
+        if code is not None and code != case.jurisdiction:
+            changes["jurisdiction"] = {"from": case.jurisdiction, "to": code}
+            case.jurisdiction = code
         if received_on is not None and received_on != case.received_on:
-            if received_on > ctx.clock.today():
-                raise InvalidInput(f"The received date {received_on} is in the future.")
+            changes["received_on"] = {"from": case.received_on.isoformat(),
+                                      "to": received_on.isoformat()}
             case.received_on = received_on
             case.received_at = ctx.clock.start_of_local_day(received_on)
-            changed.append("received_on")
         if priority is not None:
             if priority not in PRIORITIES:
                 raise InvalidInput(f"Priority must be one of: {', '.join(PRIORITIES)}.")
             if PRIORITIES[priority] != case.priority:
+                changes["priority"] = {"from": PRIORITY_NAMES.get(case.priority),
+                                       "to": priority}
                 case.priority = PRIORITIES[priority]
-                changed.append("priority")
         if summary is not None and summary.strip() != case.summary:
             if len(summary) > MAX_TEXT:
                 raise InvalidInput("The summary is too long.")
+            changes["summary"] = {"length": len(summary.strip())}  # text stays out of the log
             case.summary = summary.strip()
-            changed.append("summary")
         if language is not None and language != case.language:
+            if language not in LANGUAGES:
+                raise InvalidInput(f"Language must be one of: {', '.join(LANGUAGES)}.")
+            changes["language"] = {"from": case.language, "to": language}
             case.language = language
-            changed.append("language")
-        if not changed:
+        if not changes:
             return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
                            list_changed=False)
+        before_due = case.due_on
         refresh_deadlines(ctx, case)
+        if case.due_on != before_due:
+            changes["due_on"] = {"from": before_due.isoformat(), "to": case.due_on.isoformat()}
         touch(case, ctx.clock.now())
         audit.record(session, actor=actor.username, action="case.updated", at=case.updated_at,
-                     case=case, detail={"fields": changed, "due_on": case.due_on.isoformat()})
+                     case=case, detail={"fields": sorted(changes), "changes": changes})
         session.flush()
         return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
 
@@ -419,12 +471,13 @@ def _filtered(ctx: ServiceContext, query: CaseQuery, statement: AnySelect,
         statement = statement.where(Case.status.in_(open_states))
     elif query.view == "due_soon":
         statement = statement.where(
-            Case.status.in_(open_states),
+            Case.status.in_(workflow.awaiting_response_states),
             Case.due_on >= today,
             Case.due_on <= today + timedelta(days=query.due_soon_days),
         )
     elif query.view == "overdue":
-        statement = statement.where(Case.status.in_(open_states), Case.due_on < today)
+        statement = statement.where(Case.status.in_(workflow.awaiting_response_states),
+                                    Case.due_on < today)
     elif query.view == "closed":
         statement = statement.where(Case.status.in_(workflow.closed_states))
     if query.status:
@@ -516,6 +569,7 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
          is_child, assignee) in rows:
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)
+        running = is_open and not (state and state.clock_stopped)
         days_left = (due_on - today).days
         result.append(
             CaseRow(
@@ -530,7 +584,7 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
                 received_on=received_on,
                 due_on=due_on,
                 days_left=days_left,
-                overdue=is_open and days_left < 0,
+                overdue=running and days_left < 0,
                 priority=PRIORITY_NAMES.get(priority, "normal"),
                 is_child=is_child,
                 assignee=assignee or "",

@@ -168,6 +168,9 @@ class CaseDetail:
     document_count: int
     created_by: str
     can_appeal: bool = False
+    # Why the request itself (types, jurisdiction, received date) cannot be edited now;
+    # "" when it can. Parties and notes stay editable while the case is open.
+    request_locked_reason: str = ""
     messages: tuple[MessageView, ...] = ()
     documents: tuple[DocumentView, ...] = ()
 

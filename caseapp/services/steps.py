@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy.orm import Session
-
 from caseapp import audit
 from caseapp.db.models import Case, CaseRequestType, Note, Party, Task
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused
@@ -24,7 +22,7 @@ from caseapp.workflow.machine import StepInput, check
 from caseapp.workflow.rules import PREVIOUS
 
 
-def _merge_into(session: Session, duplicate: Case, target: Case, actor: str) -> list[str]:
+def _merge_into(duplicate: Case, target: Case) -> list[str]:
     """Move what the duplicate holds to the case it duplicates; return what moved."""
     moved = []
     for message in list(duplicate.messages):
@@ -39,6 +37,11 @@ def _merge_into(session: Session, duplicate: Case, target: Case, actor: str) -> 
                  body=f"[from {duplicate.ref}] {note.body}")
         )
         moved.append("notes")
+    # The legal clock runs from the first time the person asked.
+    if duplicate.received_on < target.received_on:
+        target.received_on = duplicate.received_on
+        target.received_at = duplicate.received_at
+        moved.append("received_on")
     existing = set(target.type_names)
     for request_type in duplicate.type_names:
         if request_type not in existing:
@@ -95,9 +98,14 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
                 raise TransitionRefused(
                     f"{other.ref} is itself a duplicate of {original}: name that case instead."
                 )
+            if not workflow.state(other.status).is_open:
+                raise TransitionRefused(
+                    f"{other.ref} is already decided: a request made again after a decision "
+                    "is a new request, not a duplicate."
+                )
             case.duplicate_of = other
             detail["duplicate_of"] = other.ref
-            detail["moved"] = _merge_into(session, case, other, actor.username)
+            detail["moved"] = _merge_into(case, other)
             refresh_deadlines(ctx, other)
             touch(other, now)
             audit.record(session, actor=actor.username, action="case.merged_from", at=now,
@@ -106,13 +114,14 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
         if transition.requires_method:
             case.verification_method = given.method
             detail["method"] = given.method
-        if request.step == "submit_for_review":
+        effects = set(transition.effects)
+        if "submitted_for_review" in effects:
             case.submitted_for_review_by = actor.username
-        if request.step == "return_to_work":
+        if "review_cleared" in effects:
             case.submitted_for_review_by = None
-        if request.step == "acknowledge":
+        if "acknowledged" in effects:
             case.acknowledged_at = now
-        if request.step == "approve_and_send":
+        if "responded" in effects:
             case.responded_at = now
             detail["approved_by"] = actor.username
         if target == "on_hold":
@@ -152,9 +161,11 @@ def extend(ctx: ServiceContext, ref: str, reason: str,
         actor = ctx.actor(session)
         case = load_case(session, ref)
         check_version(case, expected_version)
-        if not ctx.workflow.state(case.status).is_open:
+        state = ctx.workflow.state(case.status)
+        if not state.is_open or state.clock_stopped:
             raise TransitionRefused(
-                f"{case.ref} is {case.status}: only open cases can be extended."
+                f"{case.ref} is {state.label.lower()}: only a case still awaiting its "
+                "response can be extended."
             )
         if case.extended_at is not None:
             raise TransitionRefused(
@@ -245,6 +256,11 @@ def open_appeal(ctx: ServiceContext, ref: str, reason: str,
             raise TransitionRefused(
                 f"{case.ref} is {state.label.lower()}: an appeal follows a decision that was "
                 "sent to the requester."
+            )
+        if "appeal" in case.type_names:
+            raise TransitionRefused(
+                f"{case.ref} is itself an appeal: its decision is final here; the letter "
+                "names the Attorney General for a complaint."
             )
         policy = ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal")
         if not policy.appeals_allowed:

@@ -57,6 +57,8 @@ def facts_of(case: Case) -> CaseFacts:
         request_types=tuple(case.type_names),
         submitted_for_review_by=case.submitted_for_review_by,
         open_notices=open_notice_count(case),
+        is_child=case.is_child,
+        via_agent=case.via_agent,
     )
 
 
@@ -69,7 +71,8 @@ def deadline_view(ctx: ServiceContext, case: Case, today: date) -> DeadlineView:
         extended=case.extended_at is not None,
         paused_days=case.paused_days,
     )
-    is_open = ctx.workflow.state(case.status).is_open
+    state = ctx.workflow.state(case.status)
+    running = state.is_open and not state.clock_stopped
     days_left = (case.due_on - today).days
     return DeadlineView(
         received_on=case.received_on,
@@ -78,12 +81,12 @@ def deadline_view(ctx: ServiceContext, case: Case, today: date) -> DeadlineView:
         respond_by=case.due_on,
         original_respond_by=case.original_due_on,
         extended=case.extended_at is not None,
-        extension_possible=computed.extension_possible and case.extended_at is None,
+        extension_possible=running and computed.extension_possible and case.extended_at is None,
         extension_reason=case.extension_reason or "",
         today=today,
         days_left=days_left,
         acknowledge_days_left=(case.acknowledge_by - today).days if case.acknowledge_by else None,
-        overdue=is_open and days_left < 0,
+        overdue=running and days_left < 0,
         sources=computed.sources,
     )
 
@@ -114,8 +117,7 @@ def describe_event(ctx: ServiceContext, action: str, detail_json: str) -> str:
         fields = ", ".join(detail.get("fields", []))
         return f"{str(detail.get('role', 'party')).capitalize()} details changed: {fields}"
     if action == "case.updated":
-        fields = ", ".join(detail.get("fields", []))
-        return f"Case details changed: {fields}"
+        return "Request changed: " + _changes_text(detail.get("changes", {}))
     if action == "case.merged_into":
         return f"Merged into {detail.get('into')}"
     if action == "case.merged_from":
@@ -125,6 +127,45 @@ def describe_event(ctx: ServiceContext, action: str, detail_json: str) -> str:
     if action == "task.done":
         return f"Task done: {detail.get('title', '')}"
     return action + reason
+
+
+def request_lock(ctx: ServiceContext, case: Case) -> str:
+    """Why what was requested can no longer change: a decision was reviewed or made on it
+    (changing it then would slip past the four-eyes review or rewrite a legal clock)."""
+    state = ctx.workflow.state(case.status)
+    if not state.is_open:
+        return f"{case.ref} is {state.label.lower()}: a decided case is not changed."
+    if case.submitted_for_review_by or case.responded_at:
+        return (f"{case.ref} was submitted for review: return it to work before changing "
+                "what was requested.")
+    return ""
+
+
+_CHANGE_LABELS = (
+    ("request_types", "types"),
+    ("jurisdiction", "jurisdiction"),
+    ("received_on", "received"),
+    ("priority", "priority"),
+    ("language", "language"),
+    ("summary", "summary"),
+    ("due_on", "due"),
+)
+
+
+def _changes_text(changes: dict[str, dict[str, object]]) -> str:
+    parts = []
+    for key, label in _CHANGE_LABELS:
+        change = changes.get(key)
+        if change is None:
+            continue
+        if "from" not in change:
+            parts.append(f"{label} edited")
+            continue
+        before, after = change["from"], change["to"]
+        if isinstance(before, list) and isinstance(after, list):
+            before, after = ", ".join(map(str, before)), ", ".join(map(str, after))
+        parts.append(f"{label} {before} → {after}")
+    return "; ".join(parts) or "no change"
 
 
 def case_detail(
@@ -158,6 +199,7 @@ def case_detail(
     )
     state = ctx.workflow.state(case.status)
     return CaseDetail(
+        request_locked_reason=request_lock(ctx, case),
         ref=case.ref,
         version=case.version,
         status=case.status,
@@ -195,6 +237,6 @@ def case_detail(
         created_by=case.created_by,
         messages=messages,
         documents=documents,
-        can_appeal=state.decided
+        can_appeal=state.decided and "appeal" not in case.type_names
         and ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal").appeals_allowed,
     )

@@ -42,6 +42,19 @@ class Deadlines:
     sources: tuple[str, ...]
 
 
+def _extended(received_on: date, respond: ClockRule, extension: ClockRule,
+              cal: BusinessCalendar) -> date:
+    """The due date after the one extension.
+
+    Month clocks add up from the day of receipt (GDPR Art. 12(3): one month "extended by
+    two further months" is three months from receipt, so 31 Jan gives 30 Apr, not the
+    28 Apr that chaining 31 Jan → 28 Feb → 28 Apr would give).
+    """
+    if respond.unit == "months" and extension.unit == "months":
+        return add_months(received_on, respond.days + extension.days)
+    return apply_clock(apply_clock(received_on, respond, cal), extension, cal)
+
+
 def policies_for(
     rules: Jurisdictions, jurisdiction: str, request_types: Sequence[str]
 ) -> list[Policy]:
@@ -72,19 +85,20 @@ def compute_deadlines(
     with_extension: list[date] = []
     sources: list[str] = []
     for policy in policies:
-        respond = policy.appeal if policy.request_type == "appeal" and policy.appeal else (
-            policy.respond
-        )
+        is_appeal = policy.request_type == "appeal"
+        respond = policy.appeal if is_appeal and policy.appeal else policy.respond
+        # An appeal is decided within its own clock; the laws give it no extension.
+        extension = None if is_appeal else policy.extension
         due = apply_clock(received_on, respond, cal)
-        if policy.hold_pauses_clock and paused_days > 0:
-            due += timedelta(days=paused_days)
+        pause = timedelta(days=paused_days if policy.hold_pauses_clock else 0)
+        due += pause
         original.append(due)
         sources.append(f"{policy.request_type}: {respond.describe()}")
-        later = apply_clock(due, policy.extension, cal) if policy.extension else due
+        later = _extended(received_on, respond, extension, cal) + pause if extension else due
         with_extension.append(later)
-        if extended and policy.extension is not None:
+        if extended and extension is not None:
             due = later
-            sources.append(f"{policy.request_type} extension: {policy.extension.describe()}")
+            sources.append(f"{policy.request_type} extension: {extension.describe()}")
         effective.append(due)
     return Deadlines(
         acknowledge_by=min(acknowledge) if acknowledge else None,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caseapp.errors import TransitionRefused
+from caseapp.vocabulary import VERIFICATION_METHODS
 from caseapp.workflow.rules import PREVIOUS, Transition, Workflow
 
 
@@ -20,6 +21,8 @@ class CaseFacts:
     request_types: tuple[str, ...]
     submitted_for_review_by: str | None
     open_notices: int
+    is_child: bool = False
+    via_agent: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,11 @@ def refusal(
     *, override: bool = False,
 ) -> str:
     """Why the step cannot be taken now, or "" if it can (inputs aside)."""
+    if not _applies(transition, facts):
+        return "Does not apply to this case's request types."
     if facts.status not in transition.sources:
         sources = ", ".join(workflow.label(s) for s in transition.sources)
         return f"Only from: {sources} (the case is {workflow.label(facts.status)})."
-    if not _applies(transition, facts):
-        return "Does not apply to this case's request types."
     if transition.roles and actor.role not in transition.roles:
         return f"Needs the role {' or '.join(transition.roles)}."
     if (
@@ -134,12 +137,39 @@ def check(
         raise TransitionRefused(f"{transition.label}: a reason is required.")
     if transition.requires_case and not given.other_case.strip():
         raise TransitionRefused(f"{transition.label}: name the case this one duplicates.")
-    if transition.requires_method and not given.method.strip():
-        raise TransitionRefused(f"{transition.label}: say how identity was verified.")
+    if transition.requires_method:
+        if not given.method.strip():
+            raise TransitionRefused(f"{transition.label}: say how identity was verified.")
+        _check_method(workflow, transition, facts, given.method)
     if transition.target == PREVIOUS:
         assert facts.previous_status is not None  # refusal() checked it
         return facts.previous_status
     return transition.target
+
+
+def _check_method(workflow: Workflow, transition: Transition, facts: CaseFacts,
+                  method: str) -> None:
+    rules = workflow.verification
+    if facts.is_child and rules.child_methods and method not in rules.child_methods:
+        raise TransitionRefused(
+            f"{transition.label}: for a child's data the parent must be verified by one of: "
+            f"{', '.join(rules.child_methods)} ({rules.child_source})."
+        )
+    if facts.via_agent and rules.agent_methods and method not in rules.agent_methods:
+        raise TransitionRefused(
+            f"{transition.label}: an authorized agent needs {', '.join(rules.agent_methods)} "
+            f"({rules.agent_source})."
+        )
+
+
+def methods_for(workflow: Workflow, facts: CaseFacts) -> tuple[str, ...]:
+    """The verification methods acceptable for this case (for the window's choice)."""
+    rules = workflow.verification
+    if facts.is_child and rules.child_methods:
+        return rules.child_methods
+    if facts.via_agent and rules.agent_methods:
+        return rules.agent_methods
+    return VERIFICATION_METHODS
 
 
 def reachable_states(workflow: Workflow, request_types: Sequence[str]) -> set[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from caseapp.errors import ConfigError
-from caseapp.vocabulary import REQUEST_TYPES, ROLES
+from caseapp.vocabulary import REQUEST_TYPES, ROLES, VERIFICATION_METHODS
 
 PREVIOUS = "@previous"
 
@@ -19,8 +19,8 @@ class State:
     name: str
     label: str
     is_open: bool
-    waiting_on_requester: bool = False
     decided: bool = False  # a decision went out: the requester may appeal it
+    clock_stopped: bool = False  # the response went out: no countdown, never overdue
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,27 @@ class Transition:
     roles: tuple[str, ...] = ()
     four_eyes_types: tuple[str, ...] = ()
     blocks_on_open_notices: bool = False
+    effects: tuple[str, ...] = ()
+
+
+# What a step records on the case besides its new state (named in workflows.toml, so a
+# renamed step keeps its meaning and the four-eyes rule cannot be switched off by it).
+EFFECTS = (
+    "acknowledged",  # receipt confirmed: the acknowledgement clock is met
+    "submitted_for_review",  # who submitted it: that person may not approve it
+    "review_cleared",  # back to work: the next submission is a new one
+    "responded",  # the response went out: the response clock is met
+)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Which ways of checking identity are acceptable for which kind of case."""
+
+    child_methods: tuple[str, ...] = ()
+    child_source: str = ""
+    agent_methods: tuple[str, ...] = ()
+    agent_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,7 @@ class Workflow:
     initial: str
     states: Mapping[str, State]
     transitions: Mapping[str, Transition]
+    verification: Verification = Verification()
 
     def state(self, name: str) -> State:
         return self.states[name]
@@ -61,11 +83,16 @@ class Workflow:
     def closed_states(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states.values() if not s.is_open)
 
+    @property
+    def awaiting_response_states(self) -> tuple[str, ...]:
+        """Open states whose response clock still runs (overdue and due-soon lists)."""
+        return tuple(s.name for s in self.states.values() if s.is_open and not s.clock_stopped)
+
 
 _TRANSITION_KEYS = {
     "label", "from", "to", "help", "requires_reason", "requires_case", "requires_method",
     "request_types", "all_request_types", "roles", "four_eyes_types",
-    "blocks_on_open_notices",
+    "blocks_on_open_notices", "effects",
 }
 
 
@@ -104,9 +131,12 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
             name=name,
             label=str(table.get("label", name)),
             is_open=kind == "open",
-            waiting_on_requester=_bool(where, table, "waiting_on_requester"),
             decided=_bool(where, table, "decided"),
+            clock_stopped=_bool(where, table, "clock_stopped"),
         )
+        unknown_state_keys = set(table) - {"label", "kind", "decided", "clock_stopped"}
+        if unknown_state_keys:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown_state_keys))}")
     if not states:
         raise ConfigError(f"{file}: no [states] defined")
     initial = data.get("initial")
@@ -140,6 +170,7 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
             four_eyes_types=_strings(f"{where}.four_eyes_types",
                                      table.get("four_eyes_types", []), REQUEST_TYPES),
             blocks_on_open_notices=_bool(where, table, "blocks_on_open_notices"),
+            effects=_strings(f"{where}.effects", table.get("effects", []), EFFECTS),
         )
     reachable = {initial}
     frontier = [initial]
@@ -154,7 +185,30 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
     if unreachable:
         tables = ", ".join(f"[states.{name}]" for name in unreachable)
         raise ConfigError(f"{file}: state(s) no step leads to: {tables}")
-    return Workflow(initial=initial, states=states, transitions=transitions)
+    if any(t.four_eyes_types for t in transitions.values()) and not any(
+            "submitted_for_review" in t.effects for t in transitions.values()):
+        raise ConfigError(
+            f"{file}: a step has four_eyes_types, but no step has the effect "
+            "\"submitted_for_review\" that records who must not approve it"
+        )
+    return Workflow(initial=initial, states=states, transitions=transitions,
+                    verification=_verification(file, data.get("verification", {})))
+
+
+def _verification(file: str, value: Any) -> Verification:
+    where = f"{file}: [verification]"
+    table = _table(where, value)
+    unknown = set(table) - {"child_methods", "child_source", "agent_methods", "agent_source"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    return Verification(
+        child_methods=_strings(f"{where}.child_methods", table.get("child_methods", []),
+                               VERIFICATION_METHODS),
+        child_source=str(table.get("child_source", "")),
+        agent_methods=_strings(f"{where}.agent_methods", table.get("agent_methods", []),
+                               VERIFICATION_METHODS),
+        agent_source=str(table.get("agent_source", "")),
+    )
 
 
 def load_workflow(path: Path) -> Workflow:
