@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 
 from caseapp.clock import Clock
 from caseapp.db.engine import Database
 from caseapp.db.migrate import _config, current_revision, head_revision
+from caseapp.errors import DatabaseUnavailable
 from caseapp.services import Desk
 
 
@@ -43,3 +45,22 @@ def test_an_old_database_is_backed_up_then_upgraded(tmp_path: Path, clock: Clock
         ".sqlite3"
     ]
     desk.close()
+
+
+def test_a_database_from_a_newer_caseapp_is_refused_untouched(tmp_path: Path,
+                                                              clock: Clock) -> None:
+    path = tmp_path / "newer.sqlite3"
+    desk = Desk(f"sqlite:///{path}", "alice", clock=clock)
+    desk.prepare(tmp_path / "backups")
+    desk.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    again = Desk(f"sqlite:///{path}", "alice", clock=clock)
+    try:
+        with pytest.raises(DatabaseUnavailable, match="newer version of caseapp"):
+            again.prepare(tmp_path / "backups")
+    finally:
+        again.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            "9999",)

@@ -38,6 +38,13 @@ def current_revision(db: Database) -> str | None:
         raise describe_database_error(error, db.url) from error
 
 
+def _known(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises several kinds for an unknown id
+        return False
+
+
 def needs_upgrade(db: Database) -> bool:
     return current_revision(db) != head_revision()
 
@@ -78,6 +85,12 @@ def upgrade(db: Database, backup_dir: Path) -> Path | None:
     head = head_revision()
     if current == head:
         return None
+    if current is not None and not _known(current):
+        raise DatabaseUnavailable(
+            f"The database {db.display_url} was set up by a newer version of caseapp "
+            f"(schema {current}); this one knows up to {head}. Update caseapp on this "
+            "workstation; nothing was changed."
+        )
     backup = backup_sqlite_file(db, backup_dir, f"upgrade-to-{head}") if current else None
     config = _config()
     try:

@@ -391,7 +391,8 @@ def update_case(
             return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,),
                            list_changed=False)
         before_due = case.due_on
-        refresh_deadlines(ctx, case)
+        if request_changes:  # a tidied summary must not re-time the case under new rules
+            refresh_deadlines(ctx, case)
         if case.due_on != before_due:
             changes["due_on"] = {"from": before_due.isoformat(), "to": case.due_on.isoformat()}
         touch(case, ctx.clock.now())
