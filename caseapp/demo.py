@@ -185,7 +185,7 @@ def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: dat
     budget = age + rng.randint(-5, 5)
     if opt_out_only:  # 10-15 business-day clocks: these move three times as fast
         budget *= 3
-    if rng.random() < 0.06:  # stalled work: these are the desk's overdue cases
+    if rng.random() < 0.03:  # stalled work: these are the desk's overdue cases
         budget = min(budget, rng.randint(8, 24))
     if budget < 2:
         return

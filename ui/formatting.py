@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from caseapp.vocabulary import REQUEST_TYPE_LABELS
+from caseapp.vocabulary import LANGUAGES, REQUEST_TYPE_LABELS
+
+# The workflow state in which the response went out and the legal clock stopped.
+RESPONSE_SENT = "response_sent"
 
 CHANNEL_LABELS = {
     "email": "Email",
@@ -34,6 +37,10 @@ RELATIONSHIP_LABELS = {
     "authorized_agent": "Authorized agent",
     "other": "Other",
 }
+
+# The languages letters are written in (caseapp.vocabulary.LANGUAGES).
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
+LANGUAGE_LABELS = {code: _LANGUAGE_NAMES.get(code, code) for code in LANGUAGES}
 
 VERIFICATION_METHOD_LABELS = {
     "email_match": "Email address matches our records",

@@ -121,6 +121,18 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.find_action)
         view_menu.addAction(self.desk_order_action)
+        # The open case: the page keeps these enabled exactly like its buttons.
+        page = self.case_page
+        self.case_menu = self.menuBar().addMenu("&Case")
+        self.case_menu.setToolTipsVisible(True)
+        self.case_menu.addAction(page.add_note_action)
+        self.case_menu.addAction(page.assign_to_me_action)
+        self.case_menu.addSeparator()
+        self.case_menu.addAction(page.extend_action)
+        self.case_menu.addAction(page.edit_request_action)
+        self.case_menu.addAction(page.edit_requester_action)
+        self.case_menu.addSeparator()
+        self.case_menu.addAction(page.appeal_action)
         settings_menu = self.menuBar().addMenu("&Settings")
         self.legal_clocks_action = self._action(
             "&Legal clocks…", self.show_legal_clocks, "",

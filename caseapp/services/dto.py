@@ -110,6 +110,7 @@ class DeadlineView:
     acknowledge_days_left: int | None
     overdue: bool
     sources: tuple[str, ...]
+    responded_on: date | None = None  # the day the response went out (clock met)
 
 
 @dataclass(frozen=True)

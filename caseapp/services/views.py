@@ -87,6 +87,7 @@ def deadline_view(ctx: ServiceContext, case: Case, today: date) -> DeadlineView:
         days_left=days_left,
         acknowledge_days_left=(case.acknowledge_by - today).days if case.acknowledge_by else None,
         overdue=running and days_left < 0,
+        responded_on=ctx.clock.local_date(case.responded_at) if case.responded_at else None,
         sources=computed.sources,
     )
 

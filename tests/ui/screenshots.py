@@ -2,7 +2,8 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.ui.screenshots docs/
 
-Writes main_window.png, case_page.png and new_case_dialog.png into the folder given.
+Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png and
+legal_clocks.png into the folder given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from caseapp.clock import Clock
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, NewCase, PartyData
 from ui.app import build_main_window
+from ui.dialogs.edit_request import EditRequestDialog
 from ui.dialogs.new_case import NewCaseDialog
 from ui.main_window import MainWindow
 
@@ -92,9 +94,14 @@ def main(argv: list[str]) -> int:
         # A case worth showing: open, under way, with a note.
         # Near the top of the open list (so its child and overdue rows show), and mine.
         rows = agent.list_cases(CaseQuery(view="open"), 0, 25).rows
+        # Its request still editable, for the Edit-request dialog.
+
+        def editable(ref: str) -> bool:
+            return not agent.get_case(ref).request_locked_reason
+
         shown = next((r for r in rows if r.assignee == AGENT and not r.overdue
-                      and r.status == "in_progress"),
-                     next((r for r in rows if not r.overdue), rows[0]))
+                      and r.status == "in_progress" and editable(r.ref)),
+                     next((r for r in rows if not r.overdue and editable(r.ref)), rows[0]))
         agent.add_note(shown.ref, "Called the requester back: confirmed the email address "
                                   "on the account and the dealer she bought from.")
         window = build_main_window(agent)
@@ -109,6 +116,14 @@ def main(argv: list[str]) -> int:
         page.tabs.setCurrentWidget(page.history)
         _settle(window)
         _save(page, out / "case_page.png")
+        page.edit_request_action.trigger()
+        edit = page.active_dialog
+        assert isinstance(edit, EditRequestDialog), page.edit_request_button.toolTip()
+        edit.request.type_boxes["opt_out_sale_share"].setChecked(True)  # heard on the phone
+        _settle(window)
+        _save(edit, out / "edit_request_dialog.png")
+        edit.close()
+        _settle(window)
         window.new_case()
         dialog = window.active_dialog
         assert isinstance(dialog, NewCaseDialog)

@@ -137,7 +137,7 @@ def test_a_stale_edit_explains_and_reloads(qtbot: QtBot, ui: Ui) -> None:
     open_case(ui, ref)
     # Someone else acknowledges the case while it is open here.
     ui.desk.as_user("alice").take_step(ref, StepRequest("acknowledge"))
-    click_step(qtbot, ui, "start_verification")
+    click_step(qtbot, ui, "acknowledge")  # this page still shows it as received
     report = ui.last_report()
     assert report.kind == "warning"
     assert "changed by someone else" in report.text
@@ -240,3 +240,20 @@ def test_an_agent_cannot_override(qtbot: QtBot, ui: Ui,
         assert "a supervisor may override" in close.toolTip()
     finally:
         carl.window.shutdown()
+
+
+def test_a_sent_response_says_when_instead_of_counting_down(qtbot: QtBot, ui: Ui) -> None:
+    ref = new_case(ui.desk, types=("opt_out_marketing",)).case.ref
+    open_case(ui, ref)
+    page = ui.window.case_page
+    assert page.deadlines.respond.text() == "2026-03-18 — in 14 days"
+    for step in ("acknowledge", "skip_verification", "submit_for_review", "approve_and_send"):
+        click_step(qtbot, ui, step)
+    assert status_text(ui) == "Response sent"
+    assert page.deadlines.respond.text() == "Response sent on 2026-03-04 (due 2026-03-18)"
+    assert "days" not in page.deadlines.respond.text()
+    assert "extension" not in page.deadlines.basis.text()
+    sent = [m for m in page.deadlines.timeline.marks() if m.kind == "sent"]
+    assert [(m.label, m.day.isoformat()) for m in sent] == [("Response sent", "2026-03-04")]
+    assert not page.header.overdue.isVisible()
+    assert list_cell(ui, ref, M.COL_DUE) == "2026-03-18 (response sent)"

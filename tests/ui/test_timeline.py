@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
 from caseapp.services.dto import DeadlineView
-from ui.widgets.timeline import LATE, TimelineBar, timeline_marks
+from ui.widgets.timeline import LATE, ON_TIME, TRACK, TimelineBar, timeline_marks
 
 BASE = DeadlineView(
     received_on=date(2026, 3, 4), acknowledge_by=date(2026, 3, 18), acknowledged=False,
@@ -56,3 +56,33 @@ def test_paints_and_colours_an_overdue_case(qtbot: QtBot) -> None:
     assert QColor(image.pixel(x, y)) == LATE
     assert "Due: 2026-04-18" in bar.toolTip()
     assert "11 CCR §7021(b)" in bar.toolTip()
+
+
+def _track_colour(bar: TimelineBar, day: date) -> QColor:
+    image = bar.grab().toImage()
+    y = round(bar.TRACK_HEIGHT / 2 + 2 * bar.fontMetrics().height() + 6)
+    return QColor(image.pixel(round(bar.x_of(day)), y))
+
+
+def test_a_sent_response_stops_the_bar_and_is_not_late(qtbot: QtBot) -> None:
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    # Sent on time; weeks later the (meaningless) countdown would say overdue.
+    later = replace(BASE, today=date(2026, 4, 30), days_left=-12, overdue=True)
+    bar.set_deadlines(later, is_open=True, response_sent=True, sent_on=date(2026, 4, 10))
+    bar.resize(560, bar.sizeHint().height())
+    kinds = {m.kind: m for m in bar.marks()}
+    assert kinds["sent"].label == "Response sent"
+    assert kinds["sent"].day == date(2026, 4, 10)
+    assert "Response sent: 2026-04-10" in bar.toolTip()
+    assert _track_colour(bar, date(2026, 3, 20)) == ON_TIME
+    assert _track_colour(bar, date(2026, 4, 15)) == TRACK  # the bar ends when it was sent
+    assert "today" not in kinds  # the clock stopped: no "Today" to count from
+
+
+def test_a_response_sent_after_the_due_date_shows_late(qtbot: QtBot) -> None:
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    bar.set_deadlines(BASE, is_open=True, response_sent=True, sent_on=date(2026, 4, 22))
+    bar.resize(560, bar.sizeHint().height())
+    assert _track_colour(bar, date(2026, 3, 20)) == LATE

@@ -2,47 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from caseapp.errors import EnvironmentProblem, UserError
 from caseapp.services import Desk
 from caseapp.services.dto import Changed, NewCase, PartyData
-from caseapp.vocabulary import CHANNELS, PRIORITIES, REQUEST_TYPE_LABELS, REQUEST_TYPES
-from ui.dialogs.step_input import ERROR_STYLE
+from caseapp.vocabulary import CHANNELS
+from ui.dialogs.saving import SavingDialog
 from ui.formatting import channel_text
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.party_form import PartyForm
+from ui.widgets.request_form import RequestForm
 
 ON_BEHALF_RELATIONSHIPS = ("parent", "guardian", "authorized_agent")
-HINT_STYLE = "color: #5f6b76;"
 
 
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-class NewCaseDialog(QDialog):
+class NewCaseDialog(SavingDialog):
     created = Signal(object)  # Changed
 
     def __init__(self, desk: Desk, runner: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, ok_text="Create case")
         self._desk = desk
         self._runner = runner
         self.setWindowTitle("New case")
@@ -52,41 +38,20 @@ class NewCaseDialog(QDialog):
         for channel in CHANNELS:
             self.channel.addItem(channel_text(channel), channel)
         self.channel.setCurrentIndex(CHANNELS.index("phone"))
-        today = desk.clock.today()
-        self.received_on = QDateEdit(_qdate(today))
-        self.received_on.setCalendarPopup(True)
-        self.received_on.setDisplayFormat("yyyy-MM-dd")
-        self.received_on.setMaximumDate(_qdate(today))
-        received_hint = QLabel("The legal clock starts on this day. For post: the day the "
-                               "letter reached the PO box, not the day it was scanned.")
-        received_hint.setWordWrap(True)
-        received_hint.setStyleSheet(HINT_STYLE)
-        self.type_boxes: dict[str, QCheckBox] = {}
-        types_grid = QGridLayout()
-        for position, request_type in enumerate(REQUEST_TYPES):
-            box = QCheckBox(REQUEST_TYPE_LABELS[request_type])
-            self.type_boxes[request_type] = box
-            types_grid.addWidget(box, position // 2, position % 2)
-        self.priority = QComboBox()
-        self.priority.addItem("Automatic (urgent for a child's data)", None)
-        for name in PRIORITIES:
-            self.priority.addItem(name.capitalize(), name)
-        self.summary = QPlainTextEdit()
-        self.summary.setTabChangesFocus(True)
-        self.summary.setPlaceholderText("What the person asks for, in their words")
-        self.summary.setFixedHeight(110)
+        self.request = RequestForm(desk.rules.jurisdictions, desk.clock.today(),
+                                   automatic_priority=True,
+                                   first=[("&Channel", self.channel)])
+        self.received_on = self.request.received_on
+        self.type_boxes = self.request.type_boxes
+        self.jurisdiction = self.request.jurisdiction
+        self.priority = self.request.priority
+        self.language = self.request.language
+        self.summary = self.request.summary
         self.assign_to_me = QCheckBox(f"Assign to me ({desk.username})")
         self.assign_to_me.setChecked(True)
-
+        self.request.form.addRow("", self.assign_to_me)
         request_box = QGroupBox("Request")
-        request_form = QFormLayout(request_box)
-        request_form.addRow("&Channel", self.channel)
-        request_form.addRow("&Received on", self.received_on)
-        request_form.addRow("", received_hint)
-        request_form.addRow("Request types", types_grid)
-        request_form.addRow("Priorit&y", self.priority)
-        request_form.addRow("&Summary", self.summary)
-        request_form.addRow("", self.assign_to_me)
+        QVBoxLayout(request_box).addWidget(self.request)
 
         self.requester = PartyForm(subject=False)
         requester_box = QGroupBox("Requester (who contacted us)")
@@ -99,6 +64,10 @@ class NewCaseDialog(QDialog):
         QVBoxLayout(self.on_behalf).addWidget(self.subject)
         self.on_behalf.toggled.connect(self.subject.setVisible)
         self.subject.setVisible(False)
+        # "From the requester's state" says which law that is, as the states are typed.
+        self.requester.state.currentIndexChanged.connect(self._states_changed)
+        self.subject.state.currentIndexChanged.connect(self._states_changed)
+        self.on_behalf.toggled.connect(self._states_changed)
 
         left = QVBoxLayout()
         left.addWidget(request_box)
@@ -111,27 +80,20 @@ class NewCaseDialog(QDialog):
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
 
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Create case")
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
 
     # --- reading the form ----------------------------------------------------------------
+    def _states_changed(self) -> None:
+        subject = self.subject.value().state if self.on_behalf.isChecked() else ""
+        self.request.set_party_states(self.requester.value().state, subject)
+
     def request_types(self) -> tuple[str, ...]:
-        return tuple(t for t, box in self.type_boxes.items() if box.isChecked())
+        return self.request.request_types()
 
     def value(self) -> NewCase:
-        picked = self.received_on.date()
         requester = self.requester.value()
         subject: PartyData | None = None
         if self.on_behalf.isChecked():
@@ -144,16 +106,16 @@ class NewCaseDialog(QDialog):
             request_types=self.request_types(),
             requester=requester,
             subject=subject,
-            received_on=date(picked.year(), picked.month(), picked.day()),
-            summary=self.summary.toPlainText().strip(),
-            priority=self.priority.currentData(),
+            jurisdiction=self.request.jurisdiction_code(),
+            received_on=self.request.received_date(),
+            summary=self.request.summary_text(),
+            priority=self.request.priority_name(),
+            language=self.request.language_code(),
             assignee=self._desk.username if self.assign_to_me.isChecked() else None,
         )
 
     def problems(self) -> list[str]:
-        found = []
-        if not self.request_types():
-            found.append("Choose at least one request type.")
+        found = self.request.problems()
         found += self.requester.problems("Requester", need_contact=True)
         if self.on_behalf.isChecked():
             found += self.subject.problems("Data subject", need_contact=False)
@@ -165,11 +127,9 @@ class NewCaseDialog(QDialog):
     def submit(self) -> None:
         problems = self.problems()
         if problems:
-            self._show_problems(problems)
+            self.show_problems(problems)
             return
-        self.error_label.hide()
-        self.ok_button.setEnabled(False)
-        self.ok_button.setText("Saving…")
+        self.set_saving(True)
         new = self.value()
         desk = self._desk
 
@@ -180,17 +140,9 @@ class NewCaseDialog(QDialog):
                          on_error=self._failed)
 
     def _created(self, changed: Changed) -> None:
-        self.accept()
+        self.saved()
         self.created.emit(changed)
 
     def _failed(self, error: BaseException) -> None:
-        self.ok_button.setEnabled(True)
-        self.ok_button.setText("Create case")
-        if isinstance(error, UserError) and not isinstance(error, EnvironmentProblem):
-            self._show_problems([error.message])
-        else:
+        if not self.save_failed(error):
             self._runner.report(error)
-
-    def _show_problems(self, problems: list[str]) -> None:
-        self.error_label.setText("\n".join(problems))
-        self.error_label.show()

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QVBoxLayout, QWidget
 
 from caseapp.services.dto import PartyView
 from caseapp.vocabulary import RELATIONSHIPS
-from ui.dialogs.step_input import ERROR_STYLE
+from ui.dialogs.saving import SavingDialog
 from ui.widgets.party_form import PartyForm
 
 
-class PartyDialog(QDialog):
+class PartyDialog(SavingDialog):
+    """Emits ``submitted`` and stays open, saving, until ``saved()`` or ``save_failed()``."""
+
     submitted = Signal(str, object)  # role, PartyData
 
     def __init__(self, ref: str, role: str, party: PartyView | None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, ok=QDialogButtonBox.StandardButton.Save)
         self.role = role
         what = "requester" if role == "requester" else "data subject"
         self.setWindowTitle(f"{ref}: edit the {what}")
@@ -25,26 +27,16 @@ class PartyDialog(QDialog):
         self.form = PartyForm(subject=role == "subject", relationships=relationships)
         if party is not None:
             self.form.set_value(party)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addWidget(self.error_label)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
 
     def submit(self) -> None:
         what = "Requester" if self.role == "requester" else "Data subject"
         problems = self.form.problems(what, need_contact=self.role == "requester")
         if problems:
-            self.error_label.setText("\n".join(problems))
-            self.error_label.show()
+            self.show_problems(problems)
             return
-        self.accept()
+        self.set_saving(True)
         self.submitted.emit(self.role, self.form.value())

@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -23,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from caseapp.vocabulary import VERIFICATION_METHODS
+from ui.dialogs.saving import SavingDialog
 from ui.formatting import method_text
 
 REF = re.compile(r"^PR-\d{4}-\d{5,}$")
-ERROR_STYLE = "color: #b3261e;"
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,10 @@ class Needs:
     date_label: str = "Received on"
 
 
-class StepInputDialog(QDialog):
+class StepInputDialog(SavingDialog):
+    """Emits ``submitted`` with the values and stays open, saving, until whoever saves
+    calls ``saved()`` (it closes) or ``save_failed(error)`` (the refusal shows inline)."""
+
     submitted = Signal(object)  # StepValues
 
     def __init__(self, title: str, intro: str, needs: Needs,
@@ -87,14 +88,6 @@ class StepInputDialog(QDialog):
             self.received_on.setMaximumDate(limit)
             self.received_on.setDate(limit)
             form.addRow(needs.date_label, self.received_on)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro_label)
         layout.addLayout(form)
@@ -126,8 +119,7 @@ class StepInputDialog(QDialog):
     def submit(self) -> None:
         problems = self.problems()
         if problems:
-            self.error_label.setText("\n".join(problems))
-            self.error_label.show()
+            self.show_problems(problems)
             return
-        self.accept()
+        self.set_saving(True)
         self.submitted.emit(self.values())

@@ -23,7 +23,14 @@ from PySide6.QtGui import QBrush, QFont
 
 from caseapp.services import Desk
 from caseapp.services.dto import CaseDetail, CasePage, CaseQuery, CaseRow
-from ui.formatting import channel_text, date_text, days_text, types_long_text, types_text
+from ui.formatting import (
+    RESPONSE_SENT,
+    channel_text,
+    date_text,
+    days_text,
+    types_long_text,
+    types_text,
+)
 from ui.icons import CHILD_BACKGROUND, OVERDUE_RED, badge
 from ui.tasks import Progress, TaskRunner
 
@@ -267,6 +274,8 @@ class CaseTableModel(QAbstractTableModel):
         if column == self.COL_DUE:
             if not row.is_open:
                 return date_text(row.due_on)
+            if row.status == RESPONSE_SENT:  # the clock stopped: no countdown
+                return f"{date_text(row.due_on)} (response sent)"
             return f"{date_text(row.due_on)} ({days_text(row.days_left)})"
         if column == self.COL_ASSIGNEE:
             return row.assignee or "—"
@@ -283,7 +292,7 @@ class CaseTableModel(QAbstractTableModel):
         lines = []
         if column == self.COL_TYPES:
             lines.append(types_long_text(row.request_types))
-        elif column == self.COL_DUE and row.is_open:
+        elif column == self.COL_DUE and row.is_open and row.status != RESPONSE_SENT:
             lines.append(f"Response due {date_text(row.due_on)}: {days_text(row.days_left)}.")
         elif column == self.COL_REQUESTER:
             lines.append(row.requester_name or "No requester name recorded.")

@@ -2,6 +2,9 @@
 
 Every change goes through a Desk call in a background task with the version the page
 was showing (``expected_version``); a StaleEdit shows its message and reloads the case.
+A change typed into a dialog keeps the dialog open until it is saved: a refusal shows
+in the dialog, with what was typed. A result arriving after the user moved on to
+another case updates the list, not the page.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QGroupBox,
@@ -30,9 +35,11 @@ from caseapp.errors import StaleEdit
 from caseapp.services import Desk
 from caseapp.services.dto import CaseDetail, Changed, PartyData, StepRequest, UserView
 from caseapp.workflow.machine import StepOption
+from ui.dialogs.edit_request import EditRequestDialog, RequestChange
 from ui.dialogs.party import PartyDialog
+from ui.dialogs.saving import SavingDialog
 from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
-from ui.formatting import method_text, types_long_text
+from ui.formatting import RESPONSE_SENT, method_text, types_long_text
 from ui.models.history import HistoryModel
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
@@ -42,6 +49,16 @@ from ui.widgets.party_box import PartyBox
 from ui.widgets.step_bar import StepBar, needs_input
 
 Mutation = Callable[[Desk], Changed]
+
+
+def shortcut_text(action: QAction) -> str:
+    return action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def with_shortcut(tip: str, action: QAction) -> str:
+    """A tooltip that teaches the keyboard shortcut."""
+    keys = shortcut_text(action)
+    return f"{tip} ({keys})" if keys else tip
 
 
 class CasePage(QWidget):
@@ -55,27 +72,18 @@ class CasePage(QWidget):
         self._runner = runner
         self.detail: CaseDetail | None = None
         self._generation = 0
+        self._target: str | None = None  # the case the page shows or is loading
+        self._busy = False
         self._users: list[UserView] = []
         self._me: UserView | None = None
         self.active_dialog: QDialog | None = None
         timezone = desk.clock.timezone
+        self._timezone = timezone
 
         self.header = CaseHeader(timezone)
-        self.assign_button = QPushButton("Assign")
-        self.assign_menu = QMenu(self.assign_button)
-        self.assign_menu.aboutToShow.connect(self._fill_assign_menu)
-        self.assign_button.setMenu(self.assign_menu)
-        self.extend_button = QPushButton("Extend deadline…")
-        self.extend_button.clicked.connect(self._ask_extend)
-        self.appeal_button = QPushButton("Open appeal…")
-        self.appeal_button.clicked.connect(self._ask_appeal)
-        actions = QHBoxLayout()
-        actions.addWidget(self.assign_button)
-        actions.addWidget(self.extend_button)
-        actions.addWidget(self.appeal_button)
-        actions.addStretch(1)
-
-        self.steps = StepBar()
+        # Made before the other buttons: Tab goes from the case list to the first step
+        # that can be taken, then to the other actions.
+        self.steps = StepBar(slots=len(desk.rules.workflow.transitions))
         self.steps.step_requested.connect(self._step_requested)
         self.closed_label = QLabel()
         self.closed_label.setWordWrap(True)
@@ -83,6 +91,24 @@ class CasePage(QWidget):
         steps_layout = QVBoxLayout(steps_box)
         steps_layout.addWidget(self.steps)
         steps_layout.addWidget(self.closed_label)
+
+        self._build_actions()
+        self.assign_button = QPushButton("Assign")
+        self.assign_menu = QMenu(self.assign_button)
+        self.assign_menu.aboutToShow.connect(self._fill_assign_menu)
+        self.assign_button.setMenu(self.assign_menu)
+        self.extend_button = QPushButton("Extend deadline…")
+        self.extend_button.clicked.connect(self._ask_extend)
+        self.edit_request_button = QPushButton("Edit request…")
+        self.edit_request_button.clicked.connect(self._ask_edit_request)
+        self.appeal_button = QPushButton("Open appeal…")
+        self.appeal_button.clicked.connect(self._ask_appeal)
+        actions = QHBoxLayout()
+        actions.addWidget(self.assign_button)
+        actions.addWidget(self.extend_button)
+        actions.addWidget(self.edit_request_button)
+        actions.addWidget(self.appeal_button)
+        actions.addStretch(1)
 
         self.deadlines = DeadlinePanel()
         self.tabs = QTabWidget()
@@ -110,13 +136,14 @@ class CasePage(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.header)
-        layout.addLayout(actions)
         layout.addWidget(steps_box)
+        layout.addLayout(actions)
         layout.addWidget(self.deadlines)
         layout.addWidget(self.tabs, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the first step
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(content)
         self.placeholder = QLabel("Select a case in the list to see it here.")
@@ -128,6 +155,30 @@ class CasePage(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.stack)
+        self._sync_actions()
+
+    def _build_actions(self) -> None:
+        """What the window's Case menu offers, with the keys a desk agent expects."""
+
+        def action(text: str, slot: Callable[[], None], shortcut: str = "") -> QAction:
+            made = QAction(text, self)
+            if shortcut:
+                made.setShortcut(QKeySequence(shortcut))
+            made.triggered.connect(lambda _checked=False: slot())
+            return made
+
+        self.add_note_action = action("Add &note", self.focus_note, "Ctrl+Shift+N")
+        self.assign_to_me_action = action("Assign to &me",
+                                          lambda: self.assign(self._desk.username),
+                                          "Ctrl+Shift+M")
+        self.extend_action = action("&Extend deadline…", self._ask_extend)
+        self.edit_request_action = action("Edit &request…", self._ask_edit_request, "Ctrl+E")
+        self.edit_requester_action = action("Edit re&quester…",
+                                            lambda: self._ask_party("requester"))
+        self.appeal_action = action("Open &appeal…", self._ask_appeal)
+        self.case_actions = [self.add_note_action, self.assign_to_me_action,
+                             self.extend_action, self.edit_request_action,
+                             self.edit_requester_action, self.appeal_action]
 
     def _request_tab(self) -> QWidget:
         self.requester_box = PartyBox("requester", "Requester")
@@ -164,11 +215,17 @@ class CasePage(QWidget):
         """Load a case in the background and show it (a later call wins)."""
         self._generation += 1
         generation = self._generation
+        self._target = ref
         desk = self._desk
 
         def shown(detail: CaseDetail) -> None:
-            if generation == self._generation:
-                self.show_detail(detail)
+            if generation != self._generation:
+                return
+            current = self.detail
+            if current is not None and current.ref == detail.ref and (
+                    current.version > detail.version):
+                return  # a change saved meanwhile is newer than what was read
+            self.show_detail(detail)
 
         self._runner.run(lambda _p: desk.get_case(ref), label=f"Opening {ref}", on_done=shown)
 
@@ -178,11 +235,18 @@ class CasePage(QWidget):
 
     def clear(self) -> None:
         self._generation += 1
+        self._target = None
         self.detail = None
         self.stack.setCurrentIndex(0)
+        self._sync_actions()
+
+    def showing(self, ref: str) -> bool:
+        """True while the page shows (or is loading) this case."""
+        return self._target == ref
 
     def show_detail(self, detail: CaseDetail) -> None:
         self.detail = detail
+        self._target = detail.ref
         self.header.set_case(detail)
         self.steps.set_steps(detail.steps, can_override=self._can_override())
         self.steps.setVisible(bool(detail.steps))
@@ -191,7 +255,10 @@ class CasePage(QWidget):
             f"This case is {detail.status_label.lower()}. If the requester disagrees with "
             "the decision, open an appeal: a new case linked to this one, with its own clock.")
         self._update_actions(detail)
-        self.deadlines.set_deadlines(detail.deadlines, is_open=detail.is_open)
+        response_sent = detail.status == RESPONSE_SENT
+        self.deadlines.set_deadlines(detail.deadlines, is_open=detail.is_open,
+                                     response_sent=response_sent,
+                                     sent_on=detail.deadlines.responded_on)
         self.requester_box.set_party(detail.requester)
         self.subject_box.set_party(detail.subject, same_as_requester=detail.subject_is_requester)
         self.types_label.setText("<b>Request types:</b> " + types_long_text(
@@ -209,8 +276,10 @@ class CasePage(QWidget):
         self.shown.emit(detail)
 
     def _update_actions(self, detail: CaseDetail) -> None:
+        busy = self._busy
         deadlines = detail.deadlines
-        self.extend_button.setEnabled(detail.is_open and deadlines.extension_possible)
+        self.extend_button.setEnabled(
+            not busy and detail.is_open and deadlines.extension_possible)
         if not detail.is_open:
             why = "Only open cases can be extended."
         elif deadlines.extended:
@@ -220,49 +289,122 @@ class CasePage(QWidget):
         else:
             why = "Use the one extension the law allows; the reason goes into the notice."
         self.extend_button.setToolTip(why)
+        locked = detail.request_locked_reason
+        self.edit_request_button.setEnabled(not busy and not locked)
+        self.edit_request_button.setToolTip(locked or with_shortcut(
+            "Change the request types, jurisdiction, received date, priority, summary or "
+            "language; the due dates follow", self.edit_request_action))
         self.appeal_button.setVisible(detail.can_appeal)
+        self.appeal_button.setEnabled(not busy)
+        self.assign_button.setEnabled(not busy)
         self.assign_button.setText(f"Assigned: {detail.assignee}" if detail.assignee
                                    else "Assign")
-        self.assign_button.setToolTip("Assign the case to someone (or to nobody)")
+        self.assign_button.setToolTip(
+            "Assign the case to someone (or to nobody); to yourself: "
+            + shortcut_text(self.assign_to_me_action))
+        for box in (self.requester_box, self.subject_box):
+            box.edit_button.setEnabled(not busy and detail.is_open)
+            box.edit_button.setToolTip("" if detail.is_open else
+                                       f"{detail.ref} is decided: its parties are no "
+                                       "longer changed.")
+        self.notes.add_button.setToolTip(with_shortcut(
+            "Add the note to the case", self.add_note_action))
+        self._sync_actions()
+
+    def _sync_actions(self) -> None:
+        """The Case menu follows the buttons."""
+        detail = self.detail
+        if detail is None:
+            for action in self.case_actions:
+                action.setEnabled(False)
+            return
+        busy = self._busy
+        self.add_note_action.setEnabled(not busy)
+        self.assign_to_me_action.setEnabled(
+            not busy and detail.assignee != self._desk.username)
+        self.extend_action.setEnabled(self.extend_button.isEnabled())
+        self.edit_request_action.setEnabled(self.edit_request_button.isEnabled())
+        self.edit_requester_action.setEnabled(self.requester_box.edit_button.isEnabled())
+        self.appeal_action.setEnabled(detail.can_appeal and self.appeal_button.isEnabled())
+        for action, button in ((self.extend_action, self.extend_button),
+                               (self.edit_request_action, self.edit_request_button),
+                               (self.appeal_action, self.appeal_button)):
+            action.setToolTip(button.toolTip())
+            action.setStatusTip(button.toolTip())
 
     def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.steps.set_busy(busy)
-        for widget in (self.assign_button, self.appeal_button, self.notes.add_button):
-            widget.setEnabled(not busy)
-        if busy:
-            self.extend_button.setEnabled(False)
-        elif self.detail is not None:
+        self.notes.add_button.setEnabled(
+            not busy and bool(self.notes.editor.toPlainText().strip()))
+        if self.detail is not None:
             self._update_actions(self.detail)
-            self.notes.add_button.setEnabled(bool(self.notes.editor.toPlainText().strip()))
+        else:
+            self._sync_actions()
+
+    # --- keyboard ------------------------------------------------------------------------
+    def focus_note(self) -> None:
+        """Ctrl+Shift+N: straight into the note box."""
+        self.tabs.setCurrentWidget(self.notes)
+        self.notes.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _focus_in_steps(self) -> bool:
+        focused = self.window().focusWidget()
+        return focused is not None and self.steps.isAncestorOf(focused)
+
+    def focus_first_step(self) -> None:
+        """After a step, the next one is where the keyboard is."""
+        button = self.steps.first_allowed()
+        if button is not None:
+            button.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif self.steps.more_button.isVisible():
+            self.steps.more_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # --- changing the case ---------------------------------------------------------------
     def _mutate(self, label: str, mutation: Mutation,
-                then: Callable[[], None] | None = None, *, creates: bool = False) -> None:
+                then: Callable[[], None] | None = None, *, creates: bool = False,
+                dialog: SavingDialog | None = None) -> None:
+        """Run a change in the background; show its result if the page still shows that
+        case; tell the dialog it came from (if any) whether it went through."""
         desk = self._desk
+        ref = self.detail.ref if self.detail is not None else None
+        refocus = self._focus_in_steps()
         self._set_busy(True)
 
         def done(changed: Changed) -> None:
             self._set_busy(False)
-            self.show_detail(changed.case)
+            if dialog is not None and shiboken6.isValid(dialog):
+                dialog.saved()
+            if self.showing(changed.case.ref):
+                self.show_detail(changed.case)
+                if refocus:
+                    self.focus_first_step()
             if then is not None:
                 then()
             (self.created if creates else self.changed).emit(changed)
 
+        def failed(error: BaseException) -> None:
+            self._set_busy(False)
+            inline = (dialog is not None and shiboken6.isValid(dialog)
+                      and dialog.save_failed(error))
+            if not inline:
+                self._runner.report(error)
+            if isinstance(error, StaleEdit) and ref is not None and self.showing(ref):
+                self.show_ref(ref)  # the typed text stays in the dialog, to try again
+
         def run(_progress: Progress) -> Changed:
             return mutation(desk)
 
-        self._runner.run(run, label=label, on_done=done, on_error=self._failed)
-
-    def _failed(self, error: BaseException) -> None:
-        self._set_busy(False)
-        self._runner.report(error)
-        if isinstance(error, StaleEdit):
-            self.reload()
+        self._runner.run(run, label=label, on_done=done, on_error=failed)
 
     def _open(self, dialog: QDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.active_dialog = dialog
         dialog.open()
+
+    def _version(self) -> int | None:
+        """The version the page shows now (after a reload, the reloaded one)."""
+        return self.detail.version if self.detail is not None else None
 
     def _step_requested(self, option: StepOption) -> None:
         detail = self.detail
@@ -278,10 +420,11 @@ class CasePage(QWidget):
                       method=option.requires_method,
                       override=option.overridable and self._can_override())
         dialog = StepInputDialog(f"{detail.ref}: {option.label}", intro, needs, self)
-        dialog.submitted.connect(lambda values: self.take_step(option, values))
+        dialog.submitted.connect(lambda values: self.take_step(option, values, dialog))
         self._open(dialog)
 
-    def take_step(self, option: StepOption, values: StepValues) -> None:
+    def take_step(self, option: StepOption, values: StepValues,
+                  dialog: SavingDialog | None = None) -> None:
         detail = self.detail
         if detail is None:
             return
@@ -289,25 +432,50 @@ class CasePage(QWidget):
                               other_case=values.other_case, method=values.method,
                               override=values.override, expected_version=detail.version)
         ref = detail.ref
-        self._mutate(f"{option.label}: {ref}", lambda desk: desk.take_step(ref, request))
+        self._mutate(f"{option.label}: {ref}", lambda desk: desk.take_step(ref, request),
+                     dialog=dialog)
 
     def _ask_extend(self) -> None:
         detail = self.detail
-        if detail is None:
+        if detail is None or not self.extend_button.isEnabled():
             return
         dialog = StepInputDialog(
             f"{detail.ref}: extend the deadline",
             "The law allows one extension, noticed to the requester before the first "
             "deadline. Say why more time is needed; the reason goes into the notice.",
             Needs(reason=True), self)
-        ref, version = detail.ref, detail.version
-        dialog.submitted.connect(lambda values: self._mutate(
-            f"Extending {ref}", lambda desk: desk.extend(ref, values.reason, version)))
+        ref = detail.ref
+
+        def extend(values: StepValues) -> None:
+            version = self._version()
+            self._mutate(f"Extending {ref}",
+                         lambda desk: desk.extend(ref, values.reason, version), dialog=dialog)
+
+        dialog.submitted.connect(extend)
+        self._open(dialog)
+
+    def _ask_edit_request(self) -> None:
+        detail = self.detail
+        if detail is None or not self.edit_request_button.isEnabled():
+            return
+        dialog = EditRequestDialog(detail, self._desk.rules.jurisdictions,
+                                   self._desk.clock.today(), self)
+        ref = detail.ref
+
+        def update(change: RequestChange) -> None:
+            version = self._version()
+            self._mutate(f"Saving {ref}", lambda desk: desk.update_case(
+                ref, version, request_types=change.request_types,
+                jurisdiction=change.jurisdiction, received_on=change.received_on,
+                priority=change.priority, summary=change.summary,
+                language=change.language), dialog=dialog)
+
+        dialog.submitted.connect(update)
         self._open(dialog)
 
     def _ask_appeal(self) -> None:
         detail = self.detail
-        if detail is None:
+        if detail is None or not detail.can_appeal:
             return
         dialog = StepInputDialog(
             f"{detail.ref}: open an appeal",
@@ -319,13 +487,15 @@ class CasePage(QWidget):
         dialog.submitted.connect(lambda values: self._mutate(
             f"Opening an appeal of {ref}",
             lambda desk: desk.open_appeal(ref, values.reason, values.received_on),
-            creates=True))
+            creates=True, dialog=dialog))
         self._open(dialog)
 
     def _fill_assign_menu(self) -> None:
         self.assign_menu.clear()
         me = self._desk.username
-        self.assign_menu.addAction(f"Me ({me})", lambda: self.assign(me))
+        mine = self.assign_menu.addAction(f"Me ({me})", lambda: self.assign(me))
+        mine.setShortcut(self.assign_to_me_action.shortcut())  # shown, not registered twice
+        mine.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.assign_menu.addSeparator()
         for user in self._users:
             if user.active and user.username != me:
@@ -337,36 +507,41 @@ class CasePage(QWidget):
 
     def assign(self, username: str | None) -> None:
         detail = self.detail
-        if detail is None:
+        if detail is None or self._busy:
             return
         ref, version = detail.ref, detail.version
         self._mutate(f"Assigning {ref}", lambda desk: desk.assign(ref, username, version))
 
     def _ask_party(self, role: str) -> None:
         detail = self.detail
-        if detail is None:
+        if detail is None or not self.requester_box.edit_button.isEnabled():
             return
         party = detail.requester if role == "requester" else (
             None if detail.subject_is_requester else detail.subject)
         dialog = PartyDialog(detail.ref, role, party, self)
-        dialog.submitted.connect(self._update_party)
-        self._open(dialog)
+        ref = detail.ref
 
-    def _update_party(self, role: str, data: PartyData) -> None:
-        detail = self.detail
-        if detail is None:
-            return
-        ref, version = detail.ref, detail.version
-        self._mutate(f"Saving {ref}",
-                     lambda desk: desk.update_party(ref, role, data, version))
+        def update(role: str, data: PartyData) -> None:
+            version = self._version()
+            self._mutate(f"Saving {ref}",
+                         lambda desk: desk.update_party(ref, role, data, version),
+                         dialog=dialog)
+
+        dialog.submitted.connect(update)
+        self._open(dialog)
 
     def _add_note(self, text: str) -> None:
         detail = self.detail
         if detail is None:
             return
         ref = detail.ref
+
+        def clear_editor() -> None:  # unless something else was typed meanwhile
+            if self.notes.editor.toPlainText().strip() == text:
+                self.notes.clear_editor()
+
         self._mutate(f"Adding a note to {ref}", lambda desk: desk.add_note(ref, text),
-                     then=self.notes.clear_editor)
+                     then=clear_editor)
 
     def _complete_task(self, task_id: int) -> None:
         detail = self.detail

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from caseapp.services.dto import CaseDetail
-from ui.formatting import channel_text, moment_text
+from ui.formatting import RESPONSE_SENT, channel_text, moment_text
 
 PILL = ("border-radius: 8px; padding: 2px 8px; font-weight: bold; color: white; "
         "background: {colour};")
@@ -62,7 +62,8 @@ class CaseHeader(QWidget):
         self.priority.setText(detail.priority.upper())
         self.priority.setVisible(detail.priority in ("urgent", "high"))
         self.child.setVisible(detail.is_child)
-        self.overdue.setVisible(detail.deadlines.overdue)
+        # Once the response went out, its clock stopped: nothing is overdue any more.
+        self.overdue.setVisible(detail.deadlines.overdue and detail.status != RESPONSE_SENT)
         facts = [
             detail.jurisdiction_name,
             channel_text(detail.channel),

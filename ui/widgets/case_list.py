@@ -63,6 +63,7 @@ class CaseListPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list for the case page
         self.table.setIconSize(QSize(BADGE_WIDTH, BADGE_HEIGHT))
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(26)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from caseapp.services.dto import DeadlineView
@@ -33,11 +35,20 @@ class DeadlinePanel(QGroupBox):
         layout.addWidget(self.timeline)
         layout.addWidget(self.basis)
 
-    def set_deadlines(self, deadlines: DeadlineView, *, is_open: bool) -> None:
+    def set_deadlines(self, deadlines: DeadlineView, *, is_open: bool,
+                      response_sent: bool = False, sent_on: date | None = None) -> None:
+        """``response_sent``: the clock stopped when the response went out (on ``sent_on``,
+        if known); the page says so instead of counting down."""
         readable = [source_text(s) for s in deadlines.sources]
         sources = "\n".join(readable)
         respond = date_text(deadlines.respond_by)
-        if is_open:
+        counting = is_open and not response_sent
+        if response_sent:
+            late = sent_on is not None and sent_on > deadlines.respond_by
+            respond = (f"Response sent on {date_text(sent_on)}" if sent_on
+                       else "Response sent") + f" (due {respond}{', late' if late else ''})"
+            style = LATE_STYLE if late else ""
+        elif is_open:
             respond += f" — {days_text(deadlines.days_left)}"
             style = LATE_STYLE if deadlines.overdue else (
                 SOON_STYLE if deadlines.days_left <= 7 else "")
@@ -51,21 +62,23 @@ class DeadlinePanel(QGroupBox):
             self.acknowledge.setText("not required")
         elif deadlines.acknowledged:
             self.acknowledge.setText(f"{date_text(deadlines.acknowledge_by)} — done")
-        elif is_open and deadlines.acknowledge_days_left is not None:
+        elif counting and deadlines.acknowledge_days_left is not None:
             self.acknowledge.setText(f"{date_text(deadlines.acknowledge_by)} — "
                                      f"{days_text(deadlines.acknowledge_days_left)}")
         else:
             self.acknowledge.setText(date_text(deadlines.acknowledge_by))
         self.acknowledge.setStyleSheet(
-            LATE_STYLE if (is_open and not deadlines.acknowledged
+            LATE_STYLE if (counting and not deadlines.acknowledged
                            and (deadlines.acknowledge_days_left or 0) < 0) else "")
         self.original.setText(
             f"{date_text(deadlines.original_respond_by)}, extended: "
             f"{deadlines.extension_reason or 'no reason recorded'}")
         self._form.setRowVisible(2, deadlines.extended)
         basis = "Legal basis: " + "; ".join(readable)
-        if deadlines.extension_possible and is_open:
+        if deadlines.extension_possible and counting:
             basis += ". One extension is possible."
         self.basis.setText(basis)
         self.setToolTip(sources)
-        self.timeline.set_deadlines(deadlines, is_open=is_open)
+        self.timeline.set_deadlines(deadlines, is_open=is_open,
+                                    sent_on=sent_on if response_sent else None,
+                                    response_sent=response_sent)

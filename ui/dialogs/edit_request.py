@@ -1,0 +1,87 @@
+"""Change what an existing case asks for: request types, jurisdiction, received date,
+priority, summary, language. Due dates are recomputed by the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from caseapp.services.dto import CaseDetail
+from caseapp.workflow.jurisdictions import Jurisdictions
+from ui.dialogs.saving import SavingDialog
+from ui.widgets.request_form import HINT_STYLE, RequestForm
+
+
+@dataclass(frozen=True)
+class RequestChange:
+    """What the user changed; None = left as it was (the keywords of Desk.update_case)."""
+
+    request_types: tuple[str, ...] | None = None
+    jurisdiction: str | None = None
+    received_on: date | None = None
+    priority: str | None = None
+    summary: str | None = None
+    language: str | None = None
+
+    def is_empty(self) -> bool:
+        return self == RequestChange()
+
+
+class EditRequestDialog(SavingDialog):
+    """Emits ``submitted`` with a RequestChange and stays open, saving, until ``saved()``
+    or ``save_failed()``; closes at once when nothing was changed."""
+
+    submitted = Signal(object)  # RequestChange
+
+    def __init__(self, detail: CaseDetail, jurisdictions: Jurisdictions, today: date,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent, ok=QDialogButtonBox.StandardButton.Save)
+        self.detail = detail
+        self.setWindowTitle(f"{detail.ref}: edit the request")
+        self.setMinimumWidth(560)
+        intro = QLabel("Due dates are recomputed from what is saved here. Changes are "
+                       "recorded in the case history.")
+        intro.setWordWrap(True)
+        intro.setStyleSheet(HINT_STYLE)
+        self.request = RequestForm(jurisdictions, today, automatic_priority=False)
+        self.request.set_case(detail)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.request)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+    def change(self) -> RequestChange:
+        """Only what differs from the case as it was shown when the dialog opened (so a
+        field someone else changed meanwhile is not written back)."""
+        detail, form = self.detail, self.request
+        types = form.request_types()
+        # "From the requester's state" stands for the jurisdiction derived from it now.
+        jurisdiction = form.jurisdiction_code() or form.derived_jurisdiction()
+        received = form.received_date()
+        priority = form.priority_name()
+        summary = form.summary_text()
+        language = form.language_code()
+        return RequestChange(
+            request_types=types if set(types) != set(detail.request_types) else None,
+            jurisdiction=jurisdiction if jurisdiction != detail.jurisdiction else None,
+            received_on=received if received != detail.deadlines.received_on else None,
+            priority=priority if priority != detail.priority else None,
+            summary=summary if summary != detail.summary.strip() else None,
+            language=language if language != detail.language else None,
+        )
+
+    def submit(self) -> None:
+        problems = self.request.problems()
+        if problems:
+            self.show_problems(problems)
+            return
+        change = self.change()
+        if change.is_empty():
+            self.accept()
+            return
+        self.set_saving(True)
+        self.submitted.emit(change)
