@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from caseapp.services.dto import ClockSetting
 from caseapp.vocabulary import REQUEST_TYPE_LABELS
-
-AnyIndex = QModelIndex | QPersistentModelIndex
+from ui.models.frozen_rows import AnyIndex, FrozenRowsModel
 
 UNIT_LABELS = {"calendar_days": "days", "business_days": "business days", "months": "months"}
 CLOCK_LABELS = {"acknowledge": "Acknowledge", "respond": "Respond", "extension": "Extension",
                 "appeal": "Appeal"}
 
 
-class LegalClockModel(QAbstractTableModel):
+class LegalClockModel(FrozenRowsModel[ClockSetting]):
     COL_JURISDICTION = 0
     COL_TYPE = 1
     COL_CLOCK = 2
@@ -26,38 +25,16 @@ class LegalClockModel(QAbstractTableModel):
     COL_CHANGED = 5
     HEADERS = ("Jurisdiction", "Request type", "Clock", "Length", "Legal source", "Changed")
 
-    SortRole = Qt.ItemDataRole.UserRole
-    RowRole = Qt.ItemDataRole.UserRole + 1
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: tuple[ClockSetting, ...] = ()
-
     def set_settings(self, settings: list[ClockSetting]) -> None:
-        self.beginResetModel()
-        self._rows = tuple(settings)
-        self.endResetModel()
+        self.set_rows(tuple(settings))
 
     def setting(self, row: int) -> ClockSetting | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        item = self.row_at(index)
+        if item is None:
             return None
-        item = self._rows[index.row()]
         column = index.column()
         if role == self.RowRole:
             return item
