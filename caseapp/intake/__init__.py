@@ -1,0 +1,26 @@
+"""Intake: turning mail, scans and phone calls into cases.
+
+So far: hostile-mail-safe parsing (:mod:`caseapp.intake.mailparse`).
+"""
+
+from __future__ import annotations
+
+from caseapp.intake.mailparse import (
+    Attachment,
+    MailLimits,
+    MailParser,
+    MailRejected,
+    ParsedMail,
+    parse_mail,
+    shutdown_default_parser,
+)
+
+__all__ = [
+    "Attachment",
+    "MailLimits",
+    "MailParser",
+    "MailRejected",
+    "ParsedMail",
+    "parse_mail",
+    "shutdown_default_parser",
+]

@@ -1,0 +1,316 @@
+"""Worker processes that parse mail under a time and memory limit.
+
+The parent never parses: it prescans, hands the bytes to a worker over a pipe, and waits
+at most ``timeout_s``. A worker that overruns is killed and replaced; one that dies
+(crash, out-of-memory kill) is replaced too. Either way the message comes back as
+:class:`MailRejected`, and the next message gets a fresh worker.
+
+Workers are started with the "forkserver" method where the platform has it (cheap
+starts, safe in a multi-threaded GUI process) and "spawn" elsewhere; never plain fork.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Any
+
+from caseapp.intake.mailtypes import DEFAULT_LIMITS, MailLimits, MailRejected, ParsedMail
+
+_MB = 1024 * 1024
+
+
+def _limit_memory(memory_mb: int | None) -> None:
+    """Set the soft address-space limit to *memory_mb* (None: back to the hard limit)."""
+    if sys.platform == "win32":
+        return
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = hard if memory_mb is None else memory_mb * _MB
+    if hard != resource.RLIM_INFINITY and wanted != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+class _OutOfMemory(Exception):
+    pass
+
+
+def _handle(task: tuple[Any, ...]) -> tuple[str, Any]:
+    """Run one task in the worker; returns ("ok", result) or ("rejected", reason)."""
+    kind = task[0]
+    if kind == "parse":
+        raw: bytes = task[1]
+        limits: MailLimits = task[2]
+        from caseapp.intake.extract import build
+
+        _limit_memory(limits.memory_mb)
+        try:
+            return ("ok", build(raw, limits))
+        except MemoryError:
+            raise _OutOfMemory(
+                f"reading the message needs more than {limits.memory_mb} MB of memory"
+            ) from None
+        except MailRejected as exc:
+            return ("rejected", exc.reason)
+        except RecursionError:
+            return ("rejected", "the message is nested too deeply to read")
+        except Exception as exc:
+            return ("rejected", f"the message could not be read ({type(exc).__name__})")
+        finally:
+            _limit_memory(None)
+    if kind == "sleep":  # for tests: a task that takes as long as asked
+        time.sleep(float(task[1]))
+        return ("ok", None)
+    return ("rejected", f"unknown task {kind!r}")
+
+
+def worker_main(conn: Connection) -> None:
+    """The worker's loop: one task in, one answer out, until told to stop.
+
+    After running out of memory the worker answers and exits (its heap may be in a poor
+    state); the pool starts a fresh one.
+    """
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    while True:
+        try:
+            task = conn.recv()
+        except BaseException:
+            return
+        if task is None:
+            return
+        try:
+            conn.send(_handle(task))
+        except _OutOfMemory as exc:
+            with contextlib.suppress(BaseException):
+                conn.send(("rejected", str(exc)))
+            return
+        except MemoryError:  # while sending a large result
+            with contextlib.suppress(BaseException):
+                conn.send(("rejected", "the parsed message is too large to hand over"))
+            return
+        except BaseException:
+            return
+
+
+def _context(start_method: str | None) -> BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if start_method is None:
+        start_method = "forkserver" if "forkserver" in methods else "spawn"
+    if start_method == "fork":
+        raise ValueError("workers are never started with plain fork (unsafe with threads)")
+    context = multiprocessing.get_context(start_method)
+    if start_method == "forkserver":
+        # Preload only what the workers need, not the GUI program's __main__.
+        context.set_forkserver_preload(["caseapp.intake.worker", "caseapp.intake.extract"])
+    return context
+
+
+class _Worker:
+    def __init__(self, context: BaseContext) -> None:
+        parent_end, child_end = context.Pipe(duplex=True)
+        self.conn: Connection = parent_end
+        self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
+            target=worker_main, args=(child_end,), name="caseapp-mail-worker", daemon=True
+        )
+        self.process.start()
+        child_end.close()
+        self.tasks = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self, *, wait: float = 1.0) -> None:
+        """Ask the worker to finish; kill it if it does not."""
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        self.process.join(wait)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.process.kill()
+        self.process.join(5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        with contextlib.suppress(Exception):
+            self.process.close()
+
+    def describe_death(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+
+class MailParser:
+    """A small pool of parser processes; use as a context manager, or call :meth:`close`.
+
+    :meth:`parse` is thread-safe: up to ``workers`` messages are parsed at the same time.
+    Each worker is replaced after ``max_tasks_per_child`` messages (memory fragmentation
+    from hostile input does not accumulate), after a timeout, and after any crash.
+    """
+
+    def __init__(
+        self,
+        limits: MailLimits = DEFAULT_LIMITS,
+        *,
+        workers: int | None = None,
+        max_tasks_per_child: int = 200,
+        start_method: str | None = None,
+    ) -> None:
+        self.limits = limits
+        self._size = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+        self._max_tasks = max(1, max_tasks_per_child)
+        self._context = _context(start_method)
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self._size)
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._closed = False
+
+    def __enter__(self) -> MailParser:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- public --------------------------------------------------------------------
+
+    def parse(self, raw: bytes, limits: MailLimits | None = None) -> ParsedMail:
+        """Parse one message; raises only :class:`MailRejected`."""
+        from caseapp.intake.prescan import prescan
+
+        limits = limits or self.limits
+        raw = bytes(raw)
+        prescan(raw, limits)
+        result = self._run(("parse", raw, limits), limits.timeout_s)
+        if not isinstance(result, ParsedMail):
+            raise MailRejected("the parser gave no result")
+        return result
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers, idle or busy (for monitoring and tests)."""
+        with self._lock:
+            workers = [*self._idle, *self._busy]
+        return [w.pid for w in workers if w.pid is not None and w.alive()]
+
+    def busy_pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._busy if w.pid is not None]
+
+    def close(self) -> None:
+        """Stop all workers (busy ones are killed); later calls to parse are refused."""
+        with self._lock:
+            self._closed = True
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+        for worker in workers:
+            worker.stop(wait=0.5)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _run(self, task: tuple[Any, ...], timeout: float) -> Any:
+        if not self._slots.acquire(timeout=max(timeout, 0.0) + 60):
+            raise MailRejected("the mail parser is too busy; try again")
+        try:
+            status, value = self._attempt(task, timeout)
+        finally:
+            self._slots.release()
+        if status == "rejected":
+            raise MailRejected(str(value))
+        return value
+
+    def _attempt(self, task: tuple[Any, ...], timeout: float) -> tuple[str, Any]:
+        for attempt in (1, 2):
+            worker = self._checkout()
+            try:
+                worker.conn.send(task)
+            except (BrokenPipeError, EOFError, OSError) as exc:
+                # It died while idle: the task never started, so a fresh worker may take it.
+                self._discard(worker)
+                if attempt == 2:
+                    raise MailRejected("the parser process could not be reached") from exc
+                continue
+            try:
+                answer: tuple[str, Any] = self._receive(worker, timeout)
+            except BaseException:
+                self._discard(worker)
+                raise
+            self._checkin(worker)
+            return answer
+        raise AssertionError("unreachable")
+
+    def _checkout(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise MailRejected("the mail parser has been shut down")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    self._busy.add(worker)
+                    return worker
+                worker.kill()
+        try:
+            worker = _Worker(self._context)
+        except Exception as exc:
+            raise MailRejected(f"no parser process could be started ({exc})") from exc
+        with self._lock:
+            self._busy.add(worker)
+        return worker
+
+    def _checkin(self, worker: _Worker) -> None:
+        worker.tasks += 1
+        with self._lock:
+            self._busy.discard(worker)
+            keep = not self._closed and worker.tasks < self._max_tasks and worker.alive()
+            if keep:
+                self._idle.append(worker)
+        if not keep:
+            worker.stop()
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+        worker.kill()
+
+    @staticmethod
+    def _receive(worker: _Worker, timeout: float) -> Any:
+        try:
+            ready = worker.conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True  # recv below reports it
+        if not ready:
+            raise MailRejected(f"reading the message took longer than {timeout:g} s")
+        try:
+            return worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            worker.process.join(1)
+            raise MailRejected(
+                f"the parser process stopped while reading the message ({worker.describe_death()})"
+            ) from exc
