@@ -27,7 +27,7 @@ EXIT_BUG = 70
 EPILOG = """\
 examples:
   caseapp                                  open the window
-  caseapp init --demo                      create the database with demo customers and cases
+  caseapp init --demo                      create the database with demo staff and cases
   caseapp cases list --overdue
   caseapp cases show PR-2026-00042 --json
   caseapp cases new --channel phone --type delete --name "Ana Ruiz" --phone 555-0100 --state CA
