@@ -21,22 +21,12 @@ import threading
 
 from caseapp.intake.mailtypes import (
     DEFAULT_LIMITS,
-    Attachment,
     MailLimits,
-    MailRejected,
     ParsedMail,
 )
 from caseapp.intake.worker import MailParser
 
-__all__ = [
-    "Attachment",
-    "MailLimits",
-    "MailParser",
-    "MailRejected",
-    "ParsedMail",
-    "parse_mail",
-    "shutdown_default_parser",
-]
+__all__ = ["parse_mail", "shutdown_default_parser"]
 
 _default: MailParser | None = None
 _default_lock = threading.Lock()

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QAbstractButton, QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import Ui
+from ui.dialogs.party import PartyDialog
 from ui.dialogs.step_input import StepInputDialog
 from ui.models.case_table import CaseTableModel
 
@@ -72,3 +73,16 @@ def open_case(ui: Ui, ref: str) -> None:
 
 
 M = CaseTableModel
+
+
+def edit_requester(qtbot: QtBot, ui: Ui, name: str) -> tuple[str, PartyDialog]:
+    """Open a new case for ``name`` and its requester dialog, as an agent would."""
+    from tests.ui.conftest import new_case
+
+    ref = new_case(ui.desk, name).case.ref
+    open_case(ui, ref)
+    click(qtbot, ui.window.case_page.requester_box.edit_button)
+    dialog = ui.window.case_page.active_dialog
+    assert isinstance(dialog, PartyDialog)
+    return ref, dialog
+

@@ -13,6 +13,7 @@ from tests.ui.helpers import (
     click,
     click_step,
     closed,
+    edit_requester,
     history_texts,
     list_cell,
     ok,
@@ -20,7 +21,6 @@ from tests.ui.helpers import (
     status_text,
     step_dialog,
 )
-from ui.dialogs.party import PartyDialog
 
 
 def test_assign_to_someone_from_the_menu(qtbot: QtBot, ui: Ui) -> None:
@@ -91,12 +91,8 @@ def test_add_a_note(qtbot: QtBot, ui: Ui) -> None:
 
 
 def test_edit_the_requester(qtbot: QtBot, ui: Ui) -> None:
-    ref = new_case(ui.desk, "Olivia Grant").case.ref
-    open_case(ui, ref)
+    ref, dialog = edit_requester(qtbot, ui, "Olivia Grant")
     page = ui.window.case_page
-    click(qtbot, page.requester_box.edit_button)
-    dialog = page.active_dialog
-    assert isinstance(dialog, PartyDialog)
     assert dialog.form.name.text() == "Olivia Grant"
     dialog.form.name.setText("Olivia Grant-Moreno")
     dialog.form.email.setText("broken@")

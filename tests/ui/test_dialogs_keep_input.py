@@ -15,13 +15,13 @@ from tests.ui.helpers import (
     click,
     click_step,
     closed,
+    edit_requester,
     list_cell,
     ok,
     open_case,
     status_text,
     step_dialog,
 )
-from ui.dialogs.party import PartyDialog
 
 
 def test_a_wrong_duplicate_reference_keeps_the_dialog_open(qtbot: QtBot, ui: Ui) -> None:
@@ -95,12 +95,8 @@ def test_extending_keeps_the_reason_when_refused(qtbot: QtBot, ui: Ui) -> None:
 
 
 def test_the_party_dialog_keeps_the_typed_party_on_a_stale_edit(qtbot: QtBot, ui: Ui) -> None:
-    ref = new_case(ui.desk, "Olivia Grant").case.ref
-    open_case(ui, ref)
+    ref, dialog = edit_requester(qtbot, ui, "Olivia Grant")
     page = ui.window.case_page
-    click(qtbot, page.requester_box.edit_button)
-    dialog = page.active_dialog
-    assert isinstance(dialog, PartyDialog)
     dialog.form.name.setText("Olivia Grant-Moreno")
     dialog.form.email.setText("olivia@example.org")
     ui.desk.assign(ref, "alice")  # someone assigns the case meanwhile
@@ -118,12 +114,7 @@ def test_the_party_dialog_keeps_the_typed_party_on_a_stale_edit(qtbot: QtBot, ui
 
 
 def test_a_refused_party_save_shows_the_service_message(qtbot: QtBot, ui: Ui) -> None:
-    ref = new_case(ui.desk, "Olivia Grant").case.ref
-    open_case(ui, ref)
-    page = ui.window.case_page
-    click(qtbot, page.requester_box.edit_button)
-    dialog = page.active_dialog
-    assert isinstance(dialog, PartyDialog)
+    _ref, dialog = edit_requester(qtbot, ui, "Olivia Grant")
     long_name = "Olivia " * 3000  # the service takes at most 20,000 characters
     dialog.form.name.setMaxLength(50_000)
     dialog.form.name.setText(long_name)
