@@ -14,10 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from caseapp import __version__
+from caseapp import __version__, cli_intake
 from caseapp.config import Settings, load_settings
 from caseapp.errors import InvalidInput, UserError
 from caseapp.services import Desk
+from caseapp.services.cases import VIEWS
 from caseapp.services.dto import CaseDetail, CaseQuery, NewCase, PartyData, StepRequest
 from caseapp.vocabulary import CHANNELS, RELATIONSHIPS, REQUEST_TYPES, ROLES, VERIFICATION_METHODS
 
@@ -34,6 +35,8 @@ examples:
   caseapp cases step PR-2026-00042 acknowledge
   caseapp cases edit PR-2026-00042 --type delete --type opt_out_sale_share --jurisdiction CA
   caseapp cases party PR-2026-00042 requester --state CA --zip 94123
+  caseapp import ~/Downloads/privacy.mbox  take in mail: one line per message
+  caseapp intake quarantine                mail that could not be read safely
   caseapp rules clocks                     legal clocks and their sources
   caseapp audit verify
 
@@ -76,8 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_commands = cases.add_subparsers(dest="case_command", metavar="ACTION", required=True)
 
     listing = case_commands.add_parser("list", help="list cases")
-    listing.add_argument("--view", choices=("mine", "open", "due_soon", "overdue", "closed",
-                                            "all"), default="open")
+    listing.add_argument("--view", choices=VIEWS, default="open")
     listing.add_argument("--status", help="only this status (e.g. verifying)")
     listing.add_argument("--overdue", action="store_true", help="only overdue open cases")
     listing.add_argument("--text", default="", help="filter by reference, name, email")
@@ -187,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     set_clock.add_argument("days", type=int)
     set_clock.add_argument("--type", dest="request_type", default="", choices=("",
                            *REQUEST_TYPES), help="only for this request type's rule")
+
+    cli_intake.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -511,6 +515,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "users": cmd_users,
     "rules": cmd_rules,
     "audit": cmd_audit,
+    "import": cli_intake.cmd_import,
+    "intake": cli_intake.cmd_intake,
 }
 
 

@@ -243,3 +243,22 @@ def test_a_file_that_is_not_a_database(tmp_path: Path, clock: Clock) -> None:
         assert junk.read_bytes().startswith(b"%PDF-1.4")  # left as it was
     finally:
         desk.close()
+
+
+def test_the_migrations_build_exactly_the_models_schema(database_url: str,
+                                                        tmp_path: Path) -> None:
+    """A model changed without a migration (or the reverse) would fail a real upgrade."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from caseapp.db.models import Base
+
+    db = Database(database_url)
+    try:
+        migrate.upgrade(db, tmp_path / "backups")
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+        assert differences == []
+    finally:
+        db.dispose()

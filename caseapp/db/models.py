@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -70,6 +72,8 @@ class Case(Base):
     priority: Mapped[int] = mapped_column(Integer, default=2)
     language: Mapped[str] = mapped_column(String(10), default="en")
     summary: Mapped[str] = mapped_column(Text, default="")
+    intake_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Opened from a classifier's proposal that staff have not yet confirmed."""
     received_at: Mapped[datetime] = mapped_column(DateTime)
     received_on: Mapped[date] = mapped_column(Date)
     acknowledge_by: Mapped[date | None] = mapped_column(Date)
@@ -188,9 +192,15 @@ class Task(Base):
 
 
 class Message(Base):
-    """A mail or letter in a case's thread (filled by the intake issue)."""
+    """A mail or letter taken in (or sent): in a case's thread, on the "not a request"
+    list, or in quarantine. Its raw bytes are kept in :class:`Blob` by ``raw_sha256``."""
 
     __tablename__ = "messages"
+    __table_args__ = (
+        # One row per message of a mailbox: fetching again never takes it in twice.
+        UniqueConstraint("mailbox_key", "imap_uidvalidity", "imap_uid",
+                         name="uq_messages_mailbox_uid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(
@@ -198,16 +208,44 @@ class Message(Base):
     )
     direction: Mapped[str] = mapped_column(String(10))  # in | out
     channel: Mapped[str] = mapped_column(String(20))
+    disposition: Mapped[str] = mapped_column(String(20), default="case", index=True)
+    """case | not_request | quarantined"""
+    quarantine_reason: Mapped[str] = mapped_column(Text, default="")
+    auto_kind: Mapped[str] = mapped_column(String(20), default="")  # "" | auto_reply | bounce
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str] = mapped_column(Text, default="")
+    reference_ids: Mapped[str] = mapped_column(Text, default="")  # space-separated
     subject: Mapped[str] = mapped_column(Text, default="")
     sender: Mapped[str] = mapped_column(Text, default="")
+    from_addr: Mapped[str] = mapped_column(String(320), default="", index=True)
     recipients: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
     body_text: Mapped[str] = mapped_column(Text, default="")
-    raw_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    html_sanitized: Mapped[str] = mapped_column(Text, default="")
+    blocked: Mapped[str] = mapped_column(Text, default="")  # one line per kind blocked
+    defects: Mapped[str] = mapped_column(Text, default="")
+    classification: Mapped[str] = mapped_column(Text, default="")  # JSON of the proposal
+    raw_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    source_label: Mapped[str] = mapped_column(Text, default="")
+    mailbox_key: Mapped[str | None] = mapped_column(String(300))
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    imap_uid: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
+
+
+class Blob(Base):
+    """Stored bytes (a raw message, an attachment, a scan), once per content hash."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Document(Base):

@@ -133,6 +133,25 @@ def _date(msg: Message, notes: _Notes) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def _arrival(msg: Message) -> datetime | None:
+    """When the message reached the receiving server: the date of the topmost Received
+    header (added last, by our own side), unlike Date, which the sender writes."""
+    try:
+        raw = msg.get_all("received") or []
+    except Exception:
+        return None
+    for value in raw[:1]:
+        text = _clean_text(str(value))
+        if ";" not in text:
+            return None
+        with contextlib.suppress(Exception):
+            parsed = parsedate_to_datetime(text.rsplit(";", 1)[1].strip())
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    return None
+
+
 def _decode_text(payload: bytes, charset: str | None, notes: _Notes) -> str:
     name = (charset or "us-ascii").strip().strip('"').lower()
     try:
@@ -265,6 +284,30 @@ def _auto_submitted(msg: Message) -> bool:
     return (_raw_header(msg, "x-fc-machinegenerated") or "").strip().lower() == "true"
 
 
+_REPORTED_ID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)", re.I | re.M)
+
+
+def _reported_message_ids(parts: list[tuple[Message, str]], notes: _Notes) -> tuple[str, ...]:
+    """Message-IDs in the returned message (or its headers) of a delivery report, so a
+    bounce can join the case whose mail it answers."""
+    found: list[str] = []
+    for part, kind in parts:
+        if kind in ("message/rfc822", "message/global"):
+            data = _message_bytes(part, notes)
+        elif kind in ("text/rfc822-headers", "message/rfc822-headers"):
+            data = _payload(part, notes)
+        else:
+            continue
+        data = data[:65536].replace(b"\r\n", b"\n")
+        header_end = data.find(b"\n\n")
+        head = data if header_end < 0 else data[:header_end]
+        for match in _REPORTED_ID.finditer(head):
+            value = match.group(1).decode("ascii", "replace")
+            if value not in found:
+                found.append(value)
+    return tuple(found[:5])
+
+
 def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
     """Parse *raw* (already prescanned) into a :class:`ParsedMail`."""
     notes = _Notes()
@@ -322,6 +365,8 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
         if not text.strip():
             text = html_text
 
+    reported = _reported_message_ids(parts, notes) if is_bounce else ()
+
     attachments: list[Attachment] = []
     for part, kind in parts:
         if part is plain_part or part is html_part:
@@ -363,4 +408,6 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
         attachments=tuple(attachments),
         raw_sha256=hashlib.sha256(raw).hexdigest(),
         defects=tuple(notes.items),
+        reported_message_ids=reported,
+        arrived=_arrival(msg),
     )

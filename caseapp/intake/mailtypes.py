@@ -72,6 +72,10 @@ class ParsedMail:
     attachments: tuple[Attachment, ...]
     raw_sha256: str
     defects: tuple[str, ...]
+    reported_message_ids: tuple[str, ...] = ()
+    """For a bounce or report: the Message-IDs of the original message it is about."""
+    arrived: datetime | None = None
+    """In UTC: the date of the topmost Received header, when the mail reached us."""
 
 
 DEFAULT_LIMITS = MailLimits()

@@ -70,6 +70,26 @@ def _handle(task: tuple[Any, ...]) -> tuple[str, Any]:
             return ("rejected", f"the message could not be read ({type(exc).__name__})")
         finally:
             _limit_memory(None)
+    if kind == "msg":
+        data: bytes = task[1]
+        msg_limits: MailLimits = task[2]
+        from caseapp.intake.outlook import msg_to_mime
+
+        _limit_memory(msg_limits.memory_mb)
+        try:
+            return ("ok", msg_to_mime(data))
+        except MemoryError:
+            raise _OutOfMemory(
+                f"reading the Outlook file needs more than {msg_limits.memory_mb} MB of memory"
+            ) from None
+        except ValueError as exc:
+            return ("rejected", str(exc))
+        except RecursionError:
+            return ("rejected", "the Outlook file is nested too deeply to read")
+        except Exception as exc:
+            return ("rejected", f"the Outlook file could not be read ({type(exc).__name__})")
+        finally:
+            _limit_memory(None)
     if kind == "sleep":  # for tests: a task that takes as long as asked
         time.sleep(float(task[1]))
         return ("ok", None)
@@ -212,6 +232,18 @@ class MailParser:
         result = self._run(("parse", raw, limits), limits.timeout_s)
         if not isinstance(result, ParsedMail):
             raise MailRejected("the parser gave no result")
+        return result
+
+    def convert_msg(self, data: bytes, limits: MailLimits | None = None) -> bytes:
+        """An Outlook .msg file as MIME bytes; raises only :class:`MailRejected`."""
+        limits = limits or self.limits
+        if len(data) > limits.max_bytes:
+            raise MailRejected(
+                f"the Outlook file is larger than {limits.max_bytes // (1024 * 1024)} MB"
+            )
+        result = self._run(("msg", bytes(data), limits), limits.timeout_s)
+        if not isinstance(result, bytes):
+            raise MailRejected("the Outlook file gave no message")
         return result
 
     def worker_pids(self) -> list[int]:

@@ -6,6 +6,7 @@ method is one unit of work and returns frozen values (caseapp.services.dto).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from caseapp.clock import Clock
 from caseapp.db.engine import Database
 from caseapp.db.migrate import needs_upgrade, upgrade
 from caseapp.errors import DatabaseUnavailable
-from caseapp.services import cases, legal_clocks, steps, users
+from caseapp.intake.sources import SourceItem, read_items
+from caseapp.intake.worker import MailParser
+from caseapp.services import cases, intake, legal_clocks, steps, users
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
     AuditReport,
@@ -23,13 +26,17 @@ from caseapp.services.dto import (
     CaseQuery,
     Changed,
     ClockSetting,
+    IntakeItem,
+    IntakeResult,
+    MessageDetail,
     NewCase,
     PartyData,
     StepRequest,
     UserView,
 )
+from caseapp.services.intake import MailOrigin
 
-__all__ = ["Desk", "Rules"]
+__all__ = ["Desk", "MailOrigin", "Rules"]
 
 
 class Desk:
@@ -37,6 +44,8 @@ class Desk:
                  rules: Rules | None = None) -> None:
         self.db = Database(database_url)
         self.ctx = ServiceContext(self.db, rules or Rules.load(), clock or Clock(), username)
+        self._parser: MailParser | None = None
+        self._owns_parser = True
 
     def as_user(self, username: str) -> Desk:
         """The same database and rules, acting as another user (demo data, tests)."""
@@ -44,6 +53,7 @@ class Desk:
         other.db = self.db
         other.ctx = ServiceContext(self.db, self.ctx.base_rules, self.ctx.clock, username)
         other.ctx.rules = self.ctx.rules
+        other._parser, other._owns_parser = self._parser, False
         return other
 
     # --- set-up ------------------------------------------------------------------------
@@ -83,7 +93,55 @@ class Desk:
         legal_clocks.load_overrides(self.ctx)
 
     def close(self) -> None:
+        if self._parser is not None and self._owns_parser:
+            self._parser.close()
+        self._parser = None
         self.db.dispose()
+
+    # --- intake ------------------------------------------------------------------------
+    @property
+    def mail_parser(self) -> MailParser:
+        """The desk's pool of mail-parsing worker processes, started on first use."""
+        if self._parser is None:
+            self._parser, self._owns_parser = MailParser(), True
+        return self._parser
+
+    def share_mail_parser(self, parser: MailParser) -> None:
+        """Use a pool the caller owns (and closes), e.g. one for many desks in tests."""
+        self._parser, self._owns_parser = parser, False
+
+    def take_in(self, item: SourceItem, origin: MailOrigin | None = None) -> IntakeResult:
+        """One message in: created, threaded, duplicate, not a request or quarantined."""
+        return intake.take_in(self.ctx, self.mail_parser, item, origin)
+
+    def import_files(self, paths: Iterable[Path]) -> Iterator[IntakeResult]:
+        """Every message of the files (and folders) named, one result each, in order."""
+        for item in read_items(paths):
+            yield self.take_in(item)
+
+    def intake_queue(self, disposition: str) -> tuple[IntakeItem, ...]:
+        return intake.intake_queue(self.ctx, disposition)
+
+    def review_count(self) -> int:
+        return intake.review_count(self.ctx)
+
+    def get_message(self, message_db_id: int) -> MessageDetail:
+        return intake.get_message(self.ctx, message_db_id)
+
+    def document_bytes(self, document_id: int) -> tuple[str, str, bytes]:
+        return intake.document_bytes(self.ctx, document_id)
+
+    def raw_message(self, message_db_id: int) -> bytes:
+        return intake.raw_message(self.ctx, message_db_id)
+
+    def confirm_intake(self, ref: str, expected_version: int | None = None) -> Changed:
+        return intake.confirm_intake(self.ctx, ref, expected_version)
+
+    def attach_messages(self, message_db_ids: Iterable[int], ref: str) -> Changed:
+        return intake.attach_to_case(self.ctx, message_db_ids, ref)
+
+    def open_case_from_message(self, message_db_id: int, new: NewCase) -> Changed:
+        return intake.open_case_from_message(self.ctx, message_db_id, new)
 
     # --- cases -------------------------------------------------------------------------
     def create_case(self, new: NewCase) -> Changed:

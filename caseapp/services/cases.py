@@ -41,7 +41,7 @@ AnySelect = Select[*tuple[Any, ...]]
 
 REF_PATTERN = re.compile(r"^PR-(\d{4})-(\d{5,})$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-VIEWS = ("mine", "open", "due_soon", "overdue", "closed", "all")
+VIEWS = ("mine", "to_review", "open", "due_soon", "overdue", "closed", "all")
 MAX_TEXT = 20_000
 
 
@@ -190,7 +190,9 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
     if new.language not in LANGUAGES:
         raise InvalidInput(f"Language must be one of: {', '.join(LANGUAGES)}.")
     today = ctx.clock.today()
-    received_on = new.received_on or today
+    now = ctx.clock.now()
+    exact = min(new.received_at, now) if new.received_at is not None else None
+    received_on = ctx.clock.local_date(exact) if exact else (new.received_on or today)
     if received_on > today:
         raise InvalidInput(f"The received date {received_on} is in the future.")
     jurisdictions = ctx.rules.jurisdictions
@@ -200,9 +202,10 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
     jurisdiction = jurisdictions.normalize(stated)
     is_child = bool(subject and subject.is_child)
     priority = new.priority or (jurisdictions.child_priority if is_child else "normal")
-    now = ctx.clock.now()
     # A request typed in today was received now; one dated earlier, at the start of its day.
-    received_at = now if received_on == today else ctx.clock.start_of_local_day(received_on)
+    received_at = exact or (
+        now if received_on == today else ctx.clock.start_of_local_day(received_on)
+    )
     case = Case(
         ref=_next_ref(session, today.year),
         channel=new.channel,
@@ -218,6 +221,7 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
         priority=PRIORITIES[priority],
         language=new.language,
         summary=new.summary.strip(),
+        intake_review=new.intake_review,
         received_at=received_at,
         received_on=received_on,
         paused_days=0,
@@ -468,6 +472,8 @@ def _filtered(ctx: ServiceContext, query: CaseQuery, statement: AnySelect,
     if query.view == "mine":
         me = select(User.id).where(User.username == ctx.username).scalar_subquery()
         statement = statement.where(Case.assignee_id == me, Case.status.in_(open_states))
+    elif query.view == "to_review":
+        statement = statement.where(Case.intake_review.is_(True), Case.status.in_(open_states))
     elif query.view == "open":
         statement = statement.where(Case.status.in_(open_states))
     elif query.view == "due_soon":
@@ -551,6 +557,7 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
         columns: AnySelect = select(
             Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
             Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
+            Case.intake_review,
         ).select_from(Case)
         shown = session.execute(
             _with_assignee(_with_requester(columns)).where(Case.id.in_(page_ids))
@@ -567,7 +574,7 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
                 types[case_id].append(request_type)
     result = []
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
-         is_child, assignee) in rows:
+         is_child, assignee, intake_review) in rows:
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)
         running = is_open and not (state and state.clock_stopped)
@@ -589,6 +596,7 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
                 priority=PRIORITY_NAMES.get(priority, "normal"),
                 is_child=is_child,
                 assignee=assignee or "",
+                intake_review=bool(intake_review),
             )
         )
     return CasePage(rows=tuple(result), offset=offset, total=total)

@@ -36,6 +36,11 @@ class NewCase:
     language: str = "en"
     is_privacy_request: bool | None = None  # None: False only when every type is "other"
     assignee: str | None = None
+    received_at: datetime | None = None
+    """The exact moment it reached the desk (UTC, naive), e.g. a mail's arrival; when set,
+    it decides ``received_on``."""
+    intake_review: bool = False
+    """Opened from the classifier's proposal: staff still have to confirm it."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,10 @@ class MessageView:
     subject: str
     sender: str
     sent_at: datetime | None
+    id: int = 0
+    auto_kind: str = ""
+    received_at: datetime | None = None
+    attachment_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,7 @@ class CaseRow:
     priority: str
     is_child: bool
     assignee: str
+    intake_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +184,8 @@ class CaseDetail:
     request_locked_reason: str = ""
     messages: tuple[MessageView, ...] = ()
     documents: tuple[DocumentView, ...] = ()
+    intake_review: bool = False
+    """Opened from the classifier's proposal; staff have not confirmed it yet."""
 
 
 @dataclass(frozen=True)
@@ -245,3 +257,80 @@ class Changed:
     case: CaseDetail
     refs: tuple[str, ...] = field(default=())
     list_changed: bool = True
+
+
+# ---------------------------------------------------------------------- intake --
+
+INTAKE_OUTCOMES = ("created", "threaded", "duplicate", "not_request", "quarantined", "failed")
+INTAKE_OUTCOME_LABELS = {
+    "created": "created case",
+    "threaded": "threaded into case",
+    "duplicate": "duplicate",
+    "not_request": "not a request",
+    "quarantined": "quarantined",
+    "failed": "not read",
+}
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What became of one message or file taken in."""
+
+    label: str
+    outcome: str  # one of INTAKE_OUTCOMES
+    case_ref: str = ""
+    detail: str = ""
+    message_db_id: int | None = None
+
+    def line(self) -> str:
+        """One line for the command line and the import log."""
+        what = INTAKE_OUTCOME_LABELS.get(self.outcome, self.outcome)
+        ref = f" {self.case_ref}" if self.case_ref and self.outcome != "duplicate" else ""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.label}: {what}{ref}{detail}"
+
+
+@dataclass(frozen=True)
+class IntakeItem:
+    """A row of the "not a request" list or of the quarantine."""
+
+    message_db_id: int
+    disposition: str
+    subject: str
+    sender: str
+    received_at: datetime
+    reason: str
+    source_label: str
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    document_id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    """A message for the safe viewer: text, sanitized HTML and what was blocked."""
+
+    id: int
+    disposition: str
+    case_ref: str
+    direction: str
+    channel: str
+    subject: str
+    sender: str
+    recipients: str
+    sent_at: datetime | None
+    received_at: datetime | None
+    body_text: str
+    html_sanitized: str
+    blocked: tuple[str, ...]
+    auto_kind: str
+    quarantine_reason: str
+    source_label: str
+    classification: str
+    attachments: tuple[AttachmentView, ...]

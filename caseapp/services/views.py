@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import AuditEvent, Case, Document, Message, Party
@@ -186,8 +186,15 @@ def case_detail(
         .where(AuditEvent.case_id == case.id)
         .order_by(AuditEvent.seq)
     ).all()
+    attachment_counts: dict[int | None, int] = {
+        message_id: count for message_id, count in session.execute(
+            select(Document.message_id, func.count()).where(Document.case_id == case.id,
+                                                            Document.message_id.is_not(None))
+            .group_by(Document.message_id))
+    }
     messages = tuple(
-        MessageView(m.direction, m.channel, m.subject, m.sender, m.sent_at)
+        MessageView(m.direction, m.channel, m.subject, m.sender, m.sent_at, m.id, m.auto_kind,
+                    m.received_at, attachment_counts.get(m.id, 0))
         for m in session.scalars(
             select(Message).where(Message.case_id == case.id).order_by(Message.id)
         )
@@ -238,6 +245,7 @@ def case_detail(
         created_by=case.created_by,
         messages=messages,
         documents=documents,
+        intake_review=case.intake_review,
         can_appeal=state.decided and "appeal" not in case.type_names
         and ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal").appeals_allowed,
     )

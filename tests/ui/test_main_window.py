@@ -67,7 +67,7 @@ def test_navigation_counts_and_views(ui: Ui) -> None:
     ui.settle()
     assert len(_listed(ui)) == 5
     shortcuts = [window.view_actions[v].shortcut() for v in ("mine", "all")]
-    assert shortcuts == [QKeySequence("Ctrl+1"), QKeySequence("Ctrl+6")]
+    assert shortcuts == [QKeySequence("Ctrl+1"), QKeySequence("Ctrl+7")]
     assert window.new_case_action.shortcut() == QKeySequence("Ctrl+N")
     assert window.refresh_action.shortcut() == QKeySequence("F5")
 

@@ -25,6 +25,8 @@ class NavEntry:
 
 NAV_ENTRIES = (
     NavEntry("mine", "My cases", "Open cases assigned to you"),
+    NavEntry("to_review", "To review", "Cases opened from mail whose classification is "
+             "not confirmed yet"),
     NavEntry("open", "All open", "Every open case"),
     NavEntry("due_soon", "Due soon", "Open cases due within 7 days"),
     NavEntry("overdue", "Overdue", "Open cases past their response deadline"),

@@ -1,0 +1,319 @@
+"""Mail intake on both database backends: what becomes of each message, once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from caseapp.db.models import AuditEvent, Blob, Case, Document, Message, Task
+from caseapp.errors import InvalidInput
+from caseapp.intake import MailParser
+from caseapp.intake.sources import SourceItem, mail_hash
+from caseapp.services import Desk, MailOrigin
+from caseapp.services.dto import INTAKE_OUTCOMES, CaseQuery, NewCase, PartyData
+from tests import mailmaker
+
+
+@pytest.fixture(scope="module")
+def parser() -> Iterator[MailParser]:
+    with MailParser() as pool:
+        yield pool
+
+
+@pytest.fixture
+def intake_desk(desk: Desk, parser: MailParser) -> Desk:
+    desk.share_mail_parser(parser)
+    return desk
+
+
+def item(raw: bytes, label: str = "test.eml") -> SourceItem:
+    return SourceItem(label, "mail", data=raw, sha256=mail_hash(raw))
+
+
+def rows(desk: Desk, model: type) -> int:
+    with desk.ctx.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def table_counts(desk: Desk) -> dict[str, int]:
+    return {m.__tablename__: rows(desk, m)
+            for m in (Case, Message, Document, Blob, Task, AuditEvent)}
+
+
+# ---------------------------------------------------------------------- new cases --
+
+def test_a_request_by_mail_opens_a_case_from_the_proposal_to_review(intake_desk: Desk) -> None:
+    raw = mailmaker.mail(
+        received=datetime(2026, 3, 2, 16, 30, tzinfo=UTC),
+        date=datetime(2026, 2, 20, 9, 0, tzinfo=UTC),  # the sender's clock: not the start
+        attachments=(("../../etc/passwd", "application/pdf", b"%PDF-1.4 fake"),),
+    )
+    result = intake_desk.take_in(item(raw))
+    assert result.outcome == "created"
+    case = intake_desk.get_case(result.case_ref)
+    assert case.channel == "email"
+    assert case.request_types == ("delete",)
+    assert case.jurisdiction == "CA"
+    assert case.requester.email == "ana.ruiz@example.com"
+    assert case.requester.name == "Ana Ruiz"
+    assert case.intake_review
+    # The legal clock starts when the mail reached our server (Received), not its Date.
+    assert case.received_at == datetime(2026, 3, 2, 16, 30)
+    assert [m.subject for m in case.messages] == ["Please delete my data"]
+    assert case.documents[0].filename != "../../etc/passwd"
+    assert "/" not in case.documents[0].filename
+    # Nothing lost: the raw bytes and the attachment are stored, by their hashes.
+    message = intake_desk.get_message(case.messages[0].id)
+    assert intake_desk.raw_message(message.id).startswith(b"Received:")
+    _name, media_type, data = intake_desk.document_bytes(message.attachments[0].document_id)
+    assert (media_type, data) == ("application/pdf", b"%PDF-1.4 fake")
+    assert message.attachments[0].sha256 == hashlib.sha256(data).hexdigest()
+    assert [e.action for e in case.history] == ["case.created", "message.received"]
+    assert intake_desk.verify_audit().ok
+
+
+def test_a_warranty_question_is_a_case_marked_not_a_privacy_request(intake_desk: Desk) -> None:
+    raw = mailmaker.mail(subject="Warranty on my transmission",
+                         body="My car's transmission failed at 30,000 miles. Is the repair "
+                              "covered by the warranty?\nBob Stone\n")
+    result = intake_desk.take_in(item(raw))
+    assert result.outcome == "created"
+    case = intake_desk.get_case(result.case_ref)
+    assert not case.is_privacy_request
+    assert case.request_types == ("other",)
+
+
+def test_a_parent_writing_about_a_young_child_opens_an_urgent_child_case(
+        intake_desk: Desk) -> None:
+    raw = mailmaker.mail(subject="My son's account", sender="Maria Lopez <maria@example.com>",
+                         body="My son is 9 years old and signed up on your website. Please "
+                              "delete his information.\nMaria Lopez\n")
+    case = intake_desk.get_case(intake_desk.take_in(item(raw)).case_ref)
+    assert case.is_child
+    assert case.priority == "urgent"
+    assert case.requester.relationship == "parent"
+    assert case.subject.is_child and case.subject.age == 9
+
+
+def test_confirming_the_proposal_takes_the_case_off_the_review_list(intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    assert [r.ref for r in intake_desk.list_cases(CaseQuery(view="to_review")).rows] == [ref]
+    version = intake_desk.get_case(ref).version
+    changed = intake_desk.confirm_intake(ref, version)
+    assert not changed.case.intake_review
+    assert intake_desk.list_cases(CaseQuery(view="to_review")).rows == ()
+    assert changed.case.history[-1].action == "case.intake_confirmed"
+
+
+# ------------------------------------------------------------------------ dedupe --
+
+def test_the_same_message_twice_is_a_duplicate_and_adds_no_row(intake_desk: Desk) -> None:
+    raw = mailmaker.mail()
+    first = intake_desk.take_in(item(raw))
+    before = table_counts(intake_desk)
+    again = intake_desk.take_in(item(raw, "again.eml"))
+    crlf = intake_desk.take_in(item(raw.replace(b"\n", b"\r\n"), "from-imap.eml"))
+    assert (again.outcome, crlf.outcome) == ("duplicate", "duplicate")
+    assert again.case_ref == first.case_ref
+    assert table_counts(intake_desk) == before
+
+
+def test_a_mailbox_uid_seen_before_is_a_duplicate_even_with_other_bytes(
+        intake_desk: Desk) -> None:
+    origin = MailOrigin("INBOX", mailbox_key="privacy@imap/INBOX", uidvalidity=7, uid=42)
+    intake_desk.take_in(item(mailmaker.mail()), origin)
+    other = mailmaker.mail(message_id="<other@example.com>", subject="Something else")
+    assert intake_desk.take_in(item(other), origin).outcome == "duplicate"
+    new_validity = MailOrigin("INBOX", mailbox_key="privacy@imap/INBOX", uidvalidity=8, uid=42)
+    assert intake_desk.take_in(item(other), new_validity).outcome == "created"
+
+
+def test_the_same_message_id_with_other_bytes_joins_the_first_ones_case(
+        intake_desk: Desk) -> None:
+    first = intake_desk.take_in(item(mailmaker.mail()))
+    relayed = mailmaker.mail(headers={"X-Relayed": "yes"})
+    result = intake_desk.take_in(item(relayed))
+    assert (result.outcome, result.case_ref) == ("threaded", first.case_ref)
+    assert "Message-ID" in result.detail
+
+
+# --------------------------------------------------------------------- threading --
+
+def test_a_reply_joins_its_case_and_asks_staff_to_read_it(intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    reply = mailmaker.mail(subject="Re: Please delete my data", message_id="<r1@example.com>",
+                           in_reply_to="<m1@example.com>", body="Here is my ZIP: 94110.")
+    result = intake_desk.take_in(item(reply))
+    assert (result.outcome, result.case_ref) == ("threaded", ref)
+    case = intake_desk.get_case(ref)
+    assert len(case.messages) == 2
+    assert [t.title for t in case.tasks if t.status == "open"] == [
+        "Read the new message from Ana Ruiz <ana.ruiz@example.com>"]
+    assert case.history[-1].action == "message.threaded"
+
+
+def test_references_alone_are_enough_to_thread(intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    reply = mailmaker.mail(subject="more", message_id="<r2@example.com>",
+                           references="<unknown@x.example> <m1@example.com>")
+    assert intake_desk.take_in(item(reply)).case_ref == ref
+
+
+def test_a_case_reference_in_the_subject_joins_that_case(intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    other_sender = mailmaker.mail(subject=f"Your letter {ref.lower()} - my documents",
+                                  sender="Agent <agent@example.net>",
+                                  message_id="<new@example.net>")
+    result = intake_desk.take_in(item(other_sender))
+    assert (result.outcome, result.case_ref) == ("threaded", ref)
+    assert "subject" in result.detail
+
+
+def test_an_unknown_reference_in_the_subject_opens_a_new_case(intake_desk: Desk) -> None:
+    raw = mailmaker.mail(subject="About PR-2019-99999", message_id="<x9@example.com>")
+    assert intake_desk.take_in(item(raw)).outcome == "created"
+
+
+# --------------------------------------------------------- bounces and auto-replies --
+
+def test_an_auto_reply_to_a_case_joins_it_without_a_task(intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    auto = mailmaker.mail(subject="Out of office", message_id="<ooo@example.com>",
+                          in_reply_to="<m1@example.com>",
+                          headers={"Auto-Submitted": "auto-replied"}, body="I am away.")
+    result = intake_desk.take_in(item(auto))
+    assert (result.outcome, result.case_ref) == ("threaded", ref)
+    assert result.detail.startswith("auto-reply")
+    assert not [t for t in intake_desk.get_case(ref).tasks if t.status == "open"]
+
+
+def test_auto_replies_and_bounces_that_answer_no_case_never_open_one(
+        intake_desk: Desk) -> None:
+    before = rows(intake_desk, Case)
+    auto = mailmaker.mail(subject="Automatic reply: delete my data", message_id="<a@x.example>",
+                          headers={"Auto-Submitted": "auto-replied"})
+    vacation = mailmaker.mail(subject="Vacation", message_id="<v@x.example>",
+                              headers={"Precedence": "auto_reply"})
+    stray = mailmaker.bounce(mailmaker.mail(message_id="<never-ours@x.example>"))
+    results = [intake_desk.take_in(item(r)) for r in (auto, vacation, stray)]
+    assert [r.outcome for r in results] == ["not_request"] * 3
+    assert "bounce" in results[2].detail
+    assert rows(intake_desk, Case) == before
+    listed = intake_desk.intake_queue("not_request")
+    assert {i.subject for i in listed} == {"Automatic reply: delete my data", "Vacation",
+                                           "Undelivered Mail Returned to Sender"}
+
+
+def test_a_bounce_of_a_case_message_joins_that_case(intake_desk: Desk) -> None:
+    original = mailmaker.mail()
+    ref = intake_desk.take_in(item(original)).case_ref
+    result = intake_desk.take_in(item(mailmaker.bounce(original)))
+    assert (result.outcome, result.case_ref) == ("threaded", ref)
+    assert result.detail.startswith("bounce")
+
+
+def test_staff_move_a_stray_message_into_a_case_or_open_one_from_it(
+        intake_desk: Desk) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    stray = intake_desk.take_in(item(mailmaker.mail(
+        subject="Auto: received", message_id="<s1@x.example>",
+        headers={"Auto-Submitted": "auto-generated"})))
+    changed = intake_desk.attach_messages([stray.message_db_id or 0], ref)
+    assert len(changed.case.messages) == 2
+    with pytest.raises(InvalidInput, match="already in"):
+        intake_desk.attach_messages([stray.message_db_id or 0], ref)
+    other = intake_desk.take_in(item(mailmaker.mail(
+        subject="Auto: opt me out", message_id="<s2@x.example>",
+        headers={"Auto-Submitted": "auto-generated"})))
+    opened = intake_desk.open_case_from_message(other.message_db_id or 0, NewCase(
+        channel="email", request_types=("opt_out_marketing",),
+        requester=PartyData(name="Ana Ruiz", email="ana.ruiz@example.com")))
+    assert opened.case.received_at == datetime(2026, 3, 2, 15, 0)
+    assert intake_desk.intake_queue("not_request") == ()
+
+
+# -------------------------------------------------------------------- quarantine --
+
+def test_hostile_mail_goes_to_quarantine_with_its_reason_and_bytes(intake_desk: Desk) -> None:
+    bomb = b"Subject: boom\nX-Bomb: " + b"a" * 200_000 + b"\n\nbody\n"
+    result = intake_desk.take_in(item(bomb, "bomb.eml"))
+    assert result.outcome == "quarantined"
+    assert "header" in result.detail
+    [listed] = intake_desk.intake_queue("quarantined")
+    assert (listed.subject, listed.source_label) == ("boom", "bomb.eml")
+    assert intake_desk.raw_message(listed.message_db_id) == bomb
+    assert intake_desk.take_in(item(bomb, "bomb-again.eml")).outcome == "duplicate"
+    assert intake_desk.verify_audit().ok
+
+
+def test_a_file_too_large_to_keep_is_quarantined_once_by_its_hash(intake_desk: Desk) -> None:
+    huge = SourceItem("huge.eml", "mail", error="too large to take in (30.0 MB)",
+                      sha256="ab" * 32)
+    assert intake_desk.take_in(huge).outcome == "quarantined"
+    assert intake_desk.take_in(huge).outcome == "duplicate"
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(raw=st.binary(min_size=1, max_size=3000)
+       | st.text(max_size=2000).map(lambda t: ("Subject: x\n\n" + t).encode()))
+def test_any_bytes_become_a_result_never_an_error(sqlite_desk: Desk, parser: MailParser,
+                                                   raw: bytes) -> None:
+    sqlite_desk.share_mail_parser(parser)
+    result = sqlite_desk.take_in(item(raw))
+    assert result.outcome in INTAKE_OUTCOMES
+    assert result.outcome != "failed"
+    assert sqlite_desk.take_in(item(raw)).outcome == "duplicate"
+
+
+# ------------------------------------------------------------------ files, mboxes --
+
+def test_a_mixed_mbox_imports_once_and_again_adds_nothing(intake_desk: Desk,
+                                                          tmp_path: Path) -> None:
+    request = mailmaker.mail()
+    messages = [
+        request,
+        mailmaker.mail(subject="Re: Please delete my data", message_id="<r@example.com>",
+                       in_reply_to="<m1@example.com>", body="From here on, my ZIP is 94110"),
+        mailmaker.mail(subject="Out of office", message_id="<o@example.com>",
+                       headers={"Auto-Submitted": "auto-replied"}),
+        mailmaker.bounce(request),
+        mailmaker.mail(subject="Quiero acceder a mis datos", message_id="<es@example.com>",
+                       sender="José Núñez <jose@example.com>",
+                       body="Hola, quiero saber qué datos personales tienen sobre mí.\n"
+                            "Vivo en Texas.\nJosé Núñez\n"),
+        b"Subject: bomb\nX-B: " + b"b" * 100_000 + b"\n\nx\n",
+    ]
+    path = tmp_path / "privacy.mbox"
+    path.write_bytes(mailmaker.mbox(*messages))
+    first = list(intake_desk.import_files([path]))
+    assert [r.outcome for r in first] == ["created", "threaded", "not_request", "threaded",
+                                          "created", "quarantined"]
+    assert [r.label for r in first] == [f"{path} #{n}" for n in range(1, 7)]
+    assert intake_desk.get_case(first[4].case_ref).language == "es"
+    assert intake_desk.get_case(first[4].case_ref).request_types == ("access",)
+    before = table_counts(intake_desk)
+    again = list(intake_desk.import_files([path]))
+    assert [r.outcome for r in again] == ["duplicate"] * 6
+    assert table_counts(intake_desk) == before
+    assert intake_desk.verify_audit().ok
+
+
+def test_files_that_are_not_mail_are_reported_and_the_rest_still_imports(
+        intake_desk: Desk, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("just some words\nwithout headers")
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "ok.eml").write_bytes(mailmaker.mail())
+    results = {Path(r.label).name: r for r in intake_desk.import_files([tmp_path])}
+    assert results["notes.txt"].outcome == "failed"
+    assert "not a mail file" in results["notes.txt"].detail
+    assert results["empty.eml"].outcome == "failed"
+    assert results["ok.eml"].outcome == "created"
