@@ -317,3 +317,60 @@ def test_files_that_are_not_mail_are_reported_and_the_rest_still_imports(
     assert "not a mail file" in results["notes.txt"].detail
     assert results["empty.eml"].outcome == "failed"
     assert results["ok.eml"].outcome == "created"
+
+
+# ---------------------------------------------------------------- Outlook .msg --
+
+def _outlook(**overrides: object) -> bytes:
+    from tests.msgfile import write_msg
+
+    fields: dict[str, object] = {
+        "subject": "Borrar mis datos – José Núñez",
+        "sender_name": "José Núñez", "sender_email": "jose.nunez@example.com",
+        "to": [("Privacy", "privacy@example.org"), ("Desk", "desk@example.org")],
+        "body": "Hola, vivo en California (94110). Quiero que borren todos mis datos "
+                "personales.\nJosé Núñez\n",
+        "message_id": "<outlook-1@example.com>",
+        "date": datetime(2026, 3, 1, 18, 0, tzinfo=UTC),
+        "attachments": [("carta firmada.pdf", "application/pdf", b"%PDF-1.4 signed")],
+    }
+    fields.update(overrides)
+    return write_msg(**fields)  # type: ignore[arg-type]
+
+
+def test_an_outlook_file_imports_like_any_mail_and_dedupes_by_its_bytes(
+        intake_desk: Desk, tmp_path: Path) -> None:
+    path = tmp_path / "request.msg"
+    path.write_bytes(_outlook())
+    [result] = intake_desk.import_files([path])
+    assert result.outcome == "created", result
+    case = intake_desk.get_case(result.case_ref)
+    assert case.requester.email == "jose.nunez@example.com"
+    assert case.summary == "Borrar mis datos – José Núñez"
+    assert case.request_types == ("delete",)
+    assert case.language == "es"
+    assert [d.filename for d in case.documents] == ["carta firmada.pdf"]
+    message = intake_desk.get_message(case.messages[0].id)
+    assert "desk@example.org" in message.recipients
+    # The original Outlook file is what is kept, so importing it again is a duplicate.
+    assert intake_desk.raw_message(message.id) == path.read_bytes()
+    assert [r.outcome for r in intake_desk.import_files([path])] == ["duplicate"]
+
+
+def test_an_outlook_reply_threads_by_its_in_reply_to(intake_desk: Desk,
+                                                     tmp_path: Path) -> None:
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    path = tmp_path / "reply.msg"
+    path.write_bytes(_outlook(subject="RE: delete", message_id="<outlook-2@example.com>",
+                              in_reply_to="<m1@example.com>", attachments=[]))
+    [result] = intake_desk.import_files([path])
+    assert (result.outcome, result.case_ref) == ("threaded", ref)
+
+
+def test_a_damaged_outlook_file_is_quarantined(intake_desk: Desk, tmp_path: Path) -> None:
+    data = _outlook()
+    path = tmp_path / "broken.msg"
+    path.write_bytes(data[:1536])  # the header and a sector or two: the rest is gone
+    [result] = intake_desk.import_files([path])
+    assert result.outcome == "quarantined"
+    assert "Outlook" in result.detail
