@@ -244,8 +244,10 @@ def case_json(case: CaseDetail) -> dict[str, Any]:
         "duplicate_of": case.duplicate_of or None,
         "appeal_of": case.appeal_of or None,
         "summary": case.summary,
+        "intake_review": case.intake_review,
         "messages": [
-            {**asdict(m), "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+            {**asdict(m), "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+             "received_at": m.received_at.isoformat() if m.received_at else None}
             for m in case.messages
         ],
         "attachments": [asdict(d) for d in case.documents],
@@ -266,7 +268,8 @@ def print_case(case: CaseDetail) -> None:
     lines = [
         f"{case.ref}  {case.status_label}"
         + (f" ({case.status_reason})" if case.status_reason else "")
-        + ("  [CHILD]" if case.is_child else ""),
+        + ("  [CHILD]" if case.is_child else "")
+        + ("  [classification to confirm]" if case.intake_review else ""),
         f"  types:        {', '.join(case.request_types)}",
         f"  channel:      {case.channel}   jurisdiction: {case.jurisdiction_name}",
         f"  requester:    {case.requester.name} <{case.requester.email}> {case.requester.phone}",
@@ -287,6 +290,13 @@ def print_case(case: CaseDetail) -> None:
         due = f", due {task.due_on}" if task.due_on else ""
         lines.append(f"  task {task.id}:      [{'x' if task.status == 'done' else ' '}] "
                      f"{task.title} ({task.kind}{due})")
+    for message in case.messages:
+        when = message.received_at or message.sent_at
+        arrow = "→" if message.direction == "out" else "←"
+        lines.append(f"  message {arrow}    {when:%Y-%m-%d %H:%M} " if when else
+                     f"  message {arrow}    ")
+        lines[-1] += f"{message.sender}: {message.subject}" + (
+            f" ({message.attachment_count} attachments)" if message.attachment_count else "")
     allowed = [s.name for s in case.steps if s.allowed]
     if allowed:
         lines.append(f"  next steps:   {', '.join(allowed)}")

@@ -374,3 +374,35 @@ def test_a_damaged_outlook_file_is_quarantined(intake_desk: Desk, tmp_path: Path
     [result] = intake_desk.import_files([path])
     assert result.outcome == "quarantined"
     assert "Outlook" in result.detail
+
+
+def test_two_workstations_importing_the_same_mailbox_take_each_message_once(
+        intake_desk: Desk, database_url: str, parser: MailParser, tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "shared.mbox"
+    path.write_bytes(mailmaker.mbox(*[
+        mailmaker.mail(message_id=f"<c{n}@example.com>", subject=f"Delete me {n}",
+                       sender=f"P{n} <p{n}@example.com>") for n in range(30)]))
+    intake_desk.add_user("bob", "agent")
+    other = Desk(database_url, "bob", clock=intake_desk.clock)
+    other.share_mail_parser(parser)
+    outcomes: dict[str, list[str]] = {}
+
+    def run(name: str, desk: Desk) -> None:
+        outcomes[name] = [r.outcome for r in desk.import_files([path])]
+
+    try:
+        threads = [threading.Thread(target=run, args=(n, d))
+                   for n, d in (("alice", intake_desk), ("bob", other))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        other.close()
+    pairs = list(zip(outcomes["alice"], outcomes["bob"], strict=True))
+    assert all(sorted(p) == ["created", "duplicate"] for p in pairs), pairs
+    assert rows(intake_desk, Message) == 30
+    assert rows(intake_desk, Case) == 30
+    assert intake_desk.verify_audit().ok
