@@ -11,6 +11,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,17 @@ EXIT_SOME_NOT_READ = 1
 
 def add_parsers(commands: Any) -> None:
     importing = commands.add_parser(
-        "import", help="take in .eml, .msg and .mbox files (and folders of them)",
+        "import", help="take in .eml, .msg, .mbox files and scans (.pdf .png .jpg .tif)",
         description="Take in mail files: each message becomes a new case, joins the case "
         "it answers, is recognized as a duplicate, goes to the not-a-request list (bounces, "
         "auto-replies) or to quarantine (unreadable or hostile mail). One line per "
-        "message. Importing the same file again takes nothing in twice.",
+        "message. Scanned letters are read with OCR and open cases to review. Importing the "
+        "same file again takes nothing in twice.",
     )
     importing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    importing.add_argument("--received", metavar="YYYY-MM-DD", type=date.fromisoformat,
+                           help="scans: the day the letters reached the PO box (the legal "
+                                "clock starts then; default today)")
     importing.add_argument("--json", action="store_true",
                            help="one JSON object per line instead of text")
 
@@ -50,7 +55,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         desk.check_ready()
         counts: Counter[str] = Counter()
-        for result in desk.import_files(args.paths):
+        for result in desk.import_files(args.paths, scans_received_on=args.received):
             counts[result.outcome] += 1
             if args.json:
                 print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)

@@ -17,7 +17,7 @@ from caseapp.db.migrate import needs_upgrade, upgrade
 from caseapp.errors import DatabaseUnavailable
 from caseapp.intake.sources import SourceItem, read_items
 from caseapp.intake.worker import MailParser
-from caseapp.services import cases, intake, legal_clocks, steps, users
+from caseapp.services import cases, intake, legal_clocks, scans, steps, users
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
     AuditReport,
@@ -35,8 +35,9 @@ from caseapp.services.dto import (
     UserView,
 )
 from caseapp.services.intake import MailOrigin
+from caseapp.services.scans import ScannedLetter, proposal_for
 
-__all__ = ["Desk", "MailOrigin", "Rules"]
+__all__ = ["Desk", "MailOrigin", "Rules", "ScannedLetter", "proposal_for"]
 
 
 class Desk:
@@ -114,10 +115,24 @@ class Desk:
         """One message in: created, threaded, duplicate, not a request or quarantined."""
         return intake.take_in(self.ctx, self.mail_parser, item, origin)
 
-    def import_files(self, paths: Iterable[Path]) -> Iterator[IntakeResult]:
-        """Every message of the files (and folders) named, one result each, in order."""
+    def import_files(self, paths: Iterable[Path], *, scans_received_on: date | None = None
+                     ) -> Iterator[IntakeResult]:
+        """Every message and scan of the files (and folders) named, one result each, in
+        order. Scans open cases to review, received on ``scans_received_on`` (today when
+        not given: the PO box is emptied daily)."""
         for item in read_items(paths):
-            yield self.take_in(item)
+            if item.kind == "scan" and item.data:
+                yield scans.take_in_scan(self.ctx, item.label, item.data,
+                                         scans_received_on or self.clock.today())
+            else:
+                yield self.take_in(item)
+
+    def create_case_from_scan(self, new: NewCase, letter: ScannedLetter) -> Changed:
+        """A case from a scanned letter as staff confirmed it in the window."""
+        return scans.create_case_from_scan(self.ctx, new, letter)
+
+    def attach_scan(self, ref: str, letter: ScannedLetter) -> Changed:
+        return scans.attach_scan(self.ctx, ref, letter)
 
     def intake_queue(self, disposition: str) -> tuple[IntakeItem, ...]:
         return intake.intake_queue(self.ctx, disposition)

@@ -68,12 +68,13 @@ def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
     (database gone, disk full): a bad message is a result, never an exception."""
     origin = origin or MailOrigin(item.label)
     if item.kind == "scan":
-        return IntakeResult(item.label, "failed", detail="a scan: open it in the window to "
-                            "confirm the letter's details")
+        return IntakeResult(item.label, "failed", detail="a scan: take it in with "
+                            "import_scan")
     if not item.data:
-        if not item.sha256:
+        if not item.sha256 and origin.uid is None:
             return IntakeResult(item.label, "failed", detail=item.error)
-        return _quarantine(ctx, origin, b"", item.sha256, item.error)
+        # Too large to keep: on record (by hash, or by mailbox UID) so it is not lost.
+        return _quarantine(ctx, origin, b"", item.sha256 or None, item.error)
 
     # What is kept and hashed: the canonical mail, or an Outlook file as it came (its
     # conversion to MIME is not byte-stable, so it could not dedupe).
@@ -142,11 +143,11 @@ def _put_blob(session: Session, sha256: str, data: bytes, now: datetime) -> None
         session.add(Blob(sha256=sha256, size=len(data), data=data, created_at=now))
 
 
-def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: str,
-                reason: str) -> IntakeResult:
+def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: str | None,
+                reason: str, channel: str = "email") -> IntakeResult:
     kept = data[:MAX_QUARANTINE_BYTES]
     with ctx.write() as session:
-        existing = _find_duplicate(session, sha256, origin)
+        existing = _find_duplicate(session, sha256 or "-", origin)
         if existing is not None:
             return _duplicate_result(origin.label, existing)
         actor = ctx.actor(session)
@@ -154,7 +155,7 @@ def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: st
         if kept:
             _put_blob(session, _digest(kept), kept, now)
         message = Message(
-            direction="in", channel="email", disposition="quarantined",
+            direction="in", channel=channel, disposition="quarantined",
             quarantine_reason=reason[:2000], raw_sha256=sha256, size=len(data),
             source_label=origin.label[:2000], body_text="",
             subject=_loose_subject(kept), received_at=origin.received_at or now,
@@ -166,7 +167,8 @@ def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: st
         session.add(message)
         session.flush()
         audit.record(session, actor=actor.username, action="message.quarantined", at=now,
-                     detail={"message": message.id, "sha256": sha256, "reason": reason[:300]})
+                     detail={"message": message.id, "sha256": sha256 or "",
+                             "reason": reason[:300]})
         return IntakeResult(origin.label, "quarantined", "", reason, message.id)
 
 
