@@ -3,15 +3,23 @@
 Data (the embedded database, its backups, stored documents) goes to the platform's user
 data folder, settings to the user config folder (platformdirs). ``CASEAPP_HOME`` moves
 both under one folder, which is how tests and portable installs keep them apart.
+
+The settings file is TOML: top-level ``database_url``, ``timezone``, ``user`` and a
+``[mail]`` table for the IMAP mailbox (:class:`MailSettings`). The mailbox password is
+never in it: it is the keyring secret named by :attr:`MailSettings.secret_name`
+(``caseapp.secrets``). :func:`save_settings` rewrites the whole file atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal, cast
 
 import platformdirs
 
@@ -50,6 +58,79 @@ class Paths:
         )
 
 
+MailSecurity = Literal["ssl", "starttls", "none"]
+MAIL_SECURITY: tuple[MailSecurity, ...] = ("ssl", "starttls", "none")
+# Where a password may travel unencrypted (imap_security = "none"): this machine only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+MAX_POLL_MINUTES = 24 * 60
+
+
+def default_imap_port(security: str) -> int:
+    """993 for IMAP over TLS; 143 for STARTTLS and plain IMAP."""
+    return 993 if security == "ssl" else 143
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The privacy mailbox (IMAP). An empty host or user means: not set up.
+
+    The password is not here: it is the keyring secret :attr:`secret_name`.
+    Values are checked on creation; a bad one raises :class:`ConfigError`.
+    """
+
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_folder: str = "INBOX"
+    imap_security: MailSecurity = "ssl"
+    poll_minutes: int = 0  # 0 = no automatic polling
+
+    def __post_init__(self) -> None:
+        problem = _mail_problem(self)
+        if problem:
+            raise ConfigError(problem)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.imap_host and self.imap_user)
+
+    @property
+    def secret_name(self) -> str:
+        """The keyring name of this mailbox's password: ``imap:{user}@{host}``."""
+        return f"imap:{self.imap_user}@{self.imap_host}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mail_problem(mail: MailSettings) -> str | None:
+    host = mail.imap_host
+    if "://" in host or "/" in host:
+        return (f"imap_host must be the server's name only, such as imap.example.com, "
+                f"without a scheme or path (got {host!r})")
+    if host != host.strip() or any(c.isspace() for c in host):
+        return f"imap_host must not contain spaces (got {host!r})"
+    if mail.imap_user != mail.imap_user.strip():
+        return f"imap_user must not start or end with spaces (got {mail.imap_user!r})"
+    if not _is_int(mail.imap_port) or not 1 <= mail.imap_port <= 65535:
+        return f"imap_port must be a whole number from 1 to 65535 (got {mail.imap_port!r})"
+    if not mail.imap_folder.strip():
+        return "imap_folder must name a folder, e.g. \"INBOX\""
+    if mail.imap_security not in MAIL_SECURITY:
+        return (f"imap_security must be \"ssl\", \"starttls\" or \"none\" "
+                f"(got {mail.imap_security!r})")
+    if (mail.imap_security == "none" and host
+            and host.lower().strip("[]") not in LOOPBACK_HOSTS):
+        return (f"imap_security = \"none\" would send the mailbox password unencrypted; it is "
+                f"allowed only for a server on this machine (127.0.0.1 or localhost), not "
+                f"for {host}. Use \"ssl\" (usually port 993) or \"starttls\" (usually 143)")
+    if not _is_int(mail.poll_minutes) or not 0 <= mail.poll_minutes <= MAX_POLL_MINUTES:
+        return (f"poll_minutes must be a whole number of minutes from 0 (no automatic "
+                f"polling) to {MAX_POLL_MINUTES} (got {mail.poll_minutes!r})")
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings file holds, with the defaults a new desk starts from."""
@@ -58,6 +139,7 @@ class Settings:
     database_url: str = ""
     timezone: str = DEFAULT_TIMEZONE
     user: str = field(default_factory=lambda: current_os_user())
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -98,16 +180,116 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
-    known = {"database_url", "timezone", "user"}
+    known = {"database_url", "timezone", "user", "mail"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    for key in known & set(data):
+    for key in known & set(data) - {"mail"}:
         if not isinstance(data[key], str):
             raise ConfigError(f"{file}: '{key}' must be a string")
+    mail = _load_mail(file, data["mail"]) if "mail" in data else MailSettings()
     return replace(
         settings,
         database_url=data.get("database_url", ""),
         timezone=data.get("timezone", DEFAULT_TIMEZONE),
         user=data.get("user", settings.user),
+        mail=mail,
     )
+
+
+_MAIL_KEYS = ("imap_host", "imap_port", "imap_user", "imap_folder", "imap_security",
+              "poll_minutes")
+_MAIL_STRINGS = frozenset({"imap_host", "imap_user", "imap_folder", "imap_security"})
+
+
+def _load_mail(file: Path, table: object) -> MailSettings:
+    where = f"{file}: [mail]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'mail' must be a table ([mail] with imap_host, imap_user …)")
+    unknown = sorted(set(table) - set(_MAIL_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(_MAIL_KEYS)})")
+    for key, value in table.items():
+        if key in _MAIL_STRINGS and not isinstance(value, str):
+            raise ConfigError(f"{where} '{key}' must be a string in quotes")
+        if key not in _MAIL_STRINGS and not _is_int(value):
+            raise ConfigError(f"{where} '{key}' must be a whole number (got {value!r})")
+    for key, example in (("imap_host", "imap.example.com"), ("imap_user", "privacy@example.com")):
+        if not str(table.get(key, "")).strip():
+            raise ConfigError(f"{where} needs '{key}' (e.g. {key} = \"{example}\")")
+    values: dict[str, Any] = dict(table)
+    security = values.get("imap_security", "ssl")
+    values.setdefault("imap_port", default_imap_port(security))
+    try:
+        return MailSettings(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{where} {error.message}") from None
+
+
+def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
+    """Write ``settings`` to the settings file (or ``config_file``); return the path.
+
+    The whole file is rewritten (comments in it are not kept) through a temporary file
+    and an atomic rename, so a crash leaves the old file or the new one, never half of
+    one. ``user`` is written only when it differs from the login name (so an account's
+    name change is not frozen in). The mailbox password is never written.
+    """
+    file = config_file or settings.paths.settings_file
+    text = settings_toml(settings)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        mode = file.stat().st_mode & 0o777 if file.exists() else 0o600
+        handle, temp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp",
+                                             dir=file.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp_name, mode)
+            os.replace(temp_name, file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be written ({exc.strerror or exc})") from exc
+    return file
+
+
+def settings_toml(settings: Settings) -> str:
+    """The settings file's text for ``settings`` (only what differs from the defaults)."""
+    lines = ["# caseapp settings (written by caseapp; the mailbox password is in the keyring)"]
+    if settings.database_url:
+        lines.append(f"database_url = {_toml_string(settings.database_url)}")
+    if settings.timezone != DEFAULT_TIMEZONE:
+        lines.append(f"timezone = {_toml_string(settings.timezone)}")
+    if settings.user != current_os_user():
+        lines.append(f"user = {_toml_string(settings.user)}")
+    mail = settings.mail
+    if mail.configured:
+        lines.append("")
+        lines.append("[mail]")
+        for key in _MAIL_KEYS:
+            value = cast(object, getattr(mail, key))
+            rendered = _toml_string(value) if isinstance(value, str) else str(value)
+            lines.append(f"{key} = {rendered}")
+    return "\n".join(lines) + "\n"
+
+
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in value:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'

@@ -108,3 +108,6 @@ def staff(desk: Desk) -> Staff:
     desk.add_user("bob", "supervisor", "Bob Supervisor")
     desk.add_user("carol", "agent", "Carol Agent")
     return Staff(alice=desk, bob=desk.as_user("bob"), carol=desk.as_user("carol"))
+
+# A private Dovecot on 127.0.0.1 for the IMAP tests: fixtures `dovecot`, `imap_account`.
+from tests.imap_server import dovecot, imap_account  # noqa: E402, F401
