@@ -24,9 +24,10 @@ from caseapp.vocabulary import LANGUAGES, REQUEST_TYPES
 
 CORPUS = Path(__file__).resolve().parent / "intake_corpus"
 
-# Floors set just below what bench/classification.py measured on the corpus (the
-# corpus and the rules were written together, so these guard against regressions;
-# the held-out set below is the fairer estimate).
+# Floors 0.05 below what bench/classification.py measured on the training corpus (the
+# rules are tuned on it, so these guard against regressions, nothing more). The held-out
+# sets (holdout/, holdout2/) get no figure floors on purpose: a test on their numbers
+# would invite tuning rules to them. bench/RESULTS.md reports them.
 FLOORS = {
     "request_types": (0.95, 0.95),
     "is_privacy_request": (0.95, 0.95),
@@ -40,12 +41,8 @@ FLOORS = {
     "postal_codes": (0.95, 0.95),
     "vins": (0.95, 0.95),
     "names": (0.95, 0.95),
-    "postal_address": (0.90, 0.90),
+    "postal_address": (0.95, 0.95),
 }
-# Measured on the held-out set: request types 0.42/0.42, privacy 1.00/0.30. Low: the
-# phrase lists miss paraphrases. These floors only stop it getting worse.
-HOLDOUT_FLOORS = {"request_types": (0.40, 0.40), "is_privacy_request": (0.95, 0.25),
-                  "jurisdiction": (0.95, 0.95)}
 
 
 def test_corpus_is_large_and_varied() -> None:
@@ -64,13 +61,19 @@ def test_corpus_meets_floors() -> None:
         assert s.precision >= precision and s.recall >= recall, (name, s.misses)
 
 
-def test_holdout_meets_floors() -> None:
-    messages = load_corpus(CORPUS / "holdout")
-    assert len(messages) >= 10
-    scores, _ = score(messages)
-    for name, (precision, recall) in HOLDOUT_FLOORS.items():
-        s = scores[name]
-        assert s.precision >= precision and s.recall >= recall, (name, s.misses)
+@pytest.mark.parametrize(("folder", "size", "spanish"), [("holdout", 12, 2),
+                                                         ("holdout2", 40, 10)])
+def test_holdout_sets_are_well_formed(folder: str, size: int, spanish: int) -> None:
+    messages = load_corpus(CORPUS / folder)
+    assert len(messages) >= size
+    assert sum(m.expect["language"] == "es" for m in messages) >= spanish
+    assert len({m.id for m in messages}) == len(messages)
+    for m in messages:
+        assert set(m.expect["request_types"]) <= set(REQUEST_TYPES)
+        assert all(is_valid_vin(v) for v in m.expect["vins"])
+        assert m.expect["jurisdiction"] in (None, *JURISDICTIONS)
+    scores, _ = score(messages)  # runs; the figures are reported, not tested
+    assert set(scores) >= set(FLOORS)
 
 
 def test_negation_keeps_the_real_request() -> None:

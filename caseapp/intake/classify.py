@@ -5,8 +5,12 @@ returns a :class:`Proposal`: request types, whether it is a privacy request at a
 child as data subject, an authorized agent, the jurisdiction, the language and the
 identifiers found. Staff confirm or change it; every guess carries a reason.
 
-The phrase lists are data (``resources/intake/classify.toml``), checked when loaded;
-this module holds only general mechanics (normalization, negation, identifier parsing).
+The vocabulary is data (``resources/intake/classify.toml``), checked when loaded: phrase
+patterns, named word lists (synonyms, in English and Spanish) and "near" rules that pair
+a verb with an object a few words apart in either order ("delete ... my account", "mi
+cuenta ... borren"). This module holds only general mechanics: normalization, cheap typo
+repair toward listed words, clause-aware negation, the near matching and identifier
+parsing.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +77,41 @@ class Rules:
     language_words: dict[str, frozenset[str]]
     sign_offs: frozenset[str]
     introductions: tuple[re.Pattern[str], ...]
+    # Added with the near rules; defaults keep hand-built Rules working.
+    near: tuple[NearRule, ...] = ()
+    sentence_breaks: re.Pattern[str] = re.compile(r"[.;!?]")
+    negation_exceptions: tuple[re.Pattern[str], ...] = ()
+    own_actions: tuple[re.Pattern[str], ...] = ()
+    agent_for_relative: tuple[re.Pattern[str], ...] = ()
+    typos: Typos | None = None
+
+
+@dataclass(frozen=True)
+class NearRule:
+    """A verb and an object at most ``window`` words apart in one sentence.
+
+    ``when``: "affirmed" (a negation before it cancels it), "negated" (counts only after
+    a negation: "I don't want you to use my location") or "any".
+    """
+
+    request_type: str
+    name: str
+    verbs: re.Pattern[str]
+    objects: re.Pattern[str]
+    window: int
+    either_order: bool
+    when: str
+
+
+@dataclass(frozen=True)
+class Typos:
+    """Misspellings one edit away from a listed word, mapped back to that word."""
+
+    min_length: int
+    substitution_min_length: int
+    known: frozenset[str]
+    variants: Mapping[str, str]
+    wildcards: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Reader:
@@ -137,6 +177,116 @@ def _language_lists(reader: _Reader, key: str) -> tuple[re.Pattern[str], ...]:
     return tuple(p for lang in table for p in reader.patterns(f"{key}.{lang}"))
 
 
+NEAR_WHEN = ("affirmed", "negated", "any")
+
+
+def _words(reader: _Reader) -> dict[str, str]:
+    """The named word lists, each joined to one alternation (checked to compile)."""
+    if "words" not in reader.data:
+        return {}
+    words: dict[str, str] = {}
+    for name, value in reader.table("words").items():
+        key = f"words.{name}"
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(LANGUAGES))
+            if unknown:
+                raise reader.fail(key, f"has unknown language(s): {', '.join(unknown)}")
+            entries = [e for lang in value for e in reader.strings(f"{key}.{lang}")]
+        else:
+            entries = list(reader.strings(key))
+        if not entries:
+            raise reader.fail(key, "is empty")
+        # Longest first, so "personal information" wins over "personal".
+        alternation = "|".join(f"(?:{e})" for e in sorted(entries, key=len, reverse=True))
+        try:
+            re.compile(alternation)
+        except re.error as exc:
+            bad = next((e for e in entries if not _compiles(e)), alternation)
+            raise reader.fail(key, f"is not a valid pattern ({exc}): {bad!r}") from exc
+        words[name] = alternation
+    return words
+
+
+def _compiles(source: str) -> bool:
+    try:
+        re.compile(source)
+    except re.error:
+        return False
+    return True
+
+
+def _near_rules(reader: _Reader, words: dict[str, str]) -> tuple[NearRule, ...]:
+    if "near" not in reader.data:
+        return ()
+    raw = reader.get("near")
+    if not isinstance(raw, list):
+        raise reader.fail("near", "must be a list of [[near]] tables")
+    rules = []
+    for index, item in enumerate(raw):
+        key = f"near[{index}]"
+        if not isinstance(item, dict):
+            raise reader.fail(key, "must be a table")
+        sub = _Reader(reader.file, item)
+
+        def named(part: str, sub: _Reader = sub, key: str = key) -> re.Pattern[str]:
+            names = sub.strings(part)
+            missing = [n for n in names if n not in words]
+            if not names or missing:
+                raise reader.fail(f"{key}.{part}",
+                                  f"must name lists in [words] (unknown: {missing or 'none'})")
+            body = "|".join(words[n] for n in names)
+            return re.compile(rf"(?<![a-z0-9'])(?:{body})(?![a-z0-9])")
+
+        request_type = sub.get("type")
+        if request_type not in PRIVACY_TYPES:
+            raise reader.fail(f"{key}.type", f"must be one of {', '.join(PRIVACY_TYPES)}")
+        when = item.get("when", "affirmed")
+        if when not in NEAR_WHEN:
+            raise reader.fail(f"{key}.when", f"must be one of {', '.join(NEAR_WHEN)}")
+        order = item.get("order", "either")
+        if order not in ("either", "verb_first"):
+            raise reader.fail(f"{key}.order", "must be 'either' or 'verb_first'")
+        window = sub.integer("window")
+        rules.append(NearRule(
+            request_type=request_type, name=str(item.get("name", key)),
+            verbs=named("verbs"), objects=named("objects"), window=window,
+            either_order=order == "either", when=when))
+    return tuple(rules)
+
+
+def _typos(reader: _Reader, language_words: dict[str, frozenset[str]]) -> Typos | None:
+    if "typos" not in reader.data:
+        return None
+    min_length = reader.integer("typos.min_length")
+    sub_min = reader.integer("typos.substitution_min_length")
+    targets = {t for t in reader.strings("typos.targets")}
+    bad = sorted(t for t in targets if not re.fullmatch(r"[a-z]+", t))
+    if bad:
+        raise reader.fail("typos.targets", f"must be folded lower-case words: {bad}")
+    known = frozenset(targets | set(reader.strings("typos.keep"))
+                      | {w for ws in language_words.values() for w in ws})
+    variants: dict[str, set[str]] = {}
+    wildcards: dict[str, set[str]] = {}
+    for word in targets:
+        if len(word) < min_length:
+            continue
+        for i in range(len(word)):  # one letter left out
+            variants.setdefault(word[:i] + word[i + 1:], set()).add(word)
+        for i in range(len(word) - 1):  # two neighbours swapped
+            if word[i] != word[i + 1]:
+                swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+                variants.setdefault(swapped, set()).add(word)
+        if len(word) >= sub_min:  # one letter wrong
+            for i in range(len(word)):
+                wildcards.setdefault(word[:i] + "?" + word[i + 1:], set()).add(word)
+    return Typos(
+        min_length=min_length, substitution_min_length=sub_min, known=known,
+        variants={k: next(iter(v)) for k, v in variants.items()
+                  if len(v) == 1 and k not in known},
+        wildcards={k: next(iter(v)) for k, v in wildcards.items() if len(v) == 1},
+    )
+
+
 def load_rules(file: Path | None = None) -> Rules:
     """Read and check the classifier rules; :class:`ConfigError` names file and key."""
     file = file or resources_dir() / "intake" / "classify.toml"
@@ -183,6 +333,20 @@ def load_rules(file: Path | None = None) -> Rules:
     except re.error as exc:
         raise r.fail("negation.clause_breaks", f"is not a valid pattern ({exc})") from exc
 
+    words = _words(r)
+    sentence_source = r.strings("matching.sentence_breaks") if "matching" in data else (
+        "[.;!?]",)
+    try:
+        sentence_breaks = re.compile("|".join(f"(?:{b})" for b in sentence_source))
+    except re.error as exc:
+        raise r.fail("matching.sentence_breaks", f"is not a valid pattern ({exc})") from exc
+    exceptions = (r.patterns("negation.exceptions")
+                  if "exceptions" in r.table("negation") else ())
+    own_actions = (r.patterns("negation.own_actions")
+                   if "own_actions" in r.table("negation") else ())
+    for_relative = (r.patterns("agent.for_relative")
+                    if "for_relative" in r.table("agent") else ())
+
     return Rules(
         request_types=request_types,
         not_privacy=_language_lists(r, "not_privacy"),
@@ -201,6 +365,12 @@ def load_rules(file: Path | None = None) -> Rules:
         language_words=language_words,
         sign_offs=frozenset(s.lower() for s in r.strings("names.sign_offs")),
         introductions=r.patterns("names.introductions"),
+        near=_near_rules(r, words),
+        sentence_breaks=sentence_breaks,
+        negation_exceptions=exceptions,
+        own_actions=own_actions,
+        agent_for_relative=for_relative,
+        typos=_typos(r, language_words),
     )
 
 
@@ -220,10 +390,113 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", stripped).strip().lower()
 
 
-def _negated(rules: Rules, folded: str, start: int) -> bool:
+def _negation(rules: Rules, folded: str, start: int) -> re.Match[str] | None:
+    """The negation cue in the same clause just before ``start``, if there is one.
+
+    Only the clause the phrase sits in counts ("I'm not happy. Delete my data" is not
+    negated), and phrases listed as exceptions ("no longer") are not negations.
+    """
+    before = folded[max(0, start - rules.negation_window):start]
+    if not before:
+        return None
+    clause = rules.clause_breaks.split(before)[-1]
+    for exception in rules.negation_exceptions:
+        clause = exception.sub(lambda m: " " * len(m.group(0)), clause)
+    return next((m for cue in rules.negation_cues for m in [cue.search(clause)] if m), None)
+
+
+def _own_action(rules: Rules, folded: str, start: int) -> bool:
+    """Whether the clause before ``start`` tells what the writer does not do."""
     before = folded[max(0, start - rules.negation_window):start]
     clause = rules.clause_breaks.split(before)[-1] if before else ""
-    return any(cue.search(clause) for cue in rules.negation_cues)
+    return any(p.search(clause) for p in rules.own_actions)
+
+
+def _negated(rules: Rules, folded: str, start: int) -> bool:
+    return _negation(rules, folded, start) is not None
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def repair_typos(rules: Rules, folded: str) -> tuple[str, list[tuple[str, str]]]:
+    """Folded text with words one edit away from a listed word read as that word.
+
+    Only unknown words are touched (not a listed word, not a common word of either
+    language, not one the rules say to keep), only toward words of at least
+    ``typos.min_length`` letters: a letter left out or two swapped ("delte",
+    "acount"), or one letter wrong in long words ("informasion").
+    """
+    typos = rules.typos
+    if typos is None:
+        return folded, []
+    fixes: list[tuple[str, str]] = []
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) < typos.min_length - 1 or word in typos.known:
+            return word
+        target = typos.variants.get(word)
+        if target is None and len(word) >= typos.substitution_min_length:
+            found = {typos.wildcards.get(word[:i] + "?" + word[i + 1:])
+                     for i in range(len(word))} - {None}
+            target = found.pop() if len(found) == 1 else None
+        if target is None:
+            return word
+        fixes.append((word, target))
+        return target
+
+    return _WORD.sub(fix, folded), fixes
+
+
+@dataclass(frozen=True)
+class NearHit:
+    start: int
+    end: int
+    verb_start: int
+    text: str
+
+
+def near_matches(rules: Rules, rule: NearRule, text: str) -> Iterable[tuple[NearHit, bool]]:
+    """Verb/object pairs of ``rule`` in ``text`` (folded), each with "is it negated"."""
+    verbs = [(m.start(), m.end()) for m in rule.verbs.finditer(text)]
+    if not verbs:
+        return
+    objects = [(m.start(), m.end()) for m in rule.objects.finditer(text)]
+    if not objects:
+        return
+    word_starts = [m.start() for m in _TOKEN.finditer(text)]
+    breaks = [m.start() for m in rule_breaks(rules, text)]
+
+    def words_between(end: int, start: int) -> int:
+        return bisect_left(word_starts, start) - bisect_left(word_starts, end)
+
+    def same_sentence(a: int, b: int) -> bool:
+        return bisect_left(breaks, a) == bisect_right(breaks, b - 1)
+
+    for v_start, v_end in verbs:
+        for o_start, o_end in objects:
+            if o_start >= v_end:
+                first_end, second_start = v_end, o_start
+            elif rule.either_order and o_end <= v_start:
+                first_end, second_start = o_end, v_start
+            else:
+                continue
+            if words_between(first_end, second_start) > rule.window:
+                continue
+            start, end = min(v_start, o_start), max(v_end, o_end)
+            if not same_sentence(start, end):
+                continue
+            negated = _negated(rules, text, v_start) or (
+                start != v_start and _negated(rules, text, start))
+            yield NearHit(start, end, v_start, text[start:end]), negated
+
+
+_TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def rule_breaks(rules: Rules, text: str) -> Iterable[re.Match[str]]:
+    return rules.sentence_breaks.finditer(text)
 
 
 # ---------------------------------------------------------------- identifiers ----
@@ -376,21 +649,23 @@ def classify(subject: str, text: str, sender_name: str = "", sender_email: str =
     """Propose request types, flags, jurisdiction, language and identifiers for a message."""
     rules = rules or default_rules()
     raw = f"{subject or ''}\n{(text or '')[:MAX_TEXT]}"
-    folded = fold(raw)
-    reasons: list[str] = []
+    original = fold(raw)
+    folded, fixes = repair_typos(rules, original)
+    reasons: list[str] = [f"‘{typo}’ read as ‘{word}’" for typo, word in _unique_pairs(fixes)]
 
     found_types: list[str] = []
     for request_type, patterns in rules.request_types.items():
-        for pattern in patterns:
-            hit = next((m for m in pattern.finditer(folded)
-                        if not _negated(rules, folded, m.start())), None)
-            if hit is not None:
-                found_types.append(request_type)
-                reasons.append(f"‘{hit.group(0).strip()}’ → {request_type}")
-                break
-            negated = next(pattern.finditer(folded), None)
-            if negated is not None:
-                reasons.append(f"‘{negated.group(0).strip()}’ negated → not {request_type}")
+        reason = _phrase_hit(rules, folded, request_type, patterns)
+        if reason is None or reason.startswith("!"):
+            near = _near_hit(rules, folded, request_type)
+            reason = near if near is not None else reason
+        if reason is None:
+            continue
+        if reason.startswith("!"):
+            reasons.append(reason[1:])
+        else:
+            found_types.append(request_type)
+            reasons.append(reason)
 
     is_child = False
     child_age: int | None = None
@@ -414,6 +689,9 @@ def classify(subject: str, text: str, sender_name: str = "", sender_email: str =
             reasons.append(f"age {child_age} → not a child under {rules.child_under}")
 
     agent = next((m for p in rules.agent for m in [p.search(folded)] if m), None)
+    if agent is None and relation is None:  # a parent writing for a child is no agent
+        agent = next((m for p in rules.agent_for_relative for m in [p.search(folded)] if m),
+                     None)
     via_agent = agent is not None
     if agent is not None:
         reasons.append(f"‘{agent.group(0).strip()}’ → authorized agent")
@@ -441,7 +719,7 @@ def classify(subject: str, text: str, sender_name: str = "", sender_email: str =
 
     jurisdiction = _jurisdiction(rules, raw, folded, postal_codes, reasons)
 
-    counts = {lang: sum(1 for w in re.findall(r"[a-z']+", folded) if w in words)
+    counts = {lang: sum(1 for w in re.findall(r"[a-z']+", original) if w in words)
               for lang, words in rules.language_words.items()}
     language = "es" if counts.get("es", 0) > counts.get("en", 0) else "en"
 
@@ -461,6 +739,41 @@ def classify(subject: str, text: str, sender_name: str = "", sender_email: str =
         postal_address=postal_address,
         reasons=tuple(reasons),
     )
+
+
+def _phrase_hit(rules: Rules, folded: str, request_type: str,
+                patterns: tuple[re.Pattern[str], ...]) -> str | None:
+    """The reason a phrase pattern gives; "!"-prefixed when it is only there negated."""
+    negated_reason = None
+    for pattern in patterns:
+        for match in pattern.finditer(folded):
+            cue = _negation(rules, folded, match.start())
+            if cue is None:
+                return f"‘{match.group(0).strip()}’ → {request_type}"
+            negated_reason = negated_reason or (
+                f"!‘{match.group(0).strip()}’ negated (‘{cue.group(0)}’) → not {request_type}")
+    return negated_reason
+
+
+def _near_hit(rules: Rules, folded: str, request_type: str) -> str | None:
+    negated_reason = None
+    for rule in rules.near:
+        if rule.request_type != request_type:
+            continue
+        for hit, negated in near_matches(rules, rule, folded):
+            counts = rule.when == "any" or (rule.when == "negated") == negated
+            if counts and rule.when == "negated" and _own_action(rules, folded, hit.verb_start):
+                continue
+            if counts:
+                return f"‘{hit.text}’ ({rule.name}) → {request_type}"
+            if rule.when == "affirmed":
+                negated_reason = negated_reason or (
+                    f"!‘{hit.text}’ negated → not {request_type}")
+    return negated_reason
+
+
+def _unique_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(pairs))
 
 
 def _jurisdiction(rules: Rules, raw: str, folded: str, zips: list[str],
