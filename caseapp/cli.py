@@ -37,6 +37,9 @@ examples:
   caseapp cases party PR-2026-00042 requester --state CA --zip 94123
   caseapp import ~/Downloads/privacy.mbox  take in mail: one line per message
   caseapp intake quarantine                mail that could not be read safely
+  caseapp mail setup --host imap.example.com --user privacy
+  caseapp mail password                    store the mailbox password in the OS keyring
+  caseapp fetch-mail                       take in the mailbox's new mail (cron-safe)
   caseapp rules clocks                     legal clocks and their sources
   caseapp audit verify
 
@@ -293,7 +296,7 @@ def print_case(case: CaseDetail) -> None:
     for message in case.messages:
         when = message.received_at or message.sent_at
         arrow = "→" if message.direction == "out" else "←"
-        lines.append(f"  message {arrow}    {when:%Y-%m-%d %H:%M} " if when else
+        lines.append(f"  message {arrow}    {when:%Y-%m-%d %H:%M} UTC " if when else
                      f"  message {arrow}    ")
         lines[-1] += f"{message.sender}: {message.subject}" + (
             f" ({message.attachment_count} attachments)" if message.attachment_count else "")
@@ -527,6 +530,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "import": cli_intake.cmd_import,
     "intake": cli_intake.cmd_intake,
+    "fetch-mail": cli_intake.cmd_fetch_mail,
+    "mail": cli_intake.cmd_mail,
 }
 
 

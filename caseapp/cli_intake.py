@@ -7,15 +7,19 @@ progress, and an import killed half-way has printed exactly what it took in.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections import Counter
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from caseapp.config import Settings
+from caseapp.config import MailSettings, Settings, save_settings
+from caseapp.errors import ConfigError, InvalidInput
+from caseapp.secrets import get_secret, keyring_description, store_secret
 from caseapp.services import Desk
 from caseapp.services.dto import INTAKE_OUTCOME_LABELS, IntakeResult
 
@@ -38,6 +42,32 @@ def add_parsers(commands: Any) -> None:
     importing.add_argument("--json", action="store_true",
                            help="one JSON object per line instead of text")
 
+    fetch = commands.add_parser(
+        "fetch-mail", help="take in the privacy mailbox's new mail (IMAP), once",
+        description="Fetch the new messages of the mailbox in the settings ([mail] in "
+        "settings.toml, or caseapp mail setup), take each in like caseapp import, and flag "
+        "it processed on the server once its case is saved. Safe to run from cron; a "
+        "fetch interrupted half-way is finished by the next one, with no duplicate.")
+    fetch.add_argument("--json", action="store_true",
+                       help="one JSON object per line instead of text")
+
+    mail = commands.add_parser("mail", help="the privacy mailbox's settings and password")
+    mail_commands = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
+    setup = mail_commands.add_parser("setup", help="set the IMAP server, user and folder")
+    setup.add_argument("--host", required=True)
+    setup.add_argument("--user", dest="imap_user", required=True, help="IMAP login")
+    setup.add_argument("--port", type=int, help="default 993 (ssl) or 143")
+    setup.add_argument("--folder", default="INBOX")
+    setup.add_argument("--security", choices=("ssl", "starttls", "none"), default="ssl",
+                       help="none is allowed only for a server on this machine")
+    setup.add_argument("--poll-minutes", type=int, default=0,
+                       help="the window checks mail this often (0: only when asked)")
+    password = mail_commands.add_parser(
+        "password", help="store the mailbox password in the OS keyring (never in a file)")
+    password.add_argument("--stdin", action="store_true",
+                          help="read the password from standard input (for scripts)")
+    mail_commands.add_parser("show", help="the mailbox settings and where the password is")
+
     queue = commands.add_parser("intake", help="the not-a-request list and the quarantine")
     queue.add_argument("which", choices=("not-request", "quarantine", "review"),
                        help="not-request: bounces and auto-replies that answer no case; "
@@ -54,21 +84,69 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     desk = Desk(settings.effective_database_url, settings.user)
     try:
         desk.check_ready()
-        counts: Counter[str] = Counter()
-        for result in desk.import_files(args.paths, scans_received_on=args.received):
-            counts[result.outcome] += 1
-            if args.json:
-                print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
-            else:
-                print(result.line(), flush=True)
-        if not args.json:
-            summary = ", ".join(f"{counts[o]} {INTAKE_OUTCOME_LABELS[o]}"
-                                for o in INTAKE_OUTCOME_LABELS if counts[o])
-            print(f"{sum(counts.values())} items: {summary or 'nothing found'}",
-                  file=sys.stderr)
+        counts = _print_results(
+            desk.import_files(args.paths, scans_received_on=args.received), args.json)
         return EXIT_SOME_NOT_READ if counts["failed"] else 0
     finally:
         desk.close()
+
+
+def _print_results(results: Iterable[IntakeResult], as_json: bool) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for result in results:
+        counts[result.outcome] += 1
+        if as_json:
+            print(json.dumps(_result_json(result), ensure_ascii=False), flush=True)
+        else:
+            print(result.line(), flush=True)
+    if not as_json:
+        summary = ", ".join(f"{counts[o]} {INTAKE_OUTCOME_LABELS[o]}"
+                            for o in INTAKE_OUTCOME_LABELS if counts[o])
+        print(f"{sum(counts.values())} items: {summary or 'nothing new'}", file=sys.stderr)
+    return counts
+
+
+def cmd_fetch_mail(settings: Settings, args: argparse.Namespace) -> int:
+    desk = Desk(settings.effective_database_url, settings.user)
+    try:
+        desk.check_ready()
+        _print_results(desk.fetch_mail(settings.mail), args.json)
+        return 0
+    finally:
+        desk.close()
+
+
+def cmd_mail(settings: Settings, args: argparse.Namespace) -> int:
+    if args.mail_command == "setup":
+        port = args.port or (993 if args.security == "ssl" else 143)
+        mail = MailSettings(imap_host=args.host, imap_port=port, imap_user=args.imap_user,
+                            imap_folder=args.folder, imap_security=args.security,
+                            poll_minutes=args.poll_minutes)
+        file = save_settings(replace(settings, mail=mail), args.config)
+        print(f"Mailbox settings saved in {file}.")
+        if not get_secret(mail.secret_name):
+            print("Now store its password: caseapp mail password")
+        return 0
+    mail = settings.mail
+    if not mail.configured:
+        raise ConfigError("The mailbox is not set up yet: caseapp mail setup --host HOST "
+                          "--user USER")
+    if args.mail_command == "password":
+        if args.stdin:
+            secret = sys.stdin.readline().rstrip("\r\n")
+        else:
+            secret = getpass.getpass(f"Password for {mail.imap_user} at {mail.imap_host}: ")
+        if not secret:
+            raise InvalidInput("No password given; nothing was stored.")
+        store_secret(mail.secret_name, secret)
+        print(f"Password stored in the keyring ({keyring_description()}).")
+        return 0
+    stored = get_secret(mail.secret_name) is not None
+    print(f"server:   {mail.imap_host}:{mail.imap_port} ({mail.imap_security})\n"
+          f"user:     {mail.imap_user}\nfolder:   {mail.imap_folder}\n"
+          f"polling:  {f'every {mail.poll_minutes} min' if mail.poll_minutes else 'off'}\n"
+          f"password: {'stored in ' + keyring_description() if stored else 'not stored'}")
+    return 0
 
 
 def cmd_intake(settings: Settings, args: argparse.Namespace) -> int:

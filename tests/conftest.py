@@ -111,3 +111,6 @@ def staff(desk: Desk) -> Staff:
 
 # A private Dovecot on 127.0.0.1 for the IMAP tests: fixtures `dovecot`, `imap_account`.
 from tests.imap_server import dovecot, imap_account  # noqa: E402, F401
+
+# Keyrings: an in-memory secure one (`memory_keyring`) and the refused `plaintext_keyring`.
+from tests.keyring_fixtures import memory_keyring, plaintext_keyring  # noqa: E402, F401

@@ -266,7 +266,8 @@ def test_demo_scanned_letter_reads_end_to_end() -> None:
     assert fields.date_written == date(2026, 3, 3)
     assert fields.email == "d.whitfield@example.net"
     assert fields.phone == "+19165550143"
-    assert fields.proposal.request_types == ("delete",)
+    # "I no longer wish to receive mail, calls or offers of any kind": a marketing opt-out.
+    assert fields.proposal.request_types == ("delete", "opt_out_marketing")
     assert fields.proposal.vins == ("7KMWL41E4RA102938",)
     assert fields.proposal.jurisdiction == "CA"
 

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -35,25 +34,7 @@ from tests import keyring_test_backend
 REPO = Path(__file__).resolve().parent.parent
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring for tests. Not viable for keyring's own automatic choice."""
-
-    priority = 20  # type: ignore[assignment]
-    viable = False  # type: ignore[assignment]  # only ever set explicitly
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
+from tests.keyring_fixtures import MemoryKeyring, _use  # noqa: E402
 
 
 class LockedKeyring(MemoryKeyring):
@@ -71,26 +52,6 @@ class BrokenKeyring(MemoryKeyring):
 
     def set_password(self, service: str, username: str, password: str) -> None:
         raise ConnectionError(f"dbus went away while storing {password}")
-
-
-def _use(monkeypatch: pytest.MonkeyPatch, backend: KeyringBackend) -> None:
-    # keyring.set_keyring has no "undo"; patching the module's slot restores it after.
-    monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
-
-
-@pytest.fixture
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    _use(monkeypatch, backend)
-    yield backend
-
-
-@pytest.fixture
-def plaintext_keyring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> PlaintextKeyring:
-    backend = PlaintextKeyring()
-    backend.file_path = str(tmp_path / "keyring_pass.cfg")
-    _use(monkeypatch, backend)
-    return backend
 
 
 def test_store_get_delete_round_trip(memory_keyring: MemoryKeyring) -> None:

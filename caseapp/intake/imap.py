@@ -30,6 +30,7 @@ import socket
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -108,6 +109,7 @@ class Mailbox:
         self._where = f"{settings.imap_host}:{settings.imap_port}"
         self.oversized: list[OversizedMessage] = []
         """Messages :meth:`fetch` skipped for their size, in the order met."""
+        self._arrivals: dict[int, datetime] = {}
 
     # --- connecting ----------------------------------------------------------------------
 
@@ -225,12 +227,15 @@ class Mailbox:
         for start in range(0, len(wanted), batch):
             chunk = wanted[start:start + batch]
             with self._guard("read the message sizes"):
-                sizes = self._live().fetch(chunk, ["RFC822.SIZE"])
+                sizes = self._live().fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
             small: list[tuple[int, int]] = []
             for uid in chunk:
                 size = _size(sizes.get(uid))
                 if size is None:  # expunged since it was listed
                     continue
+                arrived = _internal_date(sizes.get(uid))
+                if arrived is not None:
+                    self._arrivals[uid] = arrived
                 if size > self._max_message_bytes:
                     self._note_oversized(uid, size)
                 else:
@@ -242,6 +247,11 @@ class Mailbox:
                     body = _body(bodies.get(uid))
                     if body is not None:
                         yield uid, body
+
+    def arrived_at(self, uid: int) -> datetime | None:
+        """When the server received a message :meth:`fetch` has listed (its INTERNALDATE),
+        in UTC without a zone: when the legal clock starts for mail."""
+        return self._arrivals.get(uid)
 
     def mark_processed(self, uids: Iterable[int]) -> None:
         """Flag ``uids`` with :attr:`processed_flag` so they are not pending any more."""
@@ -280,6 +290,15 @@ def _size(data: Any) -> int | None:
         return None
     value = data.get(b"RFC822.SIZE")
     return int(value) if value is not None else None
+
+
+def _internal_date(data: Any) -> datetime | None:
+    value = data.get(b"INTERNALDATE") if data else None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:  # imapclient's normalised form: local time of this machine
+        value = value.astimezone()
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _body(data: Any) -> bytes | None:

@@ -6,17 +6,21 @@ method is one unit of work and returns frozen values (caseapp.services.dto).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import ssl
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 from caseapp.audit import verify
 from caseapp.clock import Clock
+from caseapp.config import MailSettings
 from caseapp.db.engine import Database
 from caseapp.db.migrate import needs_upgrade, upgrade
-from caseapp.errors import DatabaseUnavailable
+from caseapp.errors import ConfigError, DatabaseUnavailable
+from caseapp.intake.imap import Mailbox
 from caseapp.intake.sources import SourceItem, read_items
 from caseapp.intake.worker import MailParser
+from caseapp.secrets import get_secret
 from caseapp.services import cases, intake, legal_clocks, scans, steps, users
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
@@ -35,6 +39,7 @@ from caseapp.services.dto import (
     UserView,
 )
 from caseapp.services.intake import MailOrigin
+from caseapp.services.mail_fetch import fetch_new_mail
 from caseapp.services.scans import ScannedLetter, proposal_for
 
 __all__ = ["Desk", "MailOrigin", "Rules", "ScannedLetter", "proposal_for"]
@@ -126,6 +131,24 @@ class Desk:
                                          scans_received_on or self.clock.today())
             else:
                 yield self.take_in(item)
+
+    def fetch_mail(self, settings: MailSettings, *, password: str | None = None,
+                   ssl_context: ssl.SSLContext | None = None,
+                   cancel: Callable[[], bool] | None = None,
+                   progress: Callable[[int, int], None] | None = None,
+                   ) -> Iterator[IntakeResult]:
+        """Take in the mailbox's new messages (one result each), flagging each on the
+        server once committed. The password comes from the keyring unless given."""
+        if not settings.configured:
+            raise ConfigError("The mailbox is not set up: give the IMAP server and user in "
+                              "Settings → Mailbox, or run: caseapp mail setup")
+        secret = password if password is not None else get_secret(settings.secret_name)
+        if not secret:
+            raise ConfigError(f"No password is stored for the mailbox {settings.imap_user} "
+                              f"at {settings.imap_host}. Store it in Settings → Mailbox, or "
+                              "run: caseapp mail password")
+        with Mailbox.connect(settings, secret, ssl_context=ssl_context) as mailbox:
+            yield from fetch_new_mail(self.take_in, mailbox, cancel=cancel, progress=progress)
 
     def create_case_from_scan(self, new: NewCase, letter: ScannedLetter) -> Changed:
         """A case from a scanned letter as staff confirmed it in the window."""
