@@ -40,11 +40,20 @@ def link_hash(
 
 def lock_chain(session: Session) -> AuditHead:
     """Take the writer's lock for this transaction and return the chain head."""
+    transaction = session.get_transaction()
+    held = session.info.get(_LOCK_KEY)
+    if held is not None and transaction is not None and held[0] is transaction:
+        # Locked already in this transaction: the row is ours until it ends.
+        return held[1]  # type: ignore[no-any-return]
     # A no-op UPDATE first: on SQLite it takes the write lock before anything is read,
     # so the transaction never has to upgrade a stale read snapshot.
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    session.info[_LOCK_KEY] = (session.get_transaction(), head)
     return head
+
+
+_LOCK_KEY = "caseapp.audit.lock"
 
 
 def record(
