@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caseapp.errors import ConfigError
-from caseapp.intake.classify import classify, default_rules, load_rules, repair_typos
+from caseapp.intake.classify import (
+    classify,
+    default_rules,
+    find_child_name,
+    load_rules,
+    repair_typos,
+)
 from caseapp.resources import resources_dir
 from caseapp.vocabulary import REQUEST_TYPES
 
@@ -204,3 +210,23 @@ def test_typo_repair_never_raises_and_is_idempotent_on_its_output_words(text: st
     assert all(word != target for word, target in fixes)
     again, _ = repair_typos(rules, fixed)
     assert again == fixed
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("My son Tyler is 9 and made an account.", "Tyler"),
+    ("my daughter, Emma Ruiz, created an account", "Emma Ruiz"),
+    ("My 10-year-old son Jake signed up", "Jake"),
+    ("a child named Leo used your site", "Leo"),
+    ("Mi hijo Mateo tiene 10 años", "Mateo"),
+    ("My son is 9 years old", None),
+    ("our son, who is 8, signed up", None),
+])
+def test_the_childs_name_is_found_next_to_son_or_daughter(text: str, name: str | None) -> None:
+    assert find_child_name(text) == name
+
+
+def test_a_child_case_proposes_the_childs_name() -> None:
+    proposal = classify("My daughter's account",
+                        "My daughter Lily is 11. Please delete her account.\nAnna Berg")
+    assert proposal.is_child and proposal.child_name == "Lily"
+    assert classify("", "Please delete my account. My son Tom helped me.").child_name is None

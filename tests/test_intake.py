@@ -93,13 +93,14 @@ def test_a_warranty_question_is_a_case_marked_not_a_privacy_request(intake_desk:
 def test_a_parent_writing_about_a_young_child_opens_an_urgent_child_case(
         intake_desk: Desk) -> None:
     raw = mailmaker.mail(subject="My son's account", sender="Maria Lopez <maria@example.com>",
-                         body="My son is 9 years old and signed up on your website. Please "
-                              "delete his information.\nMaria Lopez\n")
+                         body="My son Diego is 9 years old and signed up on your website. "
+                              "Please delete his information.\nMaria Lopez\n")
     case = intake_desk.get_case(intake_desk.take_in(item(raw)).case_ref)
     assert case.is_child
     assert case.priority == "urgent"
     assert case.requester.relationship == "parent"
     assert case.subject.is_child and case.subject.age == 9
+    assert case.subject.name == "Diego"
 
 
 def test_confirming_the_proposal_takes_the_case_off_the_review_list(intake_desk: Desk) -> None:
@@ -406,3 +407,34 @@ def test_two_workstations_importing_the_same_mailbox_take_each_message_once(
     assert rows(intake_desk, Message) == 30
     assert rows(intake_desk, Case) == 30
     assert intake_desk.verify_audit().ok
+
+
+def test_broken_but_readable_mail_still_opens_its_case(intake_desk: Desk) -> None:
+    """No Message-ID, no Date, an unknown charset, RFC 2047 and RFC 2231 encoded names,
+    a boundary that never closes: all taken in, nothing lost."""
+    raw = (
+        b"From: =?utf-8?q?Jos=C3=A9_N=C3=BA=C3=B1ez?= <jose@example.com>\n"
+        b"To: privacy@example.org\n"
+        b"Subject: =?iso-8859-1?q?Borrar_mis_datos_-_Jos=E9?=\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="XX"\n\n'
+        b"--XX\n"
+        b"Content-Type: text/plain; charset=x-unknown-charset\n\n"
+        b"Hola, vivo en California. Quiero que borren todos mis datos personales.\n"
+        b"--XX\n"
+        b"Content-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=utf-8''carta%20firmada%20Jos%C3%A9.pdf\n"
+        b"Content-Transfer-Encoding: base64\n\n"
+        b"JVBERi0xLjQK\n"
+    )
+    result = intake_desk.take_in(item(raw, "broken.eml"))
+    assert result.outcome == "created", result
+    case = intake_desk.get_case(result.case_ref)
+    assert case.requester.name == "José Núñez"
+    assert case.summary == "Borrar mis datos - José"
+    assert case.request_types == ("delete",)
+    assert [d.filename for d in case.documents] == ["carta firmada José.pdf"]
+    message = intake_desk.get_message(case.messages[0].id)
+    assert "borren todos mis datos" in message.body_text
+    assert message.sent_at is None
+    assert case.received_at == intake_desk.clock.now()  # no date at all: when it came in

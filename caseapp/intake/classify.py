@@ -54,6 +54,8 @@ class Proposal:
     names: tuple[str, ...]
     postal_address: str | None
     reasons: tuple[str, ...]
+    child_name: str | None = None
+    """The child's name, when a parent writes it ("my son Tyler")."""
 
 
 # ---------------------------------------------------------------- rules (data) ----
@@ -631,6 +633,33 @@ def find_names(rules: Rules, text: str, sender_name: str) -> list[str]:
     return _unique(names, key=str.casefold)
 
 
+# "my son Tyler", "our daughter, Emma Ruiz,", "a child named Leo", "mi hijo Mateo".
+_CHILD_NAMED = re.compile(
+    r"\b(?:my|our|mi|nuestr[oa])\s+(?:[\w-]+\s+)?(?:son|daughter|child|kid|boy|girl|"
+    r"grandson|granddaughter|hij[oa]|niñ[oa]|niet[oa])\s*,?\s+"
+    r"(?:(?:named|called|llamad[oa])\s+)?"
+    r"([A-ZÁÉÍÓÚÑ][a-záéíóúñü'-]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü'-]+)?)"
+    r"|\b(?:named|called|llamad[oa])\s+([A-ZÁÉÍÓÚÑ][a-záéíóúñü'-]+"
+    r"(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü'-]+)?)",
+    re.IGNORECASE,
+)
+_NOT_A_NAME = frozenset({"is", "was", "has", "who", "and", "signed", "created", "used",
+                         "es", "tiene", "que", "y", "se", "i", "we"})
+
+
+def find_child_name(text: str) -> str | None:
+    """The child's name when the parent writes it next to "my son/daughter" or "named"."""
+    for match in _CHILD_NAMED.finditer(text[:20_000]):
+        name = match.group(1) or match.group(2) or ""
+        words = name.split()
+        # The pattern is case-insensitive for "My son"; a name must still be capitalized.
+        while words and (not words[-1][0].isupper() or words[-1].lower() in _NOT_A_NAME):
+            words.pop()
+        if words and words[0][0].isupper() and words[0].lower() not in _NOT_A_NAME:
+            return " ".join(words)
+    return None
+
+
 def _unique(items: Iterable[str], key: Any = None) -> list[str]:
     seen: set[str] = set()
     out = []
@@ -738,6 +767,7 @@ def classify(subject: str, text: str, sender_name: str = "", sender_email: str =
         names=tuple(names),
         postal_address=postal_address,
         reasons=tuple(reasons),
+        child_name=find_child_name(raw) if is_child else None,
     )
 
 

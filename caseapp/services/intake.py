@@ -223,7 +223,8 @@ def _new_case(parsed: ParsedMail, proposal: Proposal, received_at: datetime) -> 
     )
     subject: PartyData | None = None
     if proposal.is_child:
-        subject = PartyData(is_child=True, age=proposal.child_age, relationship="self")
+        subject = PartyData(name=proposal.child_name or "", is_child=True,
+                            age=proposal.child_age, relationship="self")
     elif proposal.via_agent:
         subject = PartyData(name="", relationship="self")
     if not (requester.name or requester.email or requester.phone):

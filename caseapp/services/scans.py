@@ -59,7 +59,8 @@ def proposal_for(letter_text: str, received_on: date, *,
     )
     subject: PartyData | None = None
     if proposal.is_child:
-        subject = PartyData(is_child=True, age=proposal.child_age)
+        subject = PartyData(name=proposal.child_name or "", is_child=True,
+                            age=proposal.child_age)
     elif proposal.via_agent:
         subject = PartyData()
     written = f" of {found.date_written:%B %-d, %Y}" if found.date_written else ""
