@@ -438,3 +438,20 @@ def test_broken_but_readable_mail_still_opens_its_case(intake_desk: Desk) -> Non
     assert "borren todos mis datos" in message.body_text
     assert message.sent_at is None
     assert case.received_at == intake_desk.clock.now()  # no date at all: when it came in
+
+
+def test_writing_again_after_the_case_was_closed_opens_a_new_case(intake_desk: Desk) -> None:
+    from caseapp.services.dto import StepRequest
+
+    ref = intake_desk.take_in(item(mailmaker.mail())).case_ref
+    intake_desk.take_step(ref, StepRequest("withdraw", reason="the requester withdrew"))
+    reply = mailmaker.mail(subject="Re: Please delete my data", message_id="<late@example.com>",
+                           in_reply_to="<m1@example.com>",
+                           body="Actually, please do delete my data after all.")
+    result = intake_desk.take_in(item(reply))
+    assert result.outcome == "created"
+    assert result.case_ref != ref
+    assert f"after {ref} was closed" in result.detail
+    new_case = intake_desk.get_case(result.case_ref)
+    assert ref in new_case.notes[0].body
+    assert len(intake_desk.get_case(ref).messages) == 1  # the closed case is left alone

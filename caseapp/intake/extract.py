@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import email.policy
 import hashlib
 import io
@@ -21,6 +22,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
 
 from caseapp.intake.htmlsafe import sanitize_and_text
 from caseapp.intake.mailtypes import (
@@ -48,6 +50,9 @@ class _Notes:
         self.items: list[str] = []
 
     def add(self, note: str) -> None:
+        # Defect texts quote the raw line, 8-bit bytes (surrogates) included: make them
+        # printable and storable.
+        note = note.encode("utf-8", "backslashreplace").decode("utf-8")[:300]
         if note not in self.items and len(self.items) < _MAX_DEFECTS:
             self.items.append(note)
 
@@ -79,6 +84,7 @@ def _decode_words(value: str) -> str:
 
 
 def _clean_text(value: str) -> str:
+    value = _fix_8bit(value)
     value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value)
     return " ".join(value.split())
 
@@ -391,7 +397,7 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
             )
         )
 
-    return ParsedMail(
+    return _storable(ParsedMail(
         message_id=message_id,
         in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else "",
         references=references,
@@ -410,4 +416,28 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
         defects=tuple(notes.items),
         reported_message_ids=reported,
         arrived=_arrival(msg),
-    )
+    ))
+
+
+def _text_ok(value: str) -> str:
+    """Text that encodes as UTF-8: 8-bit bytes that slipped through a decoder (as lone
+    surrogates) are read as UTF-8/cp1252, and anything left is replaced."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return _fix_8bit(value).encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable(parsed: ParsedMail) -> ParsedMail:
+    changes: dict[str, Any] = {}
+    for name, value in vars(parsed).items():
+        if isinstance(value, str):
+            fixed: Any = _text_ok(value)
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            fixed = tuple(_text_ok(v) for v in value)
+        else:
+            continue
+        if fixed != value:
+            changes[name] = fixed
+    return dataclasses.replace(parsed, **changes) if changes else parsed

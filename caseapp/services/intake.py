@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caseapp import audit
-from caseapp.db.models import Blob, Case, Document, Message, Task
+from caseapp.db.models import Blob, Case, Document, Message, Note, Task
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.intake.classify import Proposal, classify
 from caseapp.intake.mailtypes import MailRejected, ParsedMail
@@ -267,6 +267,12 @@ def _store(ctx: ServiceContext, origin: MailOrigin, stored: bytes, sha256: str,
         target, why = _thread_target(session, parsed)
         auto = _auto_kind(parsed)
         created = False
+        closed_ref = ""
+        if (target is not None and not auto and "Message-ID" not in why
+                and not ctx.workflow.state(target.status).is_open):
+            # A person writing again after their case was closed may be asking for
+            # something new: a case of its own, which names the closed one.
+            closed_ref, target = target.ref, None
         if target is None and not auto:
             # A case opened from mail is timed from the mail's arrival, never from a
             # later import: the legal clock started when it reached the mailbox.
@@ -307,11 +313,18 @@ def _store(ctx: ServiceContext, origin: MailOrigin, stored: bytes, sha256: str,
             return IntakeResult(origin.label, "not_request", "",
                                 f"{what} that answers no case", message.id)
         if created:
+            if closed_ref:
+                session.add(Note(case=target, author=actor.username, created_at=now,
+                                 body=f"This mail answers {closed_ref}, which was closed "
+                                      f"({why}): opened as a new case."))
             audit.record(session, actor=actor.username, action="message.received", at=now,
-                         case=target, detail={**detail, "opened_case": True})
+                         case=target, detail={**detail, "opened_case": True,
+                                              "after_closed": closed_ref})
             session.flush()
-            return IntakeResult(origin.label, "created", target.ref,
-                                _describe(target, proposal), message.id)
+            described = _describe(target, proposal)
+            if closed_ref:
+                described += f" · writes again after {closed_ref} was closed"
+            return IntakeResult(origin.label, "created", target.ref, described, message.id)
         touch(target, now)
         if not auto:
             # Staff must notice a reply: it may be the verification they were waiting for.
