@@ -4,7 +4,7 @@
 
 Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png,
 legal_clocks.png, and for mail intake import_results.png, message_viewer.png,
-quarantine.png and review_banner.png into the folder given.
+quarantine.png, review_banner.png and to_review.png into the folder given.
 """
 
 from __future__ import annotations
@@ -68,17 +68,18 @@ def _fallback_cases(desk: Desk) -> None:
 
 
 def _fill_new_case(dialog: NewCaseDialog) -> None:
-    """A father calling about his daughter's account, as typed during the call."""
-    dialog.type_boxes["delete"].setChecked(True)
+    """A father calling about his daughter's account: his words typed in during the call,
+    Suggest from notes pressed, then the rest typed in."""
     dialog.requester.name.setText("Robert Hayes")
-    dialog.requester.phone.setText("(415) 555-0148")
-    dialog.requester.email.setText("r.hayes@example.net")
+    dialog.notes.setPlainText(
+        "My daughter is 11, she signed up for the owners' club newsletter and the "
+        "configurator. Please delete her account and her data. We live in San Francisco, "
+        "CA 94123. Phone (415) 555-0148, email r.hayes@example.net.")
+    dialog.suggest()
     dialog.requester.address.setPlainText("1840 Lombard Street\nSan Francisco, CA 94123")
     dialog.requester.postal_code.setText("94123")
     dialog.requester.state.setCurrentText("CA")
-    dialog.on_behalf.setChecked(True)
     dialog.subject.name.setText("Emily Hayes")
-    dialog.subject.age.setValue(11)
     dialog.summary.setPlainText("His daughter (11) signed up for the owners' club newsletter "
                                 "and the configurator. He wants her account and data deleted.")
 
@@ -163,6 +164,9 @@ def _mail_screenshots(window: MainWindow, desk: Desk, folder: Path, out: Path) -
     assert isinstance(viewer, MessageViewer)
     _save(viewer, out / "message_viewer.png")
     viewer.close()
+    window.nav.select_view("to_review")
+    _settle(window)
+    _save(window, out / "to_review.png")
     window.nav.select_view("quarantined")
     _settle(window)
     _save(window, out / "quarantine.png")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 
@@ -77,6 +77,20 @@ def test_intake_models_pass_the_model_tester(qtmodeltester: object) -> None:
     assert messages.data(messages.index(1, MessagesModel.COL_SUBJECT)) == (
         "[bounce] Undelivered")
     assert queue.data(queue.index(0, IntakeQueueModel.COL_REASON)) == "auto-reply"
+
+
+def test_a_proxy_sorts_messages_by_date(qtmodeltester: object) -> None:
+    days = [5, 1, 9, 3, 7, 2, 8]
+    messages = MessagesModel("UTC")
+    messages.set_rows(tuple(MessageView("in", "email", f"day {d}", "x", datetime(2026, 3, d),
+                                        d) for d in days))
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(messages)
+    proxy.setSortRole(MessagesModel.SortRole)
+    proxy.sort(MessagesModel.COL_DATE, Qt.SortOrder.AscendingOrder)
+    qtmodeltester.check(proxy)  # type: ignore[attr-defined]
+    assert [proxy.index(r, MessagesModel.COL_SUBJECT).data() for r in range(len(days))] == [
+        f"day {d}" for d in sorted(days)]
 
 
 # ------------------------------------------------------------- not-a-request list --

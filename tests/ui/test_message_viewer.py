@@ -220,3 +220,15 @@ def test_a_quarantined_message_says_why(qtbot: QtBot, mail_ui: Ui) -> None:
     assert viewer.header_labels["where"].text() == "in quarantine"
     assert "it is in quarantine" in viewer.plain.toPlainText()
     assert not viewer.attachments_box.isVisible()
+
+
+def test_messages_read_oldest_first_and_automatic_ones_are_marked(mail_ui: Ui) -> None:
+    raw = mailmaker.mail(html=HTML)
+    first = mail_ui.desk.take_in(SourceItem("a.eml", "mail", data=raw, sha256=mail_hash(raw)))
+    bounce = mailmaker.bounce(raw)
+    mail_ui.desk.take_in(SourceItem("b.eml", "mail", data=bounce, sha256=mail_hash(bounce)))
+    open_case(mail_ui, first.case_ref)
+    page = mail_ui.window.case_page
+    proxy = page.messages_proxy
+    subjects = [proxy.index(row, 3).data() for row in range(proxy.rowCount())]
+    assert subjects == ["Please delete my data", "[bounce] Undelivered Mail Returned to Sender"]

@@ -93,7 +93,7 @@ class NewCaseDialog(SavingDialog):
         self.notes.setTabChangesFocus(True)
         self.notes.setPlaceholderText("Type what the caller asks for, in their words: "
                                       "“delete my daughter's account, she is 11…”")
-        self.notes.setFixedHeight(96)
+        self.notes.setFixedHeight(72)
         self.suggest_button = QPushButton("S&uggest from notes")
         self.suggest_button.setToolTip(
             "Propose request types, child, agent and jurisdiction from the notes, and fill "

@@ -102,7 +102,8 @@ class IntakeQueueModel(FrozenRowsModel[IntakeItem]):
                 return item.source_label
             return None
         if role == self.SortRole:
-            values: tuple[Any, ...] = (item.received_at, item.sender.lower(),
+            # Qt compares strings and numbers; a Python datetime would not sort.
+            values: tuple[Any, ...] = (item.received_at.isoformat(), item.sender.lower(),
                                        item.subject.lower(), item.reason, item.source_label)
             return values[column] if 0 <= column < len(values) else None
         if role == self.RowRole:
@@ -111,14 +112,14 @@ class IntakeQueueModel(FrozenRowsModel[IntakeItem]):
 
 
 class MessagesModel(FrozenRowsModel[MessageView]):
-    """A case's messages, oldest first (as a conversation reads)."""
+    """A case's messages, oldest first (as a conversation reads); ← received, → sent."""
 
     COL_DATE = 0
     COL_DIRECTION = 1
     COL_SENDER = 2
     COL_SUBJECT = 3
     COL_ATTACHMENTS = 4
-    HEADERS = ("Date", "", "From", "Subject", "📎")
+    HEADERS = ("Date", "", "From", "Subject", "Att.")
 
     def __init__(self, timezone: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -140,7 +141,7 @@ class MessagesModel(FrozenRowsModel[MessageView]):
         if role == TOOLTIP:
             return self._tooltip(message)
         if role == self.SortRole:
-            values: tuple[Any, ...] = (self.moment(message) or datetime.min,
+            values: tuple[Any, ...] = ((self.moment(message) or datetime.min).isoformat(),
                                        message.direction, message.sender.lower(),
                                        message.subject.lower(), message.attachment_count)
             return values[column] if 0 <= column < len(values) else None
