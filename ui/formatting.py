@@ -111,3 +111,19 @@ def source_text(source: str) -> str:
     if sep and key in SHORT_TYPE_LABELS:
         return f"{SHORT_TYPE_LABELS[key]}: {rest}"
     return source
+
+
+def size_text(size: int) -> str:
+    """'812 bytes', '14 KB', '3.2 MB'."""
+    if size < 1024:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+AUTO_KIND_LABELS = {"bounce": "bounce", "auto_reply": "auto-reply"}
+
+
+def auto_kind_text(kind: str) -> str:
+    return AUTO_KIND_LABELS.get(kind, kind.replace("_", " "))

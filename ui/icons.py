@@ -1,4 +1,4 @@
-"""Small painted badges (no image files needed): overdue, child, urgent."""
+"""Small painted badges (no image files needed): overdue, child, urgent, review."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 OVERDUE_RED = QColor("#b3261e")
 CHILD_BLUE = QColor("#1f5fa8")
 URGENT_ORANGE = QColor("#b45309")
+REVIEW_OLIVE = QColor("#8a6d00")
 CHILD_BACKGROUND = QColor("#e8f0fb")
 
 BADGE_WIDTH = 38
@@ -39,10 +40,11 @@ def _pill(text: str, colour: QColor, width: int = BADGE_WIDTH) -> QPixmap:
 
 @cache
 def badge(kind: str) -> QIcon:
-    """'overdue', 'child' or 'urgent' as a pill-shaped icon (BADGE_WIDTH x BADGE_HEIGHT)."""
+    """'overdue', 'child', 'urgent' or 'review' as a pill (BADGE_WIDTH x BADGE_HEIGHT)."""
     text, colour = {
         "overdue": ("LATE", OVERDUE_RED),
         "child": ("CHILD", CHILD_BLUE),
         "urgent": ("URGENT", URGENT_ORANGE),
+        "review": ("REVIEW", REVIEW_OLIVE),
     }[kind]
     return QIcon(_pill(text, colour))

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -18,17 +29,31 @@ from PySide6.QtWidgets import (
 
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, Changed, UserView
+from ui import mail_import
+from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.new_case import NewCaseDialog
 from ui.errors import ErrorPresenter
+from ui.mail_import import ImportOutcome, run_import, split_droppable
 from ui.models.case_table import CaseTableModel
 from ui.pages.case_page import CasePage
-from ui.tasks import Progress, TaskRunner, TaskStatus
+from ui.pages.intake_page import IntakePage
+from ui.tasks import Progress, Task, TaskRunner, TaskStatus
 from ui.widgets.case_list import CaseListPanel
-from ui.widgets.navigation import NAV_ENTRIES, Navigation
+from ui.widgets.navigation import INTAKE_ENTRIES, INTAKE_VIEWS, NAV_ENTRIES, Navigation
 
 DEFAULT_VIEW = "open"
 DEFAULT_SIZE = (1400, 850)
+QUEUE_LIMIT = 500  # Desk.intake_queue lists at most this many (the newest)
+DROP_STYLE = ("background: rgba(31, 95, 168, 40); border: 3px dashed #1f5fa8; "
+              "border-radius: 10px; color: #123f73; font-size: 16pt; font-weight: bold;")
+
+
+def dropped_paths(mime: QMimeData) -> list[Path]:
+    """The local files and folders in a drag (nothing for web links or text)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
 @dataclass(frozen=True)
@@ -49,17 +74,23 @@ class MainWindow(QMainWindow):
         self.nav = Navigation()
         self.case_list = CaseListPanel(self.model)
         self.case_page = CasePage(desk, self.runner)
+        self.intake_page = IntakePage(desk, self.runner)
         self.active_dialog: QWidget | None = None
+        self.import_task: Task | None = None
+        self.last_import: ImportOutcome | None = None
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.nav)
         splitter.addWidget(self.case_list)
         splitter.addWidget(self.case_page)
+        splitter.addWidget(self.intake_page)  # instead of the list and page, for mail
+        self.intake_page.hide()
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setCollapsible(1, False)
         splitter.setSizes([140, 700, 560])
         self.splitter = splitter
+        self._case_sizes = (700, 560)
         self.setCentralWidget(splitter)
 
         self.count_label = QLabel()
@@ -70,10 +101,22 @@ class MainWindow(QMainWindow):
         self._set_title()
         self.resize(*DEFAULT_SIZE)
 
-        self.nav.view_selected.connect(self.case_list.set_view)
+        self.drop_overlay = QLabel("Drop mail files (.eml, .msg, .mbox) or folders to "
+                                   "import them", self)
+        self.drop_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_overlay.setWordWrap(True)
+        self.drop_overlay.setStyleSheet(DROP_STYLE)
+        self.drop_overlay.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.drop_overlay.hide()
+        self.setAcceptDrops(True)
+        self.case_list.filter_edit.setAcceptDrops(False)  # a dropped file is for the window
+
+        self.nav.view_selected.connect(self._view_selected)
         self.case_list.case_selected.connect(self.case_page.show_ref)
         self.case_page.changed.connect(self._case_changed)
         self.case_page.created.connect(self._case_created)
+        self.intake_page.created.connect(self._case_created)
+        self.intake_page.moved.connect(self._message_moved)
         self.model.loaded.connect(self._list_loaded)
         self.nav.select_view(DEFAULT_VIEW)
         self.refresh_counts()
@@ -105,15 +148,26 @@ class MainWindow(QMainWindow):
         self.desk_order_action = self._action(
             "&Desk order", self.sort_desk_order, "",
             "Urgent (child) cases first, then the earliest due")
+        self.import_action = self._action(
+            "&Import mail…", lambda _checked=False: self.import_mail(), "Ctrl+I",
+            "Take in .eml, .msg and .mbox files (or drop them on the window)")
+        self.import_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
         quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_case_action)
+        file_menu.addAction(self.import_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
         self.view_actions: dict[str, QAction] = {}
         for number, entry in enumerate(NAV_ENTRIES, start=1):
+            action = self._action(entry.label, lambda _=False, v=entry.view:
+                                  self.nav.select_view(v), f"Ctrl+{number}", entry.tooltip)
+            view_menu.addAction(action)
+            self.view_actions[entry.view] = action
+        view_menu.addSeparator()
+        for number, entry in enumerate(INTAKE_ENTRIES, start=len(NAV_ENTRIES) + 1):
             action = self._action(entry.label, lambda _=False, v=entry.view:
                                   self.nav.select_view(v), f"Ctrl+{number}", entry.tooltip)
             view_menu.addAction(action)
@@ -132,7 +186,16 @@ class MainWindow(QMainWindow):
         self.case_menu.addAction(page.edit_request_action)
         self.case_menu.addAction(page.edit_requester_action)
         self.case_menu.addSeparator()
+        self.case_menu.addAction(page.confirm_action)
+        self.case_menu.addAction(page.messages_action)
+        self.case_menu.addSeparator()
         self.case_menu.addAction(page.appeal_action)
+        self.mail_menu = self.menuBar().addMenu("&Mail")
+        self.mail_menu.setToolTipsVisible(True)
+        self.mail_menu.addAction(self.import_action)
+        self.mail_menu.addSeparator()
+        for action in self.intake_page.actions_list:
+            self.mail_menu.addAction(action)
         settings_menu = self.menuBar().addMenu("&Settings")
         self.legal_clocks_action = self._action(
             "&Legal clocks…", self.show_legal_clocks, "",
@@ -147,6 +210,7 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addAction(self.new_case_action)
+        toolbar.addAction(self.import_action)
         toolbar.addAction(self.refresh_action)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
@@ -175,7 +239,10 @@ class MainWindow(QMainWindow):
         desk = self.desk
 
         def count(_progress: Progress) -> dict[str, int]:
-            return {e.view: desk.count_cases(CaseQuery(view=e.view)) for e in NAV_ENTRIES}
+            counts = {e.view: desk.count_cases(CaseQuery(view=e.view)) for e in NAV_ENTRIES}
+            for entry in INTAKE_ENTRIES:  # the newest QUEUE_LIMIT are listed
+                counts[entry.view] = len(desk.intake_queue(entry.view))
+            return counts
 
         self.runner.run(count, label="Counting cases", on_done=self.nav.set_counts)
 
@@ -184,7 +251,34 @@ class MainWindow(QMainWindow):
         self.model.reload()
         self.refresh_counts()
         self.case_page.reload()
+        if self.nav.current_view() in INTAKE_VIEWS:
+            self.intake_page.reload()
         self.load_users()
+
+    def _view_selected(self, view: str) -> None:
+        """A case view shows the list and the case; a mail list shows the intake page."""
+        mail = view in INTAKE_VIEWS
+        if mail != self.intake_page.isVisibleTo(self):
+            sizes = self.splitter.sizes()
+            nav, rest = sizes[0], max(sum(sizes) - sizes[0], 1)
+            if mail:
+                self._case_sizes = (sizes[1], sizes[2])
+            self.case_list.setVisible(not mail)
+            self.case_page.setVisible(not mail)
+            self.intake_page.setVisible(mail)
+            # The intake page takes the place of the list and the case page.
+            if mail:
+                self.splitter.setSizes([nav, 0, 0, rest])
+            else:
+                list_width, page_width = self._case_sizes
+                share = list_width / max(list_width + page_width, 1)
+                self.splitter.setSizes([nav, int(rest * share), rest - int(rest * share), 0])
+        if mail:
+            self.intake_page.set_disposition(view)
+            self.count_label.setText("")
+        else:
+            self.case_list.set_view(view)
+            self._list_loaded(self.model.total or 0)
 
     def sort_desk_order(self) -> None:
         self.case_list.table.horizontalHeader().setSortIndicator(-1,
@@ -192,6 +286,8 @@ class MainWindow(QMainWindow):
         self.model.sort(-1)
 
     def _list_loaded(self, total: int) -> None:
+        if self.nav.current_view() in INTAKE_VIEWS:
+            return
         text = self.case_list.filter_edit.text().strip()
         self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}"
                                  + (f" matching “{text}”" if text else ""))
@@ -208,6 +304,130 @@ class MainWindow(QMainWindow):
                 self.model.update_row(ref)
         if changed.list_changed:
             self.refresh_counts()
+
+    def _message_moved(self, changed: Changed) -> None:
+        self.statusBar().showMessage(f"Moved the message to {changed.case.ref}", 5000)
+        self.model.apply_detail(changed.case)
+        if self.case_page.showing(changed.case.ref):
+            self.case_page.show_detail(changed.case)
+        self.refresh_counts()
+
+    def open_case(self, ref: str) -> None:
+        """Show a case on the page, and select it in the list (in All open) if listed."""
+        self.case_page.show_ref(ref)
+        view = self.nav.current_view()
+        if view not in INTAKE_VIEWS and self.case_list.select_ref(ref):
+            return
+        self._pending_select = ref
+        if view == "open":
+            self.model.reload()
+        else:
+            self.nav.select_view("open")
+
+    # --- mail import ---------------------------------------------------------------------
+    def import_mail(self, paths: Sequence[Path] | None = None) -> Task | None:
+        """File → Import mail… (Ctrl+I), and drops: take the files in, in the background."""
+        if self.import_task is not None:
+            self.statusBar().showMessage(
+                "An import is running: wait for it, or cancel it in the status bar.", 6000)
+            return None
+        if paths is None:
+            paths = mail_import.choose_mail_files(self)
+        chosen = list(paths)
+        if not chosen:
+            return None
+        desk = self.desk
+
+        def work(progress: Progress) -> ImportOutcome:
+            return run_import(desk, chosen, progress)
+
+        def finished() -> None:
+            self.import_task = None
+            self.import_action.setEnabled(True)
+
+        def done(outcome: ImportOutcome) -> None:
+            finished()
+            self._import_done(outcome)
+
+        def failed(error: BaseException) -> None:
+            finished()
+            self.refresh()  # what was taken in before the failure is kept: show it
+            self.runner.report(error)
+
+        self.import_action.setEnabled(False)
+        self.import_task = self.runner.run(work, label="Importing mail", on_done=done,
+                                           on_error=failed, cancellable=True)
+        return self.import_task
+
+    def _import_done(self, outcome: ImportOutcome) -> None:
+        self.last_import = outcome
+        self.statusBar().showMessage(outcome.summary(), 15000)
+        dialog = ImportResultsDialog(outcome, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open_case.connect(self.open_case)
+        self.active_dialog = dialog
+        dialog.open()
+        if outcome.results:
+            self.refresh()
+
+    # --- drag and drop -------------------------------------------------------------------
+    def _drop_verdict(self, mime: QMimeData) -> tuple[list[Path], list[Path]]:
+        return split_droppable(dropped_paths(mime))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accepted, refused = self._drop_verdict(event.mimeData())
+        if accepted:
+            event.acceptProposedAction()
+            self._show_drop_overlay(True)
+            if refused:
+                self.statusBar().showMessage(
+                    f"{len(refused)} of the files are not mail and will be left out.", 5000)
+        else:
+            event.ignore()
+            self.statusBar().showMessage(
+                "Only mail can be dropped here: .eml, .msg or .mbox files, or folders of "
+                "them." if refused or event.mimeData().hasUrls() else
+                "Only mail files can be dropped here.", 6000)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._drop_verdict(event.mimeData())[0]:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._show_drop_overlay(False)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._show_drop_overlay(False)
+        accepted, refused = self._drop_verdict(event.mimeData())
+        if not accepted:
+            event.ignore()
+            self.statusBar().showMessage(
+                "Nothing imported: only .eml, .msg and .mbox files (or folders) can be "
+                "dropped.", 8000)
+            return
+        event.acceptProposedAction()
+        self.import_mail(accepted)
+        if refused:
+            names = ", ".join(p.name for p in refused[:3]) + ("…" if len(refused) > 3 else "")
+            self.statusBar().showMessage(
+                f"Importing the mail; left out {len(refused)} file"
+                f"{'s' if len(refused) != 1 else ''} that are not mail: {names}", 10000)
+
+    def _show_drop_overlay(self, shown: bool) -> None:
+        if shown:
+            central = self.centralWidget()
+            if central is not None:
+                self.drop_overlay.setGeometry(central.geometry().adjusted(12, 12, -12, -12))
+            self.drop_overlay.raise_()
+        self.drop_overlay.setVisible(shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.drop_overlay.isVisible():
+            self._show_drop_overlay(True)
 
     def new_case(self) -> None:
         dialog = NewCaseDialog(self.desk, self.runner, self)

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 
+from caseapp.intake import MailParser
 from caseapp.services import Desk
 from caseapp.services.dto import Changed, NewCase, PartyData
 from ui.app import build_main_window
@@ -61,6 +62,20 @@ def ui(qtbot: QtBot, sqlite_desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Iter
     opened = open_window(qtbot, sqlite_desk, monkeypatch)
     yield opened
     opened.window.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mail_parser() -> Iterator[MailParser]:
+    """One pool of mail-parsing worker processes for all window tests of a worker."""
+    with MailParser() as pool:
+        yield pool
+
+
+@pytest.fixture
+def mail_ui(ui: Ui, mail_parser: MailParser) -> Ui:
+    """The window on a desk that can take mail in (sharing the parser pool)."""
+    ui.desk.share_mail_parser(mail_parser)
+    return ui
 
 
 def new_case(desk: Desk, name: str = "Dana Whitfield", *, types: tuple[str, ...] = ("delete",),

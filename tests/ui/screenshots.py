@@ -2,8 +2,9 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.ui.screenshots docs/
 
-Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png and
-legal_clocks.png into the folder given.
+Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png,
+legal_clocks.png, and for mail intake import_results.png, message_viewer.png,
+quarantine.png, review_banner.png and to_review.png into the folder given.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QWidget
 
 from caseapp.clock import Clock
+from caseapp.intake.sources import SourceItem
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, NewCase, PartyData
+from tests import mailmaker
 from ui.app import build_main_window
 from ui.dialogs.edit_request import EditRequestDialog
+from ui.dialogs.import_results import ImportResultsDialog
+from ui.dialogs.message_viewer import MessageViewer
 from ui.dialogs.new_case import NewCaseDialog
 from ui.main_window import MainWindow
 
@@ -63,19 +68,108 @@ def _fallback_cases(desk: Desk) -> None:
 
 
 def _fill_new_case(dialog: NewCaseDialog) -> None:
-    """A father calling about his daughter's account, as typed during the call."""
-    dialog.type_boxes["delete"].setChecked(True)
+    """A father calling about his daughter's account: his words typed in during the call,
+    Suggest from notes pressed, then the rest typed in."""
     dialog.requester.name.setText("Robert Hayes")
-    dialog.requester.phone.setText("(415) 555-0148")
-    dialog.requester.email.setText("r.hayes@example.net")
+    dialog.notes.setPlainText(
+        "My daughter is 11, she signed up for the owners' club newsletter and the "
+        "configurator. Please delete her account and her data. We live in San Francisco, "
+        "CA 94123. Phone (415) 555-0148, email r.hayes@example.net.")
+    dialog.suggest()
     dialog.requester.address.setPlainText("1840 Lombard Street\nSan Francisco, CA 94123")
     dialog.requester.postal_code.setText("94123")
     dialog.requester.state.setCurrentText("CA")
-    dialog.on_behalf.setChecked(True)
     dialog.subject.name.setText("Emily Hayes")
-    dialog.subject.age.setValue(11)
     dialog.summary.setPlainText("His daughter (11) signed up for the owners' club newsletter "
                                 "and the configurator. He wants her account and data deleted.")
+
+
+NEWSLETTER_HTML = (
+    '<p style="font-family: sans-serif">Dear Privacy Team,</p>'
+    '<img src="https://track.mailer.example/open.gif?u=8842" width="1" height="1">'
+    '<p>I received your <b>Spring Service Offers</b> email although I never agreed to '
+    'marketing. Please <b>unsubscribe me</b> and <b>delete my personal information</b> '
+    'from your systems. My VIN is 1HGCM82633A004352.</p>'
+    '<p><img src="https://cdn.mailer.example/banner.jpg"></p>'
+    '<p>I live at 2211 Oak Avenue, Sacramento, CA 95818.</p>'
+    '<p>Regards,<br>Jordan Ellis</p>'
+    '<p style="font-size: small"><a href="https://login.evil-example.com/verify">'
+    'View my account</a></p>'
+)
+
+
+def _mail_folder(folder: Path) -> list[Path]:
+    """What a morning's export of the privacy mailbox might hold."""
+    html = mailmaker.mail(
+        subject="Unsubscribe and delete my data", sender="Jordan Ellis <j.ellis@example.com>",
+        message_id="<je1@example.com>", html=NEWSLETTER_HTML,
+        body="Dear Privacy Team,\n\nPlease unsubscribe me and delete my personal "
+             "information. I live at 2211 Oak Avenue, Sacramento, CA 95818.\n\n"
+             "Regards,\nJordan Ellis\n",
+        attachments=(("driver-license.pdf", "application/pdf", b"%PDF-1.4 scan"),))
+    parent = mailmaker.mail(
+        subject="My son's account", sender="Priya Nair <priya.nair@example.org>",
+        message_id="<pn1@example.org>",
+        body="Hello,\n\nMy son is 10 and made an account in your owners app. Please "
+             "delete his account and everything you have about him. We live in "
+             "Richmond, VA 23220.\n\nPriya Nair\n")
+    access = mailmaker.mail(
+        subject="Request for a copy of my data", sender="Sam Okoro <sam.okoro@example.net>",
+        message_id="<so1@example.net>",
+        body="Hi,\n\nUnder the CCPA I would like a copy of all personal information you "
+             "hold about me. ZIP 94110.\n\nSam Okoro\n")
+    away = mailmaker.mail(
+        subject="Automatic reply: your service appointment", sender="Lee Wong <lee@example.com>",
+        message_id="<lw-ooo@example.com>", headers={"Auto-Submitted": "auto-replied"},
+        body="I am out of the office until March 9.\n")
+    (folder / "jordan.eml").write_bytes(html)
+    (folder / "privacy-2026-03.mbox").write_bytes(
+        mailmaker.mbox(parent, access, away, mailmaker.bounce(html)))
+    (folder / "empty.eml").write_bytes(b"")
+    return [folder / "jordan.eml", folder / "privacy-2026-03.mbox", folder / "empty.eml"]
+
+
+def _quarantine_some(desk: Desk) -> None:
+    for number, reason in enumerate((
+        "too large to take in (41.2 MB, the limit is 25 MB); the original file is left "
+        "where it is",
+        "MIME nesting deeper than 20 levels",
+        "header section larger than 256 KB",
+    )):
+        desk.take_in(SourceItem(f"inbox-export/{number + 1:03}.eml", "mail", error=reason,
+                                sha256=f"{number:02}" * 32))
+
+
+def _mail_screenshots(window: MainWindow, desk: Desk, folder: Path, out: Path) -> None:
+    window.import_mail(_mail_folder(folder))
+    _settle(window)
+    results = window.active_dialog
+    assert isinstance(results, ImportResultsDialog)
+    _save(results, out / "import_results.png")
+    created = next(r for r in results.outcome.results if r.label.endswith("jordan.eml"))
+    results.close()
+    _quarantine_some(desk)
+    window.refresh()
+    _settle(window)
+    window.open_case(created.case_ref)
+    _settle(window)
+    page = window.case_page
+    page.tabs.setCurrentWidget(page.messages)
+    _settle(window)
+    _save(page, out / "review_banner.png")
+    assert created.message_db_id is not None
+    page.open_message(created.message_db_id)
+    _settle(window)
+    viewer = page.active_dialog
+    assert isinstance(viewer, MessageViewer)
+    _save(viewer, out / "message_viewer.png")
+    viewer.close()
+    window.nav.select_view("to_review")
+    _settle(window)
+    _save(window, out / "to_review.png")
+    window.nav.select_view("quarantined")
+    _settle(window)
+    _save(window, out / "quarantine.png")
 
 
 def _save(widget: QWidget, path: Path) -> None:
@@ -138,6 +232,9 @@ def main(argv: list[str]) -> int:
         assert clocks is not None
         _save(clocks, out / "legal_clocks.png")
         clocks.close()
+        mail = Path(temp) / "mail"
+        mail.mkdir()
+        _mail_screenshots(window, agent, mail, out)
         window.close()
         desk.close()
     return 0

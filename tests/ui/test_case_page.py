@@ -61,7 +61,7 @@ def test_extend_once_then_do_the_notice_task(qtbot: QtBot, ui: Ui) -> None:
     kinds = [m.kind for m in page.deadlines.timeline.marks()]
     assert "original_due" in kinds
 
-    assert page.tabs.tabText(2) == "Tasks (1 open)"
+    assert page.tabs.tabText(page.tabs.indexOf(page.tasks)) == "Tasks (1 open)"
     tasks = page.tasks
     page.tabs.setCurrentWidget(tasks)
     assert tasks.list.item(0).text().startswith("☐ Send the extension notice")
@@ -69,7 +69,7 @@ def test_extend_once_then_do_the_notice_task(qtbot: QtBot, ui: Ui) -> None:
     tasks.list.setCurrentRow(0)
     click(qtbot, tasks.done_button)
     ui.settle()
-    assert page.tabs.tabText(2) == "Tasks (0 open)"
+    assert page.tabs.tabText(page.tabs.indexOf(page.tasks)) == "Tasks (0 open)"
     assert tasks.list.item(0).text().startswith("✓ Send the extension notice")
     assert history_texts(ui)[0].startswith("Task done: Send the extension notice")
 
@@ -87,7 +87,8 @@ def test_add_a_note(qtbot: QtBot, ui: Ui) -> None:
     assert notes.list.count() == 1
     assert notes.list.item(0).text().endswith("alice\nCalled back; she confirmed the ZIP code.")
     assert notes.editor.toPlainText() == ""
-    assert ui.window.case_page.tabs.tabText(1) == "Notes (1)"
+    page = ui.window.case_page
+    assert page.tabs.tabText(page.tabs.indexOf(page.notes)) == "Notes (1)"
 
 
 def test_edit_the_requester(qtbot: QtBot, ui: Ui) -> None:
@@ -165,7 +166,8 @@ def test_a_bug_shows_a_report_and_the_window_stays_usable(
     monkeypatch.undo()
     click(qtbot, notes.add_button)
     ui.settle()
-    assert ui.window.case_page.tabs.tabText(1) == "Notes (1)"
+    page = ui.window.case_page
+    assert page.tabs.tabText(page.tabs.indexOf(page.notes)) == "Notes (1)"
     click_step(qtbot, ui, "acknowledge")
     assert status_text(ui) == "Acknowledged"
     assert len(ui.reports) == 1

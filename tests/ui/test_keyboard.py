@@ -37,6 +37,8 @@ def test_the_case_menu_follows_the_buttons(qtbot: QtBot, ui: Ui) -> None:
         "Edit &request…": ("Ctrl+E", False),
         "Edit re&quester…": ("", False),
         "Open &appeal…": ("", False),
+        "&Confirm the classification": ("Ctrl+Shift+C", False),
+        "&Messages": ("Ctrl+Shift+E", False),
     }
     ref = new_case(ui.desk).case.ref
     open_case(ui, ref)
@@ -47,6 +49,8 @@ def test_the_case_menu_follows_the_buttons(qtbot: QtBot, ui: Ui) -> None:
         "Edit &request…": ("Ctrl+E", True),
         "Edit re&quester…": ("", True),
         "Open &appeal…": ("", False),
+        "&Confirm the classification": ("Ctrl+Shift+C", False),  # typed in: nothing to check
+        "&Messages": ("Ctrl+Shift+E", True),
     }
     page = ui.window.case_page
     assert "Ctrl+Shift+M" in page.assign_button.toolTip()

@@ -58,6 +58,7 @@ def row_from_detail(detail: CaseDetail) -> CaseRow:
         priority=detail.priority,
         is_child=detail.is_child,
         assignee=detail.assignee,
+        intake_review=detail.intake_review,
     )
 
 
@@ -99,6 +100,8 @@ class CaseTableModel(QAbstractTableModel):
         self._generation = 0
         self._bold = QFont()
         self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     # --- what to show --------------------------------------------------------------------
     @property
@@ -251,9 +254,15 @@ class CaseTableModel(QAbstractTableModel):
             or (row.priority == "urgent" and column == self.COL_REF)
         ):
             return self._bold
+        if role == Qt.ItemDataRole.FontRole and row.intake_review and column in (
+                self.COL_TYPES, self.COL_REQUESTER, self.COL_JURISDICTION):
+            return self._italic  # proposed by the classifier, not confirmed yet
         if (role == Qt.ItemDataRole.DecorationRole and column == self.COL_REQUESTER
                 and row.is_child):
             return badge("child")
+        if (role == Qt.ItemDataRole.DecorationRole and column == self.COL_REF
+                and row.intake_review):
+            return badge("review")
         return None
 
     def _display(self, row: CaseRow, column: int) -> str | None:
@@ -304,4 +313,7 @@ class CaseTableModel(QAbstractTableModel):
             lines.append("Overdue: the legal response deadline has passed.")
         if row.is_child:
             lines.append("Concerns a child's data (COPPA): handle first.")
+        if row.intake_review:
+            lines.append("To review: opened from an email; check the proposed request "
+                         "types, requester and jurisdiction, then confirm.")
         return "\n".join(lines)

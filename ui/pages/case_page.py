@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -33,19 +33,29 @@ from PySide6.QtWidgets import (
 
 from caseapp.errors import StaleEdit
 from caseapp.services import Desk
-from caseapp.services.dto import CaseDetail, Changed, PartyData, StepRequest, UserView
+from caseapp.services.dto import (
+    CaseDetail,
+    Changed,
+    MessageView,
+    PartyData,
+    StepRequest,
+    UserView,
+)
 from caseapp.workflow.machine import StepOption
 from ui.dialogs.edit_request import EditRequestDialog, RequestChange
+from ui.dialogs.message_viewer import MessageViewer
 from ui.dialogs.party import PartyDialog
 from ui.dialogs.saving import SavingDialog
 from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
 from ui.formatting import RESPONSE_SENT, method_text, types_long_text
 from ui.models.history import HistoryModel
+from ui.models.intake import MessagesModel
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
 from ui.widgets.deadlines import DeadlinePanel
 from ui.widgets.notes import NotesPanel, TasksPanel
 from ui.widgets.party_box import PartyBox
+from ui.widgets.review_banner import ReviewBanner
 from ui.widgets.step_bar import StepBar, needs_input
 
 Mutation = Callable[[Desk], Changed]
@@ -110,10 +120,43 @@ class CasePage(QWidget):
         actions.addWidget(self.appeal_button)
         actions.addStretch(1)
 
+        self.review = ReviewBanner()
+        self.review.edit_request_button.clicked.connect(self._ask_edit_request)
+        self.review.edit_requester_button.clicked.connect(lambda: self._ask_party("requester"))
+        self.review.confirm_button.clicked.connect(self.confirm_intake)
+        self.review.confirm_button.setToolTip(with_shortcut(
+            "The request types, requester and jurisdiction are right", self.confirm_action))
+        self.review.hide()
+
         self.deadlines = DeadlinePanel()
         self.tabs = QTabWidget()
         self.tabs.setMinimumHeight(280)
         self.tabs.addTab(self._request_tab(), "Request")
+        self.messages_model = MessagesModel(timezone, self)
+        self.messages_proxy = QSortFilterProxyModel(self)
+        self.messages_proxy.setSourceModel(self.messages_model)
+        self.messages_proxy.setSortRole(MessagesModel.SortRole)
+        self.messages = QTableView()
+        self.messages.setModel(self.messages_proxy)
+        self.messages.setSortingEnabled(True)
+        self.messages.sortByColumn(MessagesModel.COL_DATE, Qt.SortOrder.AscendingOrder)
+        self.messages.verticalHeader().hide()
+        self.messages.setWordWrap(False)
+        self.messages.setAlternatingRowColors(True)
+        self.messages.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.messages.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.messages.setTabKeyNavigation(False)
+        self.messages.setColumnWidth(MessagesModel.COL_DATE, 125)
+        self.messages.setColumnWidth(MessagesModel.COL_DIRECTION, 28)
+        self.messages.setColumnWidth(MessagesModel.COL_SENDER, 190)
+        self.messages.setColumnWidth(MessagesModel.COL_SUBJECT, 260)
+        self.messages.setColumnWidth(MessagesModel.COL_ATTACHMENTS, 40)
+        self.messages.horizontalHeader().setStretchLastSection(False)
+        self.messages.horizontalHeader().setSectionResizeMode(
+            MessagesModel.COL_SUBJECT, QHeaderView.ResizeMode.Stretch)
+        self.messages.setToolTip("Enter or double-click opens a message in the safe viewer")
+        self.messages.activated.connect(lambda _index: self.open_message())
+        self.tabs.addTab(self.messages, "Messages")
         self.notes = NotesPanel(timezone)
         self.notes.note_submitted.connect(self._add_note)
         self.tabs.addTab(self.notes, "Notes")
@@ -136,6 +179,7 @@ class CasePage(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.header)
+        layout.addWidget(self.review)
         layout.addWidget(steps_box)
         layout.addLayout(actions)
         layout.addWidget(self.deadlines)
@@ -176,9 +220,13 @@ class CasePage(QWidget):
         self.edit_requester_action = action("Edit re&quester…",
                                             lambda: self._ask_party("requester"))
         self.appeal_action = action("Open &appeal…", self._ask_appeal)
+        self.confirm_action = action("&Confirm the classification", self.confirm_intake,
+                                     "Ctrl+Shift+C")
+        self.messages_action = action("&Messages", self.focus_messages, "Ctrl+Shift+E")
         self.case_actions = [self.add_note_action, self.assign_to_me_action,
                              self.extend_action, self.edit_request_action,
-                             self.edit_requester_action, self.appeal_action]
+                             self.edit_requester_action, self.appeal_action,
+                             self.confirm_action, self.messages_action]
 
     def _request_tab(self) -> QWidget:
         self.requester_box = PartyBox("requester", "Requester")
@@ -269,9 +317,21 @@ class CasePage(QWidget):
         self.notes.set_notes(detail.notes)
         self.tasks.set_tasks(detail.tasks)
         self.history_model.set_entries(detail.history)
-        self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
-        self.tabs.setTabText(2, f"Tasks ({self.tasks.open_count()} open)")
-        self.tabs.setTabText(3, f"History ({len(detail.history)})")
+        self.messages_model.set_rows(detail.messages)
+        tab = self.tabs.indexOf
+        self.tabs.setTabText(tab(self.messages), f"Messages ({len(detail.messages)})")
+        self.tabs.setTabText(tab(self.notes), f"Notes ({len(detail.notes)})")
+        self.tabs.setTabText(tab(self.tasks), f"Tasks ({self.tasks.open_count()} open)")
+        self.tabs.setTabText(tab(self.history), f"History ({len(detail.history)})")
+        self.review.setVisible(detail.intake_review)
+        if detail.intake_review:
+            self.review.proposal.setText(
+                f"Proposed: {types_long_text(detail.request_types).replace(chr(10), ', ')}"
+                f" · {detail.jurisdiction_name} · requester "
+                f"{detail.requester.name or detail.requester.email or '(unknown)'}"
+                + (" · a child's data" if detail.is_child else "")
+                + (" · via an agent" if detail.via_agent else "")
+                + ("" if detail.is_privacy_request else " · not a privacy request?"))
         self.stack.setCurrentIndex(1)
         self.shown.emit(detail)
 
@@ -309,6 +369,11 @@ class CasePage(QWidget):
                                        "longer changed.")
         self.notes.add_button.setToolTip(with_shortcut(
             "Add the note to the case", self.add_note_action))
+        self.review.confirm_button.setEnabled(not busy)
+        self.review.edit_request_button.setEnabled(self.edit_request_button.isEnabled())
+        self.review.edit_request_button.setToolTip(self.edit_request_button.toolTip())
+        self.review.edit_requester_button.setEnabled(
+            self.requester_box.edit_button.isEnabled())
         self._sync_actions()
 
     def _sync_actions(self) -> None:
@@ -326,6 +391,8 @@ class CasePage(QWidget):
         self.edit_request_action.setEnabled(self.edit_request_button.isEnabled())
         self.edit_requester_action.setEnabled(self.requester_box.edit_button.isEnabled())
         self.appeal_action.setEnabled(detail.can_appeal and self.appeal_button.isEnabled())
+        self.confirm_action.setEnabled(not busy and detail.intake_review)
+        self.messages_action.setEnabled(True)
         for action, button in ((self.extend_action, self.extend_button),
                                (self.edit_request_action, self.edit_request_button),
                                (self.appeal_action, self.appeal_button)):
@@ -359,6 +426,27 @@ class CasePage(QWidget):
             button.setFocus(Qt.FocusReason.OtherFocusReason)
         elif self.steps.more_button.isVisible():
             self.steps.more_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def focus_messages(self) -> None:
+        """Ctrl+Shift+E: the case's messages, ready for Enter."""
+        self.tabs.setCurrentWidget(self.messages)
+        self.messages.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if not self.messages.currentIndex().isValid() and self.messages_proxy.rowCount():
+            self.messages.setCurrentIndex(self.messages_proxy.index(0, 0))
+
+    # --- messages ------------------------------------------------------------------------
+    def current_message(self) -> MessageView | None:
+        return self.messages_model.row_at(
+            self.messages_proxy.mapToSource(self.messages.currentIndex()))
+
+    def open_message(self, message_db_id: int | None = None) -> None:
+        """The safe viewer on a message of the case (the current one by default)."""
+        if message_db_id is None:
+            current = self.current_message()
+            if current is None:
+                return
+            message_db_id = current.id
+        self._open(MessageViewer(self._desk, self._runner, message_db_id, self))
 
     # --- changing the case ---------------------------------------------------------------
     def _mutate(self, label: str, mutation: Mutation,
@@ -542,6 +630,14 @@ class CasePage(QWidget):
 
         self._mutate(f"Adding a note to {ref}", lambda desk: desk.add_note(ref, text),
                      then=clear_editor)
+
+    def confirm_intake(self) -> None:
+        """Staff checked what the classifier proposed: the case leaves "To review"."""
+        detail = self.detail
+        if detail is None or not detail.intake_review or self._busy:
+            return
+        ref, version = detail.ref, detail.version
+        self._mutate(f"Confirming {ref}", lambda desk: desk.confirm_intake(ref, version))
 
     def _complete_task(self, task_id: int) -> None:
         detail = self.detail

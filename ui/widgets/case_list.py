@@ -22,7 +22,7 @@ from ui.models.case_table import CaseTableModel
 FILTER_DELAY_MS = 300
 
 COLUMN_WIDTHS = {
-    CaseTableModel.COL_REF: 118,
+    CaseTableModel.COL_REF: 160,  # room for the REVIEW badge
     CaseTableModel.COL_STATUS: 148,
     CaseTableModel.COL_TYPES: 140,
     CaseTableModel.COL_REQUESTER: 170,

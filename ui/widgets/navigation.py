@@ -33,6 +33,14 @@ NAV_ENTRIES = (
     NavEntry("closed", "Closed", "Closed, denied, withdrawn and duplicate cases"),
     NavEntry("all", "All", "Every case"),
 )
+#: Mail that opened no case; shown on the intake page, not in the case list.
+INTAKE_ENTRIES = (
+    NavEntry("not_request", "Not a request", "Auto-replies and bounces that answer no "
+             "case"),
+    NavEntry("quarantined", "Quarantine", "Mail that could not be read safely"),
+)
+ALL_ENTRIES = NAV_ENTRIES + INTAKE_ENTRIES
+INTAKE_VIEWS = frozenset(e.view for e in INTAKE_ENTRIES)
 
 CountRole = Qt.ItemDataRole.UserRole + 1
 ViewRole = Qt.ItemDataRole.UserRole
@@ -44,12 +52,19 @@ class _CountDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         super().paint(painter, option, index)
+        if index.data(ViewRole) == INTAKE_ENTRIES[0].view:  # mail below the case views
+            painter.save()
+            painter.setPen(option.palette.mid().color())
+            top = option.rect.top() + 1
+            painter.drawLine(option.rect.left() + 6, top, option.rect.right() - 6, top)
+            painter.restore()
         count = index.data(CountRole)
         if count is None:
             return
         painter.save()
         font = QFont(option.font)
-        font.setBold(index.data(ViewRole) == "overdue" and count > 0)
+        font.setBold(index.data(ViewRole) in ("overdue", "quarantined", "to_review")
+                     and count > 0)
         painter.setFont(font)
         rect: QRect = option.rect.adjusted(0, 0, -10, 0)
         painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -70,7 +85,7 @@ class Navigation(QListWidget):
         self.setItemDelegate(_CountDelegate(self))
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for entry in NAV_ENTRIES:
+        for entry in ALL_ENTRIES:
             item = QListWidgetItem(entry.label)
             item.setData(ViewRole, entry.view)
             item.setToolTip(entry.tooltip)
@@ -78,26 +93,26 @@ class Navigation(QListWidget):
         self.currentRowChanged.connect(self._row_changed)
 
     def _row_changed(self, row: int) -> None:
-        if 0 <= row < len(NAV_ENTRIES):
-            self.view_selected.emit(NAV_ENTRIES[row].view)
+        if 0 <= row < len(ALL_ENTRIES):
+            self.view_selected.emit(ALL_ENTRIES[row].view)
 
     def select_view(self, view: str) -> None:
-        for row, entry in enumerate(NAV_ENTRIES):
+        for row, entry in enumerate(ALL_ENTRIES):
             if entry.view == view:
                 self.setCurrentRow(row)
 
     def current_view(self) -> str:
         row = self.currentRow()
-        return NAV_ENTRIES[row].view if 0 <= row < len(NAV_ENTRIES) else "open"
+        return ALL_ENTRIES[row].view if 0 <= row < len(ALL_ENTRIES) else "open"
 
     def set_counts(self, counts: dict[str, int]) -> None:
-        for row, entry in enumerate(NAV_ENTRIES):
+        for row, entry in enumerate(ALL_ENTRIES):
             item = self.item(row)
             if item is not None and entry.view in counts:
                 item.setData(CountRole, counts[entry.view])
 
     def count_of(self, view: str) -> int | None:
-        for row, entry in enumerate(NAV_ENTRIES):
+        for row, entry in enumerate(ALL_ENTRIES):
             if entry.view == view:
                 item = self.item(row)
                 value = item.data(CountRole) if item is not None else None
