@@ -243,12 +243,14 @@ def test_staff_move_a_stray_message_into_a_case_or_open_one_from_it(
 # -------------------------------------------------------------------- quarantine --
 
 def test_hostile_mail_goes_to_quarantine_with_its_reason_and_bytes(intake_desk: Desk) -> None:
-    bomb = b"Subject: boom\nX-Bomb: " + b"a" * 200_000 + b"\n\nbody\n"
+    bomb = (b"From: Mallory <m@example.net>\nSubject: boom\nX-Bomb: " + b"a" * 200_000
+            + b"\n\nbody\n")
     result = intake_desk.take_in(item(bomb, "bomb.eml"))
     assert result.outcome == "quarantined"
     assert "header" in result.detail
     [listed] = intake_desk.intake_queue("quarantined")
-    assert (listed.subject, listed.source_label) == ("boom", "bomb.eml")
+    assert (listed.subject, listed.sender, listed.source_label) == (
+        "boom", "Mallory <m@example.net>", "bomb.eml")
     assert intake_desk.raw_message(listed.message_db_id) == bomb
     assert intake_desk.take_in(item(bomb, "bomb-again.eml")).outcome == "duplicate"
     assert intake_desk.verify_audit().ok

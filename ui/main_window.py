@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.count_label = QLabel()
-        self.statusBar().addWidget(self.count_label)
+        # Permanent (right side): a status message on the left must not overprint it.
+        self.statusBar().addPermanentWidget(self.count_label)
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
         self._build_actions()

@@ -158,7 +158,8 @@ def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: st
             direction="in", channel=channel, disposition="quarantined",
             quarantine_reason=reason[:2000], raw_sha256=sha256, size=len(data),
             source_label=origin.label[:2000], body_text="",
-            subject=_loose_subject(kept), received_at=origin.received_at or now,
+            subject=_loose_header(kept, b"subject"), sender=_loose_header(kept, b"from"),
+            received_at=origin.received_at or now,
             mailbox_key=origin.mailbox_key, imap_uidvalidity=origin.uidvalidity,
             imap_uid=origin.uid, created_at=now,
             # The kept bytes' own hash, to find them again (may be a prefix of the whole).
@@ -172,9 +173,9 @@ def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: st
         return IntakeResult(origin.label, "quarantined", "", reason, message.id)
 
 
-def _loose_subject(data: bytes) -> str:
-    """A subject line for the quarantine list, read without parsing (bounded)."""
-    match = re.search(rb"(?im)^subject:[ \t]*([^\r\n]{0,300})", data[:65536])
+def _loose_header(data: bytes, name: bytes) -> str:
+    """A header line for the quarantine list, read without parsing (bounded)."""
+    match = re.search(rb"(?im)^" + name + rb":[ \t]*([^\r\n]{0,300})", data[:65536])
     if not match:
         return ""
     return match.group(1).decode("utf-8", "replace").strip()
