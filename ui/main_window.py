@@ -21,6 +21,7 @@ from caseapp.services.dto import CaseQuery, Changed, UserView
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.new_case import NewCaseDialog
 from ui.errors import ErrorPresenter
+from ui.intake_actions import IntakeActions
 from ui.models.case_table import CaseTableModel
 from ui.pages.case_page import CasePage
 from ui.tasks import Progress, TaskRunner, TaskStatus
@@ -78,6 +79,13 @@ class MainWindow(QMainWindow):
         self.nav.select_view(DEFAULT_VIEW)
         self.refresh_counts()
         self.load_users()
+
+        # --- intake of scans and of the mailbox (ui/intake_actions.py) -------------------
+        self.intake = IntakeActions(self, desk, self.runner)
+        self.intake.case_created.connect(self._case_created)
+        self.intake.cases_added.connect(self.refresh)
+        self.intake.open_case.connect(self.case_page.show_ref)
+        self.intake.install(self.menuBar(), self.toolbar)
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",
