@@ -91,7 +91,6 @@ class FirstStartOffer(QObject):
     def _show_banner(self) -> None:
         text = QLabel("<b>This desk has no cases yet.</b> See how intake works: take in a "
                       "sample mailbox of ten fictitious messages and a scanned letter.")
-        text.setWordWrap(True)
         self.try_button = QPushButton("Try intake with the sample mailbox and a scanned "
                                       "letter")
         self.try_button.clicked.connect(self.try_samples)

@@ -38,8 +38,8 @@ from ui.widgets.request_form import HINT_STYLE
 from ui.widgets.scan_case_form import ScanCaseForm
 from ui.widgets.scan_view import ScanView
 
-UNREADABLE_STYLE = ("background: #fdecea; border: 1px solid #e3a39c; border-radius: 4px; "
-                    "padding: 8px; color: #7a1d14;")
+UNREADABLE_STYLE = ("#unreadable { background: #fdecea; border: 1px solid #e3a39c; "
+                    "border-radius: 4px; } #unreadable QLabel { color: #7a1d14; }")
 SHOW_TEXT = "Show the text read from the scan"
 HIDE_TEXT = "Hide the text read from the scan"
 
@@ -80,6 +80,7 @@ class ScanReviewDialog(SavingDialog):
 
         # --- right: why it is unreadable, the form, the OCR text --------------------------
         self.unreadable = QFrame()
+        self.unreadable.setObjectName("unreadable")
         self.unreadable.setStyleSheet(UNREADABLE_STYLE)
         self.reason_label = QLabel(f"<b>This scan could not be read:</b> {read.reason}.")
         self.reason_label.setWordWrap(True)
@@ -186,6 +187,7 @@ class ScanReviewDialog(SavingDialog):
         empty = NewCase(channel="postal", request_types=(), requester=PartyData(),
                         received_on=self._desk.clock.today())
         self.form.set_proposal(empty, None)
+        self.form.hint.setText("Type the case in from the letter.")
         self.form.setVisible(True)
         self.by_hand_button.setEnabled(False)
         self.ok_button.setEnabled(True)
