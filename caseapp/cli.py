@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from caseapp import __version__, cli_intake
 from caseapp.config import Settings, load_settings
@@ -321,12 +321,17 @@ def _open_desk(settings: Settings) -> Desk:
     return desk
 
 
-WindowOpener = Callable[[Desk], int]
+class WindowOpener(Protocol):
+    """ui.launcher.open_window: the window on a ready desk, with the settings of the run
+    and the settings file they came from (``--config``, or None for the default file)."""
+
+    def __call__(self, desk: Desk, *, settings: Settings | None = ...,
+                 config_file: Path | None = ...) -> int: ...
 
 
 def _gui_command(open_window: WindowOpener | None) -> Callable[[Settings, argparse.Namespace],
                                                                  int]:
-    def cmd_gui(settings: Settings, _args: argparse.Namespace) -> int:
+    def cmd_gui(settings: Settings, args: argparse.Namespace) -> int:
         if open_window is None:
             raise InvalidInput(
                 "The window is started by the 'caseapp' command (ui.launcher); "
@@ -334,7 +339,7 @@ def _gui_command(open_window: WindowOpener | None) -> Callable[[Settings, argpar
             )
         desk = _open_desk(settings)
         desk.prepare(settings.paths.backup_dir)  # a new desk opens on an empty database
-        return open_window(desk)
+        return open_window(desk, settings=settings, config_file=args.config)
 
     return cmd_gui
 

@@ -1,5 +1,7 @@
 """Starting the window: ``run_gui(desk)`` (the command line calls it) and
-``build_main_window(desk)`` (tests and screenshots)."""
+``build_main_window(desk)`` (tests and screenshots). ``settings`` is the SettingsStore of
+the run (the settings loaded by the command line and their file); without it the window
+reads the default settings file when it needs the mailbox settings."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from caseapp.services import Desk
 from ui.errors import install_excepthook
 from ui.main_window import MainWindow
+from ui.settings_store import SettingsStore
 
 
 def application() -> QApplication:
@@ -22,15 +25,18 @@ def application() -> QApplication:
     return app
 
 
-def build_main_window(desk: Desk) -> MainWindow:
+def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> MainWindow:
     application()
-    return MainWindow(desk)
+    window = MainWindow(desk)
+    if settings is not None:
+        window.intake.use_settings(settings)
+    return window
 
 
-def run_gui(desk: Desk) -> int:
+def run_gui(desk: Desk, settings: SettingsStore | None = None) -> int:
     """Open the main window on a ready Desk and run until it is closed."""
     app = application()
-    window = build_main_window(desk)
+    window = build_main_window(desk, settings)
     uninstall = install_excepthook(window.presenter)
     try:
         window.show()

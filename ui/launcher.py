@@ -7,15 +7,20 @@ window, and Qt is imported only when the window is really opened.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from caseapp.cli import main as cli_main
+from caseapp.config import Settings
 from caseapp.services import Desk
 
 
-def open_window(desk: Desk) -> int:
+def open_window(desk: Desk, *, settings: Settings | None = None,
+                config_file: Path | None = None) -> int:
     from ui.app import run_gui
+    from ui.settings_store import SettingsStore
 
-    return run_gui(desk)
+    store = SettingsStore(settings, config_file) if settings is not None else None
+    return run_gui(desk, store)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

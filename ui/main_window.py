@@ -34,6 +34,7 @@ from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.new_case import NewCaseDialog
 from ui.errors import ErrorPresenter
+from ui.intake_actions import IntakeActions
 from ui.mail_import import ImportOutcome, run_import, split_droppable
 from ui.models.case_table import CaseTableModel
 from ui.pages.case_page import CasePage
@@ -122,6 +123,13 @@ class MainWindow(QMainWindow):
         self.nav.select_view(DEFAULT_VIEW)
         self.refresh_counts()
         self.load_users()
+
+        # --- intake of scans and of the mailbox (ui/intake_actions.py) -------------------
+        self.intake = IntakeActions(self, desk, self.runner)
+        self.intake.case_created.connect(self._case_created)
+        self.intake.cases_added.connect(self.refresh)
+        self.intake.open_case.connect(self.case_page.show_ref)
+        self.intake.install(self.menuBar(), self.toolbar)
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",

@@ -3,8 +3,10 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.ui.screenshots docs/
 
 Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png,
-legal_clocks.png, and for mail intake import_results.png, message_viewer.png,
-quarantine.png, review_banner.png and to_review.png into the folder given.
+legal_clocks.png, for mail intake import_results.png, message_viewer.png,
+quarantine.png, review_banner.png and to_review.png, and for scans and the mailbox
+scan_review_dialog.png, scan_review_parent_letter.png and mailbox_settings.png
+into the folder given.
 """
 
 from __future__ import annotations
@@ -235,9 +237,55 @@ def main(argv: list[str]) -> int:
         mail = Path(temp) / "mail"
         mail.mkdir()
         _mail_screenshots(window, agent, mail, out)
+        _intake_shots(window, out)
         window.close()
         desk.close()
     return 0
+
+
+def _intake_shots(window: MainWindow, out: Path) -> None:
+    """The scan review on the demo letters, and the mailbox settings."""
+    from caseapp.config import MailSettings
+    from caseapp.resources import resources_dir
+    from ui.dialogs.mailbox_settings import MailboxSettingsDialog
+    from ui.dialogs.scan_review import ScanReviewDialog
+    from ui.settings_store import SettingsStore
+
+    demo = resources_dir() / "demo"
+    for name, shot in (("scanned_letter.png", "scan_review_dialog.png"),
+                       ("carta_padre.tif", "scan_review_parent_letter.png")):
+        window.intake.start_scans([demo / name])
+        _settle(window)
+        batch = window.intake.batch
+        assert batch is not None and isinstance(batch.dialog, ScanReviewDialog)
+        review = batch.dialog
+        review.form.received_confirmed.setChecked(True)
+        if review.form.on_behalf.isChecked():  # the parent letter: show the child's part
+            review.form.subject.name.setText("Mateo Castillo")
+            _settle(window)
+            review.right_scroll.ensureWidgetVisible(review.form.subject.is_child)
+        _settle(window)
+        _save(review, out / shot)
+        review.skip()
+        _settle(window)
+    import keyring
+
+    from caseapp.secrets import SERVICE
+    from tests.keyring_fixtures import MemoryKeyring
+
+    memory = MemoryKeyring()  # as a desktop keyring would be
+    memory.set_password(SERVICE, "imap:privacy@example.com@imap.example.com", "secret")
+    keyring.set_keyring(memory)
+    with tempfile.TemporaryDirectory() as config:
+        from caseapp.config import Paths, Settings
+
+        settings = Settings(paths=Paths(Path(config), Path(config)), mail=MailSettings(
+            imap_host="imap.example.com", imap_user="privacy@example.com", poll_minutes=10))
+        dialog = MailboxSettingsDialog(SettingsStore(settings), window.runner, window)
+        dialog.show()
+        _settle(window)
+        _save(dialog, out / "mailbox_settings.png")
+        dialog.close()
 
 
 if __name__ == "__main__":
