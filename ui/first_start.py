@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from caseapp.resources import resources_dir
 from caseapp.services import Desk
-from caseapp.services.dto import CaseQuery, IntakeResult
+from caseapp.services.dto import IntakeResult
 from ui.tasks import Progress, TaskRunner
 
 DECLINED_KEY = "first_start/sample_intake_declined"
@@ -80,23 +80,25 @@ class FirstStartOffer(QObject):
         desk = self.desk
 
         def count(_progress: Progress) -> int:
-            return desk.count_cases(CaseQuery(view="all"))
+            return desk.message_count()
 
         self.runner.run(count, label="Looking at the desk", on_done=self._counted)
 
-    def _counted(self, cases: int) -> None:
-        if cases == 0 and self.banner is None:
+    def _counted(self, messages: int) -> None:
+        # Offered until the desk has taken in its first mail or letter (a demo desk has
+        # cases typed in, but no mail yet).
+        if messages == 0 and self.banner is None:
             self._show_banner()
 
     def _show_banner(self) -> None:
-        text = QLabel("<b>This desk has no cases yet.</b> See how intake works: take in a "
-                      "sample mailbox of ten fictitious messages and a scanned letter.")
+        text = QLabel("<b>No mail has been taken in yet.</b> See how intake works: take in "
+                      "a sample mailbox of ten fictitious messages and a scanned letter.")
         self.try_button = QPushButton("Try intake with the sample mailbox and a scanned "
                                       "letter")
         self.try_button.clicked.connect(self.try_samples)
         later = QPushButton("Not now")
-        later.setToolTip("Hide this; it is offered again at the next start while the desk "
-                         "is empty")
+        later.setToolTip("Hide this; it is offered again at the next start until mail has "
+                         "been taken in")
         later.clicked.connect(self.hide_banner)
         never = QPushButton("Don't ask again")
         never.clicked.connect(self.decline)

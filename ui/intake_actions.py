@@ -18,10 +18,12 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QStyle, QToolBar, QW
 
 from caseapp.services import Desk
 from ui import scan_import
-from ui.dialogs.mail_results import MailResultsDialog
+from ui.dialogs.import_results import ImportResultsDialog
+from ui.dialogs.mail_results import results_summary
 from ui.dialogs.mailbox_settings import MailboxSettingsDialog
 from ui.first_start import FirstStartOffer, SampleImport
 from ui.mail_check import FetchOutcome, MailChecker
+from ui.mail_import import ImportOutcome
 from ui.scan_import import BatchOutcome, ScanBatch
 from ui.settings_store import SettingsStore
 from ui.tasks import TaskRunner
@@ -104,8 +106,17 @@ class IntakeActions(QObject):
     def install(self, menu_bar: QMenuBar, toolbar: QToolBar) -> None:
         """Add the actions to File (before Quit), Settings and the toolbar; look at the
         desk for the first-start offer and start the automatic checks."""
+        mail_menu = _menu(menu_bar, "&Mail")
         file_menu = _menu(menu_bar, "&File")
-        if file_menu is not None:
+        if mail_menu is not None:
+            # Beside Import mail…, before the intake lists' actions.
+            mine = [self.import_scans_action, self.check_mail_action]
+            actions = mail_menu.actions()
+            if len(actions) > 1:
+                mail_menu.insertActions(actions[1], mine)
+            else:
+                mail_menu.addActions(mine)
+        elif file_menu is not None:
             mine = [self.import_scans_action, self.check_mail_action]
             before_quit = next((a for a in reversed(file_menu.actions()) if a.isSeparator()),
                                None)
@@ -186,8 +197,11 @@ class IntakeActions(QObject):
             self.cases_added.emit()
 
     def _show_results(self, outcome: FetchOutcome) -> None:
-        dialog = MailResultsDialog(outcome.results, cancelled=outcome.cancelled,
-                                   parent=self.window)
+        # The same results dialog as an import: one table, rows that open their case.
+        dialog = ImportResultsDialog(
+            ImportOutcome(tuple(outcome.results), outcome.cancelled, len(outcome.results)),
+            self.window, title="Mail checked",
+            summary=results_summary(outcome.results, cancelled=outcome.cancelled))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open_case.connect(self.open_case)
         self.dialog = dialog

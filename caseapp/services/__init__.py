@@ -160,6 +160,9 @@ class Desk:
     def intake_queue(self, disposition: str) -> tuple[IntakeItem, ...]:
         return intake.intake_queue(self.ctx, disposition)
 
+    def message_count(self) -> int:
+        return intake.message_count(self.ctx)
+
     def review_count(self) -> int:
         return intake.review_count(self.ctx)
 

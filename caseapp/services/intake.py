@@ -378,6 +378,14 @@ def intake_queue(ctx: ServiceContext, disposition: str, limit: int = 500
         )
 
 
+def message_count(ctx: ServiceContext) -> int:
+    """Messages and letters ever taken in (0 on a desk that has not yet seen any mail)."""
+    from sqlalchemy import func
+
+    with ctx.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
 def review_count(ctx: ServiceContext) -> int:
     from sqlalchemy import func
 

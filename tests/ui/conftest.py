@@ -46,6 +46,22 @@ class Ui:
         return self.reports[-1]
 
 
+@pytest.fixture(autouse=True)
+def _window_preferences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Window preferences in the test's own file, never the user's; the first-start offer
+    is declined there so that it only shows in the tests about it (they replace this)."""
+    from PySide6.QtCore import QSettings
+
+    from ui import first_start
+
+    path = tmp_path / "window-preferences.ini"
+    declined = QSettings(str(path), QSettings.Format.IniFormat)
+    declined.setValue(first_start.DECLINED_KEY, True)
+    declined.sync()
+    monkeypatch.setattr(first_start, "preferences",
+                        lambda: QSettings(str(path), QSettings.Format.IniFormat))
+
+
 def open_window(qtbot: QtBot, desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Ui:
     window = build_main_window(desk)
     qtbot.addWidget(window)

@@ -29,13 +29,14 @@ from tests.keyring_fixtures import MemoryKeyring
 from tests.ui.conftest import Ui, open_window
 from tests.ui.helpers import click, closed
 from tests.ui.intake_fixtures import (  # noqa: F401  (fixtures)
+    DEMO,
     iui,
     prefs_file,
     review_dialog,
     status_message,
     store,
 )
-from ui.dialogs.mail_results import MailResultsDialog
+from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.mailbox_settings import MailboxSettingsDialog
 from ui.first_start import DECLINED_KEY
 from ui.mail_check import MailChecker
@@ -177,22 +178,21 @@ def test_check_mail_takes_in_the_mailbox_and_shows_a_summary(
     iui.window.intake.check_mail_action.trigger()
     iui.settle()
     dialog = iui.window.intake.dialog
-    assert isinstance(dialog, MailResultsDialog)
+    assert isinstance(dialog, ImportResultsDialog)
     assert dialog.summary.text() == SAMPLE_SUMMARY
-    assert dialog.list.count() == 10
+    assert dialog.model.rowCount() == 10
     assert iui.desk.count_cases(CaseQuery(view="all")) == 6
     assert iui.window.model.rowCount() == 6  # the list was reloaded
     assert status_message(iui).startswith("6 new cases from the mailbox")
     # A line with a case opens it.
-    first = dialog.list.item(0)
-    dialog.list.itemActivated.emit(first)
+    dialog.activate(dialog.proxy.index(0, 0))
     iui.settle()
     assert iui.window.case_page.header.ref.text() == dialog.results[0].case_ref
     dialog.close()
     iui.window.intake.check_mail_action.trigger()  # nothing new the second time
     iui.settle()
     again = iui.window.intake.dialog
-    assert isinstance(again, MailResultsDialog)
+    assert isinstance(again, ImportResultsDialog)
     assert again.summary.text() == "No new messages"
     assert iui.reports == []
 
@@ -263,7 +263,7 @@ def test_automatic_checks_never_overlap_and_stay_quiet(
     iui.settle()
     assert fetch.calls == 1 and fetch.most == 1
     dialog = iui.window.intake.dialog
-    assert isinstance(dialog, MailResultsDialog)
+    assert isinstance(dialog, ImportResultsDialog)
     assert dialog.summary.text() == "1 new message: 1 new case"
 
 
@@ -331,11 +331,18 @@ def test_dont_ask_again_is_remembered(qtbot: QtBot, iui: Ui, prefs_file: Path,
         again.window.shutdown()
 
 
-def test_no_offer_on_a_desk_with_cases(qtbot: QtBot, sqlite_desk: Desk, prefs_file: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_offer_stands_on_a_demo_desk_until_mail_is_taken_in(
+        qtbot: QtBot, sqlite_desk: Desk, prefs_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.ui.conftest import new_case
 
-    new_case(sqlite_desk)
+    new_case(sqlite_desk)  # cases typed in by hand, no mail yet: still offered
+    opened = open_window(qtbot, sqlite_desk, monkeypatch)
+    try:
+        assert opened.window.intake.first_start.banner is not None
+    finally:
+        opened.window.shutdown()
+    list(sqlite_desk.import_files([DEMO / "sample-mailbox.mbox"]))
     opened = open_window(qtbot, sqlite_desk, monkeypatch)
     try:
         assert opened.window.intake.first_start.banner is None

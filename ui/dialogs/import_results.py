@@ -23,12 +23,15 @@ from ui.models.intake import OPENS_A_CASE, ImportResultsModel
 class ImportResultsDialog(QDialog):
     open_case = Signal(str)
 
-    def __init__(self, outcome: ImportOutcome, parent: QWidget | None = None) -> None:
+    def __init__(self, outcome: ImportOutcome, parent: QWidget | None = None, *,
+                 title: str = "", summary: str = "") -> None:
         super().__init__(parent)
         self.outcome = outcome
-        self.setWindowTitle("Import cancelled" if outcome.cancelled else "Mail imported")
+        self.results = outcome.results
+        self.setWindowTitle(title or ("Import cancelled" if outcome.cancelled
+                                      else "Mail imported"))
         self.resize(900, 480)
-        self.summary = QLabel(outcome.summary())
+        self.summary = QLabel(summary or outcome.summary())
         self.summary.setWordWrap(True)
         font = self.summary.font()
         font.setBold(True)
