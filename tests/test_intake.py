@@ -457,3 +457,25 @@ def test_writing_again_after_the_case_was_closed_opens_a_new_case(intake_desk: D
     new_case = intake_desk.get_case(result.case_ref)
     assert ref in new_case.notes[0].body
     assert len(intake_desk.get_case(ref).messages) == 1  # the closed case is left alone
+
+
+def test_nul_characters_are_stored_on_every_backend(intake_desk: Desk) -> None:
+    """PostgreSQL refuses NUL in text: a message carrying some must still be taken in."""
+    raw = (b"From: =?utf-8?q?Ana=00_Ruiz?= <ana@example.com>\nTo: privacy@example.org\n"
+           b"Subject: delete=?utf-8?q?_my=00data?=\nMessage-ID: <nul@example.com>\n\n"
+           b"Please delete my data.\x00 I live in California.\n")
+    result = intake_desk.take_in(item(raw))
+    assert result.outcome == "created", result
+    message = intake_desk.get_message(intake_desk.get_case(result.case_ref).messages[0].id)
+    assert "\x00" not in message.body_text + message.subject + message.sender
+    bomb = b"Subject: nul\x00here\nX-B: " + b"n" * 100_000 + b"\n\nx\n"
+    assert intake_desk.take_in(item(bomb)).outcome == "quarantined"
+
+
+@pytest.mark.parametrize("sender", ["x@y", "<>", "undisclosed-recipients:;", "@", "a@b@c.d",
+                                    "\"Weird, Name\" <no-at-sign>", "a" * 400 + "@example.com"])
+def test_odd_senders_still_open_a_case(intake_desk: Desk, sender: str) -> None:
+    raw = mailmaker.mail(sender="placeholder@example.com").replace(
+        b"From: placeholder@example.com", b"From: " + sender.encode())
+    result = intake_desk.take_in(item(raw))
+    assert result.outcome == "created", result

@@ -796,3 +796,14 @@ def test_an_appeal_cannot_be_appealed(desk: Desk) -> None:
     assert not desk.get_case(appeal.ref).can_appeal
     with pytest.raises(TransitionRefused, match="itself an appeal"):
         desk.open_appeal(appeal.ref, "Again")
+
+
+def test_a_party_field_longer_than_its_column_is_refused_with_a_message(desk: Desk) -> None:
+    from caseapp.errors import InvalidInput as Refused
+
+    with pytest.raises(Refused, match="name is too long"):
+        desk.create_case(NewCase(channel="phone", request_types=("delete",),
+                                 requester=PartyData(name="N" * 301)))
+    with pytest.raises(Refused, match="phone is too long"):
+        desk.create_case(NewCase(channel="phone", request_types=("delete",),
+                                 requester=PartyData(name="Ana", phone="5" * 41)))

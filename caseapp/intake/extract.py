@@ -420,8 +420,11 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
 
 
 def _text_ok(value: str) -> str:
-    """Text that encodes as UTF-8: 8-bit bytes that slipped through a decoder (as lone
-    surrogates) are read as UTF-8/cp1252, and anything left is replaced."""
+    """Text any database stores: 8-bit bytes that slipped through a decoder (as lone
+    surrogates) are read as UTF-8/cp1252, anything left is replaced, and NUL characters
+    (refused by PostgreSQL in text columns) become U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
     try:
         value.encode("utf-8")
         return value

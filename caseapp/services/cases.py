@@ -93,11 +93,17 @@ def _next_ref(session: Session, year: int) -> str:
     return f"PR-{year}-{counter.last:05d}"
 
 
+# What the party columns hold (PostgreSQL refuses longer values outright).
+PARTY_LIMITS = {"name": 300, "email": 254, "phone": 40, "postal_code": 20, "state": 10}
+
+
 def _clean_party(data: PartyData, what: str) -> PartyData:
     for item in fields(data):
         value = getattr(data, item.name)
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            raise InvalidInput(f"{what} {item.name.replace('_', ' ')} is too long.")
+        limit = PARTY_LIMITS.get(item.name, MAX_TEXT)
+        if isinstance(value, str) and len(value.strip()) > limit:
+            raise InvalidInput(f"{what} {item.name.replace('_', ' ')} is too long "
+                               f"(at most {limit} characters).")
     email = data.email.strip()
     if email and not EMAIL_PATTERN.match(email):
         raise InvalidInput(f"{what} email '{email}' is not an email address.")

@@ -29,7 +29,7 @@ from caseapp.intake.classify import Proposal, classify
 from caseapp.intake.mailtypes import MailRejected, ParsedMail
 from caseapp.intake.sources import SourceItem, canonical_mail
 from caseapp.intake.worker import MailParser
-from caseapp.services.cases import check_version, insert_case, load_case, touch
+from caseapp.services.cases import EMAIL_PATTERN, check_version, insert_case, load_case, touch
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import (
     AttachmentView,
@@ -178,7 +178,7 @@ def _loose_header(data: bytes, name: bytes) -> str:
     match = re.search(rb"(?im)^" + name + rb":[ \t]*([^\r\n]{0,300})", data[:65536])
     if not match:
         return ""
-    return match.group(1).decode("utf-8", "replace").strip()
+    return match.group(1).decode("utf-8", "replace").replace("\x00", "\ufffd").strip()
 
 
 def _thread_target(session: Session, parsed: ParsedMail) -> tuple[Case | None, str]:
@@ -216,7 +216,8 @@ def _new_case(parsed: ParsedMail, proposal: Proposal, received_at: datetime) -> 
     email = parsed.from_addr or (proposal.emails[0] if proposal.emails else "")
     postal_code = proposal.postal_codes[0] if proposal.postal_codes else ""
     requester = PartyData(
-        name=name[:300], email=email if "@" in email else "",
+        name=name[:300],
+        email=email if EMAIL_PATTERN.match(email) and len(email) <= 254 else "",
         phone=proposal.phones[0] if proposal.phones else "",
         postal_address=proposal.postal_address or "", postal_code=postal_code,
         relationship=("parent" if proposal.is_child

@@ -47,7 +47,7 @@ def proposal_for(letter_text: str, received_on: date, *,
     found = fields or read_letter(letter_text)
     proposal = found.proposal
     requester = PartyData(
-        name=found.sender_name or (proposal.names[0] if proposal.names else ""),
+        name=(found.sender_name or (proposal.names[0] if proposal.names else ""))[:300],
         email=found.email or (proposal.emails[0] if proposal.emails else ""),
         phone=found.phone or (proposal.phones[0] if proposal.phones else ""),
         postal_address=found.postal_address or proposal.postal_address or "",
