@@ -42,6 +42,9 @@ from caseapp.services.intake import MailOrigin
 from caseapp.services.mail_fetch import fetch_new_mail
 from caseapp.services.scans import ScannedLetter, proposal_for
 
+IMPORT_BATCH = 50
+"""Messages per unit of work when importing files: fewer commits, little to redo."""
+
 __all__ = ["Desk", "MailOrigin", "Rules", "ScannedLetter", "proposal_for"]
 
 
@@ -125,12 +128,19 @@ class Desk:
         """Every message and scan of the files (and folders) named, one result each, in
         order. Scans open cases to review, received on ``scans_received_on`` (today when
         not given: the PO box is emptied daily)."""
+        mail: list[SourceItem] = []  # taken in by batches: one unit of work per batch
         for item in read_items(paths):
             if item.kind == "scan" and item.data:
+                yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
+                mail = []
                 yield scans.take_in_scan(self.ctx, item.label, item.data,
                                          scans_received_on or self.clock.today())
-            else:
-                yield self.take_in(item)
+                continue
+            mail.append(item)
+            if len(mail) >= IMPORT_BATCH:
+                yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
+                mail = []
+        yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
 
     def fetch_mail(self, settings: MailSettings, *, password: str | None = None,
                    ssl_context: ssl.SSLContext | None = None,

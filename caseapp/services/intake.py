@@ -12,9 +12,10 @@ case.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
@@ -62,11 +63,58 @@ class MailOrigin:
 
 # ------------------------------------------------------------------ the entry point --
 
+@dataclass(frozen=True)
+class _Ready:
+    """A message read (parsed and classified, or found unreadable) and not yet stored."""
+
+    origin: MailOrigin
+    stored: bytes
+    sha256: str | None
+    parsed: ParsedMail | None = None
+    proposal: Proposal | None = None
+    reason: str = ""
+    """Why it goes to quarantine, when ``parsed`` is None."""
+
+
 def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
             origin: MailOrigin | None = None) -> IntakeResult:
     """Take one message in; returns what became of it. Raises only environment problems
     (database gone, disk full): a bad message is a result, never an exception."""
-    origin = origin or MailOrigin(item.label)
+    ready = _read(ctx, parser, item, origin or MailOrigin(item.label))
+    if isinstance(ready, IntakeResult):
+        return ready
+    return _commit([ready], ctx)[0]
+
+
+def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[SourceItem],
+                 batch: int = 50) -> Iterator[IntakeResult]:
+    """Take in many messages, ``batch`` per unit of work, reading (parsing, classifying)
+    two at a time; one result per item, in order, each only once it is committed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(item: SourceItem) -> _Ready | IntakeResult:
+        return _read(ctx, parser, item, MailOrigin(item.label))
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-read") as pool:
+        chunk: list[SourceItem] = []
+        for item in itertools.chain(items, [None]):
+            if item is not None:
+                chunk.append(item)
+                if len(chunk) < batch:
+                    continue
+            if not chunk:
+                break
+            done = list(pool.map(read, chunk))
+            chunk = []
+            waiting = [r for r in done if isinstance(r, _Ready)]
+            stored = iter(_commit(waiting, ctx) if waiting else [])
+            for result in done:
+                yield result if isinstance(result, IntakeResult) else next(stored)
+
+
+def _read(ctx: ServiceContext, parser: MailParser, item: SourceItem,
+          origin: MailOrigin) -> _Ready | IntakeResult:
+    """Everything before the unit of work: dedupe by a read, parse, classify."""
     if item.kind == "scan":
         return IntakeResult(item.label, "failed", detail="a scan: take it in with "
                             "import_scan")
@@ -74,8 +122,7 @@ def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
         if not item.sha256 and origin.uid is None:
             return IntakeResult(item.label, "failed", detail=item.error)
         # Too large to keep: on record (by hash, or by mailbox UID) so it is not lost.
-        return _quarantine(ctx, origin, b"", item.sha256 or None, item.error)
-
+        return _Ready(origin, b"", item.sha256 or None, reason=item.error)
     # What is kept and hashed: the canonical mail, or an Outlook file as it came (its
     # conversion to MIME is not byte-stable, so it could not dedupe).
     is_outlook = item.kind == "msg"
@@ -88,16 +135,33 @@ def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
         mime = canonical_mail(parser.convert_msg(item.data)) if is_outlook else stored
         parsed = parser.parse(mime)
     except MailRejected as exc:
-        return _quarantine(ctx, origin, stored, sha256, exc.reason)
+        return _Ready(origin, stored, sha256, reason=exc.reason)
     proposal = classify(parsed.subject, parsed.text, parsed.from_name, parsed.from_addr)
+    return _Ready(origin, stored, sha256, parsed, proposal)
+
+
+def _commit(ready: list[_Ready], ctx: ServiceContext) -> list[IntakeResult]:
+    """Store messages in one unit of work; if that fails on a constraint (another
+    workstation took one of them in meanwhile), store them one by one instead."""
     try:
-        return _store(ctx, origin, stored, sha256, parsed, proposal)
+        with ctx.write() as session:
+            actor = ctx.actor(session).username
+            return [_write(ctx, session, actor, r) for r in ready]
     except IntegrityError:
-        # Another workstation committed the same message between our check and commit.
-        seen = _already_taken_in(ctx, sha256, origin)
+        if len(ready) > 1:
+            return [result for r in ready for result in _commit([r], ctx)]
+        seen = _already_taken_in(ctx, ready[0].sha256 or "-", ready[0].origin)
         if seen is None:
             raise
-        return seen
+        return [seen]
+
+
+def _write(ctx: ServiceContext, session: Session, actor: str, ready: _Ready) -> IntakeResult:
+    if ready.parsed is None or ready.proposal is None:
+        return _quarantine_in(ctx, session, actor, ready.origin, ready.stored, ready.sha256,
+                              ready.reason)
+    return _store_in(ctx, session, actor, ready.origin, ready.stored, ready.sha256 or "",
+                     ready.parsed, ready.proposal)
 
 
 def _digest(data: bytes) -> str:
@@ -145,32 +209,38 @@ def _put_blob(session: Session, sha256: str, data: bytes, now: datetime) -> None
 
 def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: str | None,
                 reason: str, channel: str = "email") -> IntakeResult:
-    kept = data[:MAX_QUARANTINE_BYTES]
     with ctx.write() as session:
-        existing = _find_duplicate(session, sha256 or "-", origin)
-        if existing is not None:
-            return _duplicate_result(origin.label, existing)
-        actor = ctx.actor(session)
-        now = ctx.clock.now()
-        if kept:
-            _put_blob(session, _digest(kept), kept, now)
-        message = Message(
-            direction="in", channel=channel, disposition="quarantined",
-            quarantine_reason=reason[:2000], raw_sha256=sha256, size=len(data),
-            source_label=origin.label[:2000], body_text="",
-            subject=_loose_header(kept, b"subject"), sender=_loose_header(kept, b"from"),
-            received_at=origin.received_at or now,
-            mailbox_key=origin.mailbox_key, imap_uidvalidity=origin.uidvalidity,
-            imap_uid=origin.uid, created_at=now,
-            # The kept bytes' own hash, to find them again (may be a prefix of the whole).
-            defects=f"kept bytes sha256 {_digest(kept)}" if kept else "nothing kept",
-        )
-        session.add(message)
-        session.flush()
-        audit.record(session, actor=actor.username, action="message.quarantined", at=now,
-                     detail={"message": message.id, "sha256": sha256 or "",
-                             "reason": reason[:300]})
-        return IntakeResult(origin.label, "quarantined", "", reason, message.id)
+        return _quarantine_in(ctx, session, ctx.actor(session).username, origin, data,
+                              sha256, reason, channel)
+
+
+def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOrigin,
+                   data: bytes, sha256: str | None, reason: str,
+                   channel: str = "email") -> IntakeResult:
+    kept = data[:MAX_QUARANTINE_BYTES]
+    existing = _find_duplicate(session, sha256 or "-", origin)
+    if existing is not None:
+        return _duplicate_result(origin.label, existing)
+    now = ctx.clock.now()
+    if kept:
+        _put_blob(session, _digest(kept), kept, now)
+    message = Message(
+        direction="in", channel=channel, disposition="quarantined",
+        quarantine_reason=reason[:2000], raw_sha256=sha256, size=len(data),
+        source_label=origin.label[:2000], body_text="",
+        subject=_loose_header(kept, b"subject"), sender=_loose_header(kept, b"from"),
+        received_at=origin.received_at or now,
+        mailbox_key=origin.mailbox_key, imap_uidvalidity=origin.uidvalidity,
+        imap_uid=origin.uid, created_at=now,
+        # The kept bytes' own hash, to find them again (may be a prefix of the whole).
+        defects=f"kept bytes sha256 {_digest(kept)}" if kept else "nothing kept",
+    )
+    session.add(message)
+    session.flush()
+    audit.record(session, actor=actor, action="message.quarantined", at=now,
+                 detail={"message": message.id, "sha256": sha256 or "",
+                         "reason": reason[:300]})
+    return IntakeResult(origin.label, "quarantined", "", reason, message.id)
 
 
 def _loose_header(data: bytes, name: bytes) -> str:
@@ -257,87 +327,86 @@ def _describe(case: Case, proposal: Proposal) -> str:
     return " · ".join(b for b in bits if b)
 
 
-def _store(ctx: ServiceContext, origin: MailOrigin, stored: bytes, sha256: str,
-           parsed: ParsedMail, proposal: Proposal) -> IntakeResult:
-    with ctx.write() as session:
-        existing = _find_duplicate(session, sha256, origin)
-        if existing is not None:
-            return _duplicate_result(origin.label, existing)
-        actor = ctx.actor(session)
-        now = ctx.clock.now()
-        received_at = _arrival(origin, parsed, now)
-        target, why = _thread_target(session, parsed)
-        auto = _auto_kind(parsed)
-        created = False
-        closed_ref = ""
-        if (target is not None and not auto and "Message-ID" not in why
-                and not ctx.workflow.state(target.status).is_open):
-            # A person writing again after their case was closed may be asking for
-            # something new: a case of its own, which names the closed one.
-            closed_ref, target = target.ref, None
-        if target is None and not auto:
-            # A case opened from mail is timed from the mail's arrival, never from a
-            # later import: the legal clock started when it reached the mailbox.
-            target = insert_case(ctx, session, actor.username,
-                                 _new_case(parsed, proposal, received_at))
-            created = True
-        _put_blob(session, sha256, stored, now)
-        message = Message(
-            case=target, direction="in", channel="email",
-            disposition="case" if target is not None else "not_request",
-            auto_kind=auto, message_id=parsed.message_id[:998] or None,
-            in_reply_to=parsed.in_reply_to, reference_ids=" ".join(parsed.references),
-            subject=parsed.subject, sender=_sender(parsed), from_addr=parsed.from_addr[:320],
-            recipients=", ".join(parsed.to), sent_at=parsed.date, received_at=received_at,
-            body_text=parsed.text, html_sanitized=parsed.html_sanitized,
-            blocked="\n".join(parsed.blocked), defects="\n".join(parsed.defects),
-            classification=json.dumps(asdict(proposal), ensure_ascii=False),
-            raw_sha256=sha256, size=len(stored),
-            source_label=origin.label[:2000], mailbox_key=origin.mailbox_key,
-            imap_uidvalidity=origin.uidvalidity, imap_uid=origin.uid, created_at=now,
-        )
-        session.add(message)
+def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOrigin,
+              stored: bytes, sha256: str, parsed: ParsedMail, proposal: Proposal
+              ) -> IntakeResult:
+    existing = _find_duplicate(session, sha256, origin)
+    if existing is not None:
+        return _duplicate_result(origin.label, existing)
+    now = ctx.clock.now()
+    received_at = _arrival(origin, parsed, now)
+    target, why = _thread_target(session, parsed)
+    auto = _auto_kind(parsed)
+    created = False
+    closed_ref = ""
+    if (target is not None and not auto and "Message-ID" not in why
+            and not ctx.workflow.state(target.status).is_open):
+        # A person writing again after their case was closed may be asking for
+        # something new: a case of its own, which names the closed one.
+        closed_ref, target = target.ref, None
+    if target is None and not auto:
+        # A case opened from mail is timed from the mail's arrival, never from a
+        # later import: the legal clock started when it reached the mailbox.
+        target = insert_case(ctx, session, actor,
+                             _new_case(parsed, proposal, received_at))
+        created = True
+    _put_blob(session, sha256, stored, now)
+    message = Message(
+        case=target, direction="in", channel="email",
+        disposition="case" if target is not None else "not_request",
+        auto_kind=auto, message_id=parsed.message_id[:998] or None,
+        in_reply_to=parsed.in_reply_to, reference_ids=" ".join(parsed.references),
+        subject=parsed.subject, sender=_sender(parsed), from_addr=parsed.from_addr[:320],
+        recipients=", ".join(parsed.to), sent_at=parsed.date, received_at=received_at,
+        body_text=parsed.text, html_sanitized=parsed.html_sanitized,
+        blocked="\n".join(parsed.blocked), defects="\n".join(parsed.defects),
+        classification=json.dumps(asdict(proposal), ensure_ascii=False),
+        raw_sha256=sha256, size=len(stored),
+        source_label=origin.label[:2000], mailbox_key=origin.mailbox_key,
+        imap_uidvalidity=origin.uidvalidity, imap_uid=origin.uid, created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for attachment in parsed.attachments:
+        _put_blob(session, attachment.sha256, attachment.data, now)
+        session.add(Document(
+            case=target, message_id=message.id, kind="attachment",
+            filename=attachment.filename_sanitized, media_type=attachment.media_type[:100],
+            sha256=attachment.sha256, size=attachment.size, created_at=now,
+        ))
+    detail: dict[str, object] = {"message": message.id, "sha256": sha256,
+                                 "attachments": len(parsed.attachments)}
+    if target is None:
+        audit.record(session, actor=actor, action="message.not_request", at=now,
+                     detail={**detail, "auto": auto})
         session.flush()
-        for attachment in parsed.attachments:
-            _put_blob(session, attachment.sha256, attachment.data, now)
-            session.add(Document(
-                case=target, message_id=message.id, kind="attachment",
-                filename=attachment.filename_sanitized, media_type=attachment.media_type[:100],
-                sha256=attachment.sha256, size=attachment.size, created_at=now,
-            ))
-        detail: dict[str, object] = {"message": message.id, "sha256": sha256,
-                                     "attachments": len(parsed.attachments)}
-        if target is None:
-            audit.record(session, actor=actor.username, action="message.not_request", at=now,
-                         detail={**detail, "auto": auto})
-            session.flush()
-            what = "a bounce" if auto == "bounce" else "an auto-reply"
-            return IntakeResult(origin.label, "not_request", "",
-                                f"{what} that answers no case", message.id)
-        if created:
-            if closed_ref:
-                session.add(Note(case=target, author=actor.username, created_at=now,
-                                 body=f"This mail answers {closed_ref}, which was closed "
-                                      f"({why}): opened as a new case."))
-            audit.record(session, actor=actor.username, action="message.received", at=now,
-                         case=target, detail={**detail, "opened_case": True,
-                                              "after_closed": closed_ref})
-            session.flush()
-            described = _describe(target, proposal)
-            if closed_ref:
-                described += f" · writes again after {closed_ref} was closed"
-            return IntakeResult(origin.label, "created", target.ref, described, message.id)
-        touch(target, now)
-        if not auto:
-            # Staff must notice a reply: it may be the verification they were waiting for.
-            session.add(Task(case=target, kind="follow_up",
-                             title=f"Read the new message from {_sender(parsed)[:200]}",
-                             due_on=ctx.clock.today(), status="open", created_at=now))
-        audit.record(session, actor=actor.username, action="message.threaded", at=now,
-                     case=target, detail={**detail, "why": why, "auto": auto})
+        what = "a bounce" if auto == "bounce" else "an auto-reply"
+        return IntakeResult(origin.label, "not_request", "",
+                            f"{what} that answers no case", message.id)
+    if created:
+        if closed_ref:
+            session.add(Note(case=target, author=actor, created_at=now,
+                             body=f"This mail answers {closed_ref}, which was closed "
+                                  f"({why}): opened as a new case."))
+        audit.record(session, actor=actor, action="message.received", at=now,
+                     case=target, detail={**detail, "opened_case": True,
+                                          "after_closed": closed_ref})
         session.flush()
-        label = {"bounce": "bounce, ", "auto_reply": "auto-reply, "}.get(auto, "")
-        return IntakeResult(origin.label, "threaded", target.ref, f"{label}{why}", message.id)
+        described = _describe(target, proposal)
+        if closed_ref:
+            described += f" · writes again after {closed_ref} was closed"
+        return IntakeResult(origin.label, "created", target.ref, described, message.id)
+    touch(target, now)
+    if not auto:
+        # Staff must notice a reply: it may be the verification they were waiting for.
+        session.add(Task(case=target, kind="follow_up",
+                         title=f"Read the new message from {_sender(parsed)[:200]}",
+                         due_on=ctx.clock.today(), status="open", created_at=now))
+    audit.record(session, actor=actor, action="message.threaded", at=now,
+                 case=target, detail={**detail, "why": why, "auto": auto})
+    session.flush()
+    label = {"bounce": "bounce, ", "auto_reply": "auto-reply, "}.get(auto, "")
+    return IntakeResult(origin.label, "threaded", target.ref, f"{label}{why}", message.id)
 
 
 def _arrival(origin: MailOrigin, parsed: ParsedMail, now: datetime) -> datetime:

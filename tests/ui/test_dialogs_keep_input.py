@@ -120,7 +120,7 @@ def test_a_refused_party_save_shows_the_service_message(qtbot: QtBot, ui: Ui) ->
     dialog.form.name.setText(long_name)
     ok(qtbot, dialog, ui)
     assert dialog.isVisible()
-    assert dialog.error_label.text() == "Requester name is too long."
+    assert dialog.error_label.text() == "Requester name is too long (at most 300 characters)."
     assert dialog.form.name.text() == long_name
     assert ui.reports == []
 
