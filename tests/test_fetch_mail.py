@@ -171,3 +171,21 @@ def test_fetch_mail_from_the_command_line_killed_half_way_and_run_again(
             count,)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert _caseapp(tmp_path, "audit", "verify").returncode == 0
+
+
+def test_a_server_without_custom_keywords_is_read_by_uid_and_never_flagged(
+        mail_desk: Desk, imap_account: ImapAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only \\Seen would be left, which staff set by reading: never rely on it."""
+    monkeypatch.setattr(Mailbox, "uses_custom_keyword", property(lambda _self: False))
+    uids = [imap_account.append(raw) for raw in demo_messages()[:3]]
+    settings = imap_account.settings()
+    first = list(mail_desk.fetch_mail(settings, password=imap_account.password))
+    assert [r.outcome for r in first] == ["created", "created", "created"]
+    assert all(imap_account.flags(uid) == set() for uid in uids)  # nothing set, not \\Seen
+    with imap_account.session() as client:  # a colleague reads the mail in Outlook
+        client.select_folder("INBOX")
+        client.add_flags(uids, [b"\\Seen"])
+    later = imap_account.append(mailmaker.mail(message_id="<later@example.com>"))
+    [again] = mail_desk.fetch_mail(settings, password=imap_account.password)
+    assert again.outcome == "created" and imap_account.flags(later) == set()
+    assert list(mail_desk.fetch_mail(settings, password=imap_account.password)) == []

@@ -479,3 +479,43 @@ def test_odd_senders_still_open_a_case(intake_desk: Desk, sender: str) -> None:
         b"From: placeholder@example.com", b"From: " + sender.encode())
     result = intake_desk.take_in(item(raw))
     assert result.outcome == "created", result
+
+
+def test_a_parser_that_cannot_work_quarantines_nothing(sqlite_desk: Desk) -> None:
+    from caseapp.intake.mailtypes import ParserUnavailable
+
+    broken = MailParser(workers=1)
+    broken.close()
+    sqlite_desk.share_mail_parser(broken)
+    with pytest.raises(ParserUnavailable):
+        sqlite_desk.take_in(item(mailmaker.mail()))
+    assert rows(sqlite_desk, Message) == 0  # left for the next try, not quarantined
+
+
+@pytest.mark.parametrize("date_header", ["Fri, 31 Dec 9999 23:59:00 -0100",
+                                         "Mon, 1 Jan 1900 10:00:00 +0000"])
+def test_an_absurd_date_opens_the_case_as_of_now(intake_desk: Desk, date_header: str) -> None:
+    raw = mailmaker.mail(date=None, headers={"Date": date_header})
+    result = intake_desk.take_in(item(raw))
+    assert result.outcome == "created", result
+    assert intake_desk.get_case(result.case_ref).received_at == intake_desk.clock.now()
+
+
+def test_a_message_the_database_refuses_goes_to_quarantine_not_stops_the_import(
+        intake_desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caseapp.services import intake as intake_service
+
+    real = intake_service._store_in
+
+    def refuse_second(ctx, session, actor, origin, stored, sha256, parsed, proposal):  # type: ignore[no-untyped-def]
+        if parsed.subject == "second":
+            raise InvalidInput("Requester name is too long.")
+        return real(ctx, session, actor, origin, stored, sha256, parsed, proposal)
+
+    monkeypatch.setattr(intake_service, "_store_in", refuse_second)
+    results = list(intake_service.take_in_many(
+        intake_desk.ctx, intake_desk.mail_parser,
+        [item(mailmaker.mail(subject=s, message_id=f"<{s}@x.example>"), s)
+         for s in ("first", "second", "third")]))
+    assert [r.outcome for r in results] == ["created", "quarantined", "created"]
+    assert "could not be stored" in results[1].detail

@@ -25,6 +25,7 @@ from caseapp.errors import UserError
 from caseapp.intake import MailLimits, MailParser, MailRejected, ParsedMail, parse_mail
 from caseapp.intake.extract import sanitize_filename
 from caseapp.intake.mailparse import shutdown_default_parser
+from caseapp.intake.mailtypes import ParserUnavailable
 from caseapp.intake.prescan import prescan
 
 
@@ -237,11 +238,24 @@ def test_workers_are_recycled_after_max_tasks() -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
-def test_a_closed_parser_refuses_politely() -> None:
+def test_a_closed_parser_refuses_politely_and_blames_no_message() -> None:
     pool = MailParser(workers=1)
     pool.close()
-    with pytest.raises(MailRejected, match="shut down"):
+    with pytest.raises(ParserUnavailable, match="shut down"):
         pool.parse(SIMPLE)
+    assert not issubclass(ParserUnavailable, MailRejected)  # never a quarantine reason
+
+
+def test_a_parser_shut_down_while_reading_blames_no_message() -> None:
+    pool = MailParser(workers=1)
+    try:
+        closer = threading.Timer(0.3, pool.close)
+        closer.start()
+        with pytest.raises(ParserUnavailable):
+            pool._run(("sleep", 5), timeout=10)
+        closer.join()
+    finally:
+        pool.close()
 
 
 def test_rejections_are_user_errors() -> None:

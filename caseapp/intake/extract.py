@@ -39,6 +39,7 @@ _VERBATIM = email.policy.default.clone(refold_source="none", max_line_length=0)
 _ADDR_SPEC = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _MAX_DEFECTS = 50
+MAX_MESSAGE_ID = 250
 _MAX_FILENAME = 150
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.I)
 _BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster"})
@@ -131,12 +132,12 @@ def _date(msg: Message, notes: _Notes) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(raw.strip())
-    except Exception:
+        if parsed.tzinfo is None:  # "-0000": the zone is unknown; UTC is the best guess
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except Exception:  # unreadable, or out of range once moved to UTC (year 9999 -0100)
         notes.add(f"unreadable Date header: {_clean_text(raw)[:80]!r}")
         return None
-    if parsed.tzinfo is None:  # "-0000": the zone is unknown; UTC is the best guess
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _arrival(msg: Message) -> datetime | None:
@@ -330,9 +331,13 @@ def build(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
         message_id = ""
     else:
         ids = _msg_ids(message_id_raw)
-        message_id = ids[0] if ids else _clean_text(message_id_raw)[:250]
-    in_reply_to_ids = _msg_ids(_raw_header(msg, "in-reply-to") or "")
-    references = _msg_ids(_raw_header(msg, "references") or "")
+        message_id = ids[0] if ids else _clean_text(message_id_raw)
+    # Real Message-IDs are short; a longer one is cut so it fits the database's index.
+    message_id = message_id[:MAX_MESSAGE_ID]
+    in_reply_to_ids = tuple(i[:MAX_MESSAGE_ID]
+                            for i in _msg_ids(_raw_header(msg, "in-reply-to") or ""))
+    references = tuple(i[:MAX_MESSAGE_ID]
+                       for i in _msg_ids(_raw_header(msg, "references") or ""))[:100]
 
     senders = _addresses(msg, "from", notes)
     from_name, from_addr = senders[0] if senders else ("", "")
@@ -443,4 +448,10 @@ def _storable(parsed: ParsedMail) -> ParsedMail:
             continue
         if fixed != value:
             changes[name] = fixed
+    attachments = tuple(
+        dataclasses.replace(a, media_type=_text_ok(a.media_type)[:100],
+                            filename_sanitized=_text_ok(a.filename_sanitized))
+        for a in parsed.attachments)
+    if attachments != parsed.attachments:
+        changes["attachments"] = attachments
     return dataclasses.replace(parsed, **changes) if changes else parsed

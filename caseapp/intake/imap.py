@@ -201,6 +201,14 @@ class Mailbox:
 
     # --- reading and marking -------------------------------------------------------------
 
+    def all_uids(self) -> list[int]:
+        """UIDs of every message in the folder (not deleted), ascending."""
+        with self._guard("list the messages"):
+            client = self._live()
+            client.noop()
+            found = client.search(["UNDELETED"])
+        return sorted(int(uid) for uid in found)
+
     def pending_uids(self) -> list[int]:
         """UIDs of the messages not yet marked processed (and not deleted), ascending."""
         if self.uses_custom_keyword:

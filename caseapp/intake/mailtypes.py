@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from caseapp.errors import UserError
+from caseapp.errors import EnvironmentProblem, UserError
 
 MiB = 1024 * 1024
 KiB = 1024
@@ -20,6 +20,11 @@ class MailRejected(UserError):
     @property
     def reason(self) -> str:
         return str(self.args[0])
+
+
+class ParserUnavailable(EnvironmentProblem):
+    """The parser itself could not work (busy, shut down, cannot start): the message is
+    not to blame, so it is neither quarantined nor marked processed; try again later."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
-from caseapp.intake.mailtypes import DEFAULT_LIMITS, MailLimits, MailRejected, ParsedMail
+from caseapp.intake.mailtypes import (
+    DEFAULT_LIMITS,
+    MailLimits,
+    MailRejected,
+    ParsedMail,
+    ParserUnavailable,
+)
 
 _MB = 1024 * 1024
 
@@ -269,7 +275,7 @@ class MailParser:
 
     def _run(self, task: tuple[Any, ...], timeout: float) -> Any:
         if not self._slots.acquire(timeout=max(timeout, 0.0) + 60):
-            raise MailRejected("the mail parser is too busy; try again")
+            raise ParserUnavailable("the mail parser is too busy; try again")
         try:
             status, value = self._attempt(task, timeout)
         finally:
@@ -287,7 +293,7 @@ class MailParser:
                 # It died while idle: the task never started, so a fresh worker may take it.
                 self._discard(worker)
                 if attempt == 2:
-                    raise MailRejected("the parser process could not be reached") from exc
+                    raise ParserUnavailable("the parser process could not be reached") from exc
                 continue
             try:
                 answer: tuple[str, Any] = self._receive(worker, timeout)
@@ -301,7 +307,7 @@ class MailParser:
     def _checkout(self) -> _Worker:
         with self._lock:
             if self._closed:
-                raise MailRejected("the mail parser has been shut down")
+                raise ParserUnavailable("the mail parser has been shut down")
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive():
@@ -311,7 +317,7 @@ class MailParser:
         try:
             worker = _Worker(self._context)
         except Exception as exc:
-            raise MailRejected(f"no parser process could be started ({exc})") from exc
+            raise ParserUnavailable(f"no parser process could be started ({exc})") from exc
         with self._lock:
             self._busy.add(worker)
         return worker
@@ -331,8 +337,7 @@ class MailParser:
             self._busy.discard(worker)
         worker.kill()
 
-    @staticmethod
-    def _receive(worker: _Worker, timeout: float) -> Any:
+    def _receive(self, worker: _Worker, timeout: float) -> Any:
         try:
             ready = worker.conn.poll(timeout)
         except (EOFError, OSError):
@@ -343,6 +348,13 @@ class MailParser:
             return worker.conn.recv()
         except (EOFError, OSError) as exc:
             worker.process.join(1)
+            death = worker.describe_death()
+            if self._closed or worker.process.exitcode == 1:
+                # Shut down by us (the window closing), or a worker that could not run at
+                # all: the message is not to blame, so it must not go to quarantine.
+                raise ParserUnavailable(
+                    f"the mail parser stopped ({'shut down' if self._closed else death}); "
+                    "try again") from exc
             raise MailRejected(
-                f"the parser process stopped while reading the message ({worker.describe_death()})"
+                f"the parser process stopped while reading the message ({death})"
             ) from exc

@@ -158,7 +158,9 @@ class Desk:
                               f"at {settings.imap_host}. Store it in Settings → Mailbox, or "
                               "run: caseapp mail password")
         with Mailbox.connect(settings, secret, ssl_context=ssl_context) as mailbox:
-            yield from fetch_new_mail(self.take_in, mailbox, cancel=cancel, progress=progress)
+            yield from fetch_new_mail(
+                self.take_in, mailbox, cancel=cancel, progress=progress,
+                known_uids=lambda key, validity: intake.known_uids(self.ctx, key, validity))
 
     def create_case_from_scan(self, new: NewCase, letter: ScannedLetter) -> Changed:
         """A case from a scanned letter as staff confirmed it in the window."""

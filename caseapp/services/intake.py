@@ -17,10 +17,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from caseapp import audit
@@ -47,6 +47,8 @@ CASE_REF_IN_TEXT = re.compile(r"\bPR-(\d{4})-(\d{5,})\b", re.I)
 MAX_QUARANTINE_BYTES = 25 * 1024 * 1024
 """Bytes kept of a message in quarantine (the rest stays in the file or on the server)."""
 _SUBJECT_LIMIT = 300
+PLAUSIBLE_AGE = timedelta(days=3 * 366)
+"""An arrival older than this is not believed (a wrong clock or a forged header)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,21 @@ def _commit(ready: list[_Ready], ctx: ServiceContext) -> list[IntakeResult]:
         if seen is None:
             raise
         return [seen]
+    except (InvalidInput, DataError) as exc:
+        # Something in one message the database will not take (a value out of range):
+        # find which, and put that one in quarantine rather than stop the mailbox.
+        if len(ready) > 1:
+            return [result for r in ready for result in _commit([r], ctx)]
+        one = ready[0]
+        reason = f"could not be stored ({_short(exc)})"
+        if one.parsed is None:
+            return [IntakeResult(one.origin.label, "failed", detail=reason)]
+        return _commit([_Ready(one.origin, one.stored, one.sha256, reason=reason)], ctx)
+
+
+def _short(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).splitlines()[0]
+    return text[:200]
 
 
 def _write(ctx: ServiceContext, session: Session, actor: str, ready: _Ready) -> IntakeResult:
@@ -417,6 +434,8 @@ def _arrival(origin: MailOrigin, parsed: ParsedMail, now: datetime) -> datetime:
             continue
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
+        if moment < now - PLAUSIBLE_AGE:
+            continue  # a sender's clock (or a forged header) set to 1900: not believed
         return min(moment, now)
     return now
 
@@ -446,6 +465,16 @@ def intake_queue(ctx: ServiceContext, disposition: str, limit: int = 500
                        m.source_label)
             for m in rows
         )
+
+
+def known_uids(ctx: ServiceContext, mailbox_key: str, uidvalidity: int) -> set[int]:
+    """The UIDs of a mailbox (of this UIDVALIDITY) already taken in."""
+    with ctx.read() as session:
+        return {int(uid) for uid in session.scalars(
+            select(Message.imap_uid).where(Message.mailbox_key == mailbox_key,
+                                           Message.imap_uidvalidity == uidvalidity,
+                                           Message.imap_uid.is_not(None)))
+                if uid is not None}
 
 
 def message_count(ctx: ServiceContext) -> int:

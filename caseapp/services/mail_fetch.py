@@ -28,11 +28,23 @@ def _origin(mailbox: Mailbox, uid: int) -> MailOrigin:
 
 
 def fetch_new_mail(take_in: TakeIn, mailbox: Mailbox, *,
+                   known_uids: Callable[[str, int], set[int]] | None = None,
                    cancel: Callable[[], bool] | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    ) -> Iterator[IntakeResult]:
-    """Take in every message not yet flagged processed; one result each, in UID order."""
-    pending = mailbox.pending_uids()
+    """Take in every message not yet taken in; one result each, in UID order.
+
+    With a server that keeps our ``$CaseappProcessed`` keyword, "new" is what lacks it.
+    A server that refuses custom keywords would leave only ``\\Seen``, which staff set
+    by reading the mail in their own program: there "new" is every UID the case database
+    has not recorded for this mailbox (``known_uids``), and nothing is flagged.
+    """
+    flagging = mailbox.uses_custom_keyword
+    if flagging:
+        pending = mailbox.pending_uids()
+    else:
+        known = known_uids(mailbox.key, mailbox.uidvalidity) if known_uids else set()
+        pending = [uid for uid in mailbox.all_uids() if uid not in known]
     total = len(pending)
     if progress is not None:
         progress(0, total)
@@ -46,7 +58,7 @@ def fetch_new_mail(take_in: TakeIn, mailbox: Mailbox, *,
             result = take_in(SourceItem(origin.label, "mail", data=raw, sha256=mail_hash(raw)),
                              origin)
             committed.append(uid)
-            if len(committed) >= FLAG_EVERY:
+            if flagging and len(committed) >= FLAG_EVERY:
                 mailbox.mark_processed(committed)
                 committed.clear()
             done += 1
@@ -65,5 +77,5 @@ def fetch_new_mail(take_in: TakeIn, mailbox: Mailbox, *,
                 progress(done, total)
             yield result
     finally:
-        if committed:
+        if flagging and committed:
             mailbox.mark_processed(committed)
