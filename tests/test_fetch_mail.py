@@ -189,3 +189,17 @@ def test_a_server_without_custom_keywords_is_read_by_uid_and_never_flagged(
     [again] = mail_desk.fetch_mail(settings, password=imap_account.password)
     assert again.outcome == "created" and imap_account.flags(later) == set()
     assert list(mail_desk.fetch_mail(settings, password=imap_account.password)) == []
+
+
+def test_without_keywords_a_copy_under_a_new_uid_is_reported_once(
+        mail_desk: Desk, imap_account: ImapAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Mailbox, "uses_custom_keyword", property(lambda _self: False))
+    raw = mailmaker.mail()
+    imap_account.append(raw)
+    settings = imap_account.settings()
+    assert [r.outcome for r in mail_desk.fetch_mail(
+        settings, password=imap_account.password)] == ["created"]
+    imap_account.append(raw)  # delivered twice
+    assert [r.outcome for r in mail_desk.fetch_mail(
+        settings, password=imap_account.password)] == ["duplicate"]
+    assert list(mail_desk.fetch_mail(settings, password=imap_account.password)) == []

@@ -237,6 +237,20 @@ class Message(Base):
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
 
+class MailboxUid(Base):
+    """A message of a mailbox (by UIDVALIDITY and UID) already dealt with: taken in, or
+    found to be a duplicate. What decides "new" on servers without custom keywords."""
+
+    __tablename__ = "mailbox_uids"
+
+    mailbox_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    uid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"))
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Blob(Base):
     """Stored bytes (a raw message, an attachment, a scan), once per content hash."""
 

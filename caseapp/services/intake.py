@@ -19,12 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from caseapp import audit
-from caseapp.db.models import Blob, Case, Document, Message, Note, Task
+from caseapp.db.models import Blob, Case, Document, MailboxUid, Message, Note, Task
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.intake.classify import Proposal, classify
 from caseapp.intake.mailtypes import MailRejected, ParsedMail
@@ -190,14 +190,23 @@ def _digest(data: bytes) -> str:
 # ------------------------------------------------------------------------- dedupe --
 
 def _find_duplicate(session: Session, sha256: str, origin: MailOrigin) -> Message | None:
-    conditions = [Message.raw_sha256 == sha256]
     if origin.mailbox_key is not None and origin.uid is not None:
-        conditions.append(
-            (Message.mailbox_key == origin.mailbox_key)
-            & (Message.imap_uidvalidity == origin.uidvalidity)
-            & (Message.imap_uid == origin.uid)
-        )
-    return session.scalars(select(Message).where(or_(*conditions)).limit(1)).first()
+        seen = session.get(MailboxUid, (origin.mailbox_key, origin.uidvalidity, origin.uid))
+        if seen is not None and seen.message_id is not None:
+            return session.get(Message, seen.message_id)
+    return session.scalars(select(Message).where(Message.raw_sha256 == sha256).limit(1)).first()
+
+
+def _remember_uid(session: Session, origin: MailOrigin, message: Message | None,
+                  now: datetime) -> None:
+    """Record a mailbox message as dealt with (taken in, or a duplicate of ``message``)."""
+    if origin.mailbox_key is None or origin.uid is None or origin.uidvalidity is None:
+        return
+    key = (origin.mailbox_key, origin.uidvalidity, origin.uid)
+    if session.get(MailboxUid, key) is None:
+        session.add(MailboxUid(mailbox_key=origin.mailbox_key, uidvalidity=origin.uidvalidity,
+                               uid=origin.uid, message_id=message.id if message else None,
+                               seen_at=now))
 
 
 def _duplicate_result(label: str, existing: Message) -> IntakeResult:
@@ -214,7 +223,18 @@ def _already_taken_in(ctx: ServiceContext, sha256: str,
                       origin: MailOrigin) -> IntakeResult | None:
     with ctx.read() as session:
         existing = _find_duplicate(session, sha256, origin)
-        return _duplicate_result(origin.label, existing) if existing is not None else None
+        if existing is None:
+            return None
+        result = _duplicate_result(origin.label, existing)
+        known = origin.uid is None or session.get(
+            MailboxUid, (origin.mailbox_key, origin.uidvalidity, origin.uid)) is not None
+    if not known:
+        # The same message delivered again under a new UID: on record, so a server
+        # without custom keywords does not offer it at every check.
+        with ctx.write() as session:
+            _remember_uid(session, origin, session.get(Message, existing.id),
+                          ctx.clock.now())
+    return result
 
 
 # ------------------------------------------------------------------------ storing --
@@ -236,9 +256,10 @@ def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, origin: Ma
                    channel: str = "email") -> IntakeResult:
     kept = data[:MAX_QUARANTINE_BYTES]
     existing = _find_duplicate(session, sha256 or "-", origin)
-    if existing is not None:
-        return _duplicate_result(origin.label, existing)
     now = ctx.clock.now()
+    if existing is not None:
+        _remember_uid(session, origin, existing, now)
+        return _duplicate_result(origin.label, existing)
     if kept:
         _put_blob(session, _digest(kept), kept, now)
     message = Message(
@@ -254,6 +275,7 @@ def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, origin: Ma
     )
     session.add(message)
     session.flush()
+    _remember_uid(session, origin, message, now)
     audit.record(session, actor=actor, action="message.quarantined", at=now,
                  detail={"message": message.id, "sha256": sha256 or "",
                          "reason": reason[:300]})
@@ -348,9 +370,10 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
               stored: bytes, sha256: str, parsed: ParsedMail, proposal: Proposal
               ) -> IntakeResult:
     existing = _find_duplicate(session, sha256, origin)
-    if existing is not None:
-        return _duplicate_result(origin.label, existing)
     now = ctx.clock.now()
+    if existing is not None:
+        _remember_uid(session, origin, existing, now)
+        return _duplicate_result(origin.label, existing)
     received_at = _arrival(origin, parsed, now)
     target, why = _thread_target(session, parsed)
     auto = _auto_kind(parsed)
@@ -384,6 +407,7 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
     )
     session.add(message)
     session.flush()
+    _remember_uid(session, origin, message, now)
     for attachment in parsed.attachments:
         _put_blob(session, attachment.sha256, attachment.data, now)
         session.add(Document(
@@ -471,10 +495,8 @@ def known_uids(ctx: ServiceContext, mailbox_key: str, uidvalidity: int) -> set[i
     """The UIDs of a mailbox (of this UIDVALIDITY) already taken in."""
     with ctx.read() as session:
         return {int(uid) for uid in session.scalars(
-            select(Message.imap_uid).where(Message.mailbox_key == mailbox_key,
-                                           Message.imap_uidvalidity == uidvalidity,
-                                           Message.imap_uid.is_not(None)))
-                if uid is not None}
+            select(MailboxUid.uid).where(MailboxUid.mailbox_key == mailbox_key,
+                                         MailboxUid.uidvalidity == uidvalidity))}
 
 
 def message_count(ctx: ServiceContext) -> int:
