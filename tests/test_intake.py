@@ -136,11 +136,20 @@ def test_a_mailbox_uid_seen_before_is_a_duplicate_even_with_other_bytes(
     assert intake_desk.take_in(item(other), new_validity).outcome == "created"
 
 
-def test_the_same_message_id_with_other_bytes_joins_the_first_ones_case(
+def test_the_same_mail_in_other_bytes_is_a_duplicate(intake_desk: Desk) -> None:
+    first = intake_desk.take_in(item(mailmaker.mail()))
+    relayed = mailmaker.mail(headers={"X-Relayed": "yes"})  # same Message-ID and text
+    before = table_counts(intake_desk)
+    result = intake_desk.take_in(item(relayed))
+    assert (result.outcome, result.case_ref) == ("duplicate", first.case_ref)
+    assert table_counts(intake_desk) == before  # no second message, no "read it" task
+
+
+def test_the_same_message_id_with_other_text_joins_the_first_ones_case(
         intake_desk: Desk) -> None:
     first = intake_desk.take_in(item(mailmaker.mail()))
-    relayed = mailmaker.mail(headers={"X-Relayed": "yes"})
-    result = intake_desk.take_in(item(relayed))
+    edited = mailmaker.mail(body="Please delete all my data, and my son's too.")
+    result = intake_desk.take_in(item(edited))
     assert (result.outcome, result.case_ref) == ("threaded", first.case_ref)
     assert "Message-ID" in result.detail
 
@@ -218,6 +227,8 @@ def test_a_bounce_of_a_case_message_joins_that_case(intake_desk: Desk) -> None:
     result = intake_desk.take_in(item(mailmaker.bounce(original)))
     assert (result.outcome, result.case_ref) == ("threaded", ref)
     assert result.detail.startswith("bounce")
+    [task] = [t for t in intake_desk.get_case(ref).tasks if t.status == "open"]
+    assert task.title.startswith("A message to the requester bounced")
 
 
 def test_staff_move_a_stray_message_into_a_case_or_open_one_from_it(

@@ -60,11 +60,15 @@ def test_an_unreadable_scan_goes_to_quarantine_with_the_reason(sqlite_desk: Desk
     buffer = io.BytesIO()
     Image.new("L", (850, 1100), 255).save(buffer, "PNG", dpi=(100, 100))
     blank.write_bytes(buffer.getvalue())
-    [result] = sqlite_desk.import_files([blank])
+    [result] = sqlite_desk.import_files([blank], scans_received_on=date(2026, 3, 2))
     assert result.outcome == "quarantined"
     assert "no readable text" in result.detail
     [listed] = sqlite_desk.intake_queue("quarantined")
     assert listed.source_label == str(blank)
+    # Opened by hand later, the case still starts on the PO-box day.
+    opened = sqlite_desk.open_case_from_message(listed.message_db_id, NewCase(
+        channel="postal", request_types=("delete",), requester=PartyData(name="Ana Ruiz")))
+    assert opened.case.deadlines.received_on == date(2026, 3, 2)
     assert [r.outcome for r in sqlite_desk.import_files([blank])] == ["duplicate"]
 
 

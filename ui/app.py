@@ -10,6 +10,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from caseapp.services import Desk
+from ui import plain_labels
 from ui.errors import install_excepthook
 from ui.main_window import MainWindow
 from ui.settings_store import SettingsStore
@@ -26,7 +27,7 @@ def application() -> QApplication:
 
 
 def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> MainWindow:
-    application()
+    plain_labels.install(application())
     window = MainWindow(desk)
     if settings is not None:
         window.intake.use_settings(settings)

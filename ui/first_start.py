@@ -15,7 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QPushButton,
     QToolBar,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from caseapp.resources import resources_dir
 from caseapp.services import Desk
 from caseapp.services.dto import IntakeResult
+from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 
 DECLINED_KEY = "first_start/sample_intake_declined"
@@ -77,6 +77,8 @@ class FirstStartOffer(QObject):
     def check(self) -> None:
         if bool(preferences().value(DECLINED_KEY, False, type=bool)):
             return
+        if self.desk.is_shared:
+            return  # never fictitious cases on a desk several workstations share
         desk = self.desk
 
         def count(_progress: Progress) -> int:
@@ -91,8 +93,9 @@ class FirstStartOffer(QObject):
             self._show_banner()
 
     def _show_banner(self) -> None:
-        text = QLabel("<b>No mail has been taken in yet.</b> See how intake works: take in "
-                      "a sample mailbox of ten fictitious messages and a scanned letter.")
+        text = rich_label("<b>No mail has been taken in yet.</b> See how intake works: take "
+                          "in a sample mailbox of ten fictitious messages and a scanned "
+                          "letter.")
         self.try_button = QPushButton("Try intake with the sample mailbox and a scanned "
                                       "letter")
         self.try_button.clicked.connect(self.try_samples)

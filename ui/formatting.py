@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -127,3 +128,11 @@ AUTO_KIND_LABELS = {"bounce": "bounce", "auto_reply": "auto-reply"}
 
 def auto_kind_text(kind: str) -> str:
     return AUTO_KIND_LABELS.get(kind, kind.replace("_", " "))
+
+
+def plain_tooltip(text: str | None) -> str | None:
+    """A tooltip that shows ``text`` as text: Qt renders a tooltip that looks like HTML as
+    rich text (pictures included), and names and subjects come from outside."""
+    if not text:
+        return text
+    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>"

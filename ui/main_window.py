@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,9 +472,10 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Information, "About caseapp",
                           "<b>caseapp</b> — a case manager for consumer privacy requests "
                           "(CCPA/CPRA and other US state laws, COPPA, GDPR).<br><br>"
-                          f"Database: {self.desk.database_label}<br>"
-                          f"User: {self.desk.username}",
+                          f"Database: {html.escape(self.desk.database_label)}<br>"
+                          f"User: {html.escape(self.desk.username)}",
                           QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)  # our own markup, values escaped
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.active_dialog = box
         box.open()

@@ -71,6 +71,11 @@ class Desk:
         return self.db.display_url
 
     @property
+    def is_shared(self) -> bool:
+        """A database several workstations share (PostgreSQL), not the embedded file."""
+        return self.db.engine.dialect.name != "sqlite"
+
+    @property
     def username(self) -> str:
         return self.ctx.username
 

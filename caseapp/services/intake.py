@@ -197,6 +197,20 @@ def _find_duplicate(session: Session, sha256: str, origin: MailOrigin) -> Messag
     return session.scalars(select(Message).where(Message.raw_sha256 == sha256).limit(1)).first()
 
 
+def _twin(session: Session, parsed: ParsedMail) -> Message | None:
+    """The same mail in other bytes (saved again by Outlook, relayed twice, an .msg of an
+    IMAP message): the same Message-ID, sender, subject and text."""
+    if not parsed.message_id:
+        return None
+    for candidate in session.scalars(
+            select(Message).where(Message.message_id == parsed.message_id).limit(5)):
+        if (candidate.from_addr == parsed.from_addr[:320]
+                and candidate.subject == parsed.subject
+                and candidate.body_text.strip() == parsed.text.strip()):
+            return candidate
+    return None
+
+
 def _remember_uid(session: Session, origin: MailOrigin, message: Message | None,
                   now: datetime) -> None:
     """Record a mailbox message as dealt with (taken in, or a duplicate of ``message``)."""
@@ -369,7 +383,7 @@ def _describe(case: Case, proposal: Proposal) -> str:
 def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOrigin,
               stored: bytes, sha256: str, parsed: ParsedMail, proposal: Proposal
               ) -> IntakeResult:
-    existing = _find_duplicate(session, sha256, origin)
+    existing = _find_duplicate(session, sha256, origin) or _twin(session, parsed)
     now = ctx.clock.now()
     if existing is not None:
         _remember_uid(session, origin, existing, now)
@@ -442,6 +456,12 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
         # Staff must notice a reply: it may be the verification they were waiting for.
         session.add(Task(case=target, kind="follow_up",
                          title=f"Read the new message from {_sender(parsed)[:200]}",
+                         due_on=ctx.clock.today(), status="open", created_at=now))
+    elif auto == "bounce":
+        # A letter or notice of ours did not arrive: the requester may be waiting for it.
+        session.add(Task(case=target, kind="follow_up",
+                         title="A message to the requester bounced: check the address "
+                               "and send it again (or by post)",
                          due_on=ctx.clock.today(), status="open", created_at=now))
     audit.record(session, actor=actor, action="message.threaded", at=now,
                  case=target, detail={**detail, "why": why, "auto": auto})

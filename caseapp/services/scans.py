@@ -172,8 +172,10 @@ def take_in_scan(ctx: ServiceContext, item_label: str, data: bytes, received_on:
     try:
         scan = ocr_scan(data, item_label)
     except ScanUnreadable as exc:
-        return _quarantine(ctx, MailOrigin(item_label), data, sha256, exc.message,
-                           channel="postal")
+        # Kept with the PO-box day, so a case opened from it by hand is timed right.
+        arrived = ctx.clock.start_of_local_day(received_on)
+        return _quarantine(ctx, MailOrigin(item_label, received_at=arrived), data, sha256,
+                           exc.message, channel="postal")
     fields = read_letter(scan.text)
     letter = ScannedLetter(filename=item_label.rsplit("/", 1)[-1], data=data,
                            media_type=scan.media_type, text=scan.text,

@@ -232,3 +232,49 @@ def test_messages_read_oldest_first_and_automatic_ones_are_marked(mail_ui: Ui) -
     proxy = page.messages_proxy
     subjects = [proxy.index(row, 3).data() for row in range(proxy.rowCount())]
     assert subjects == ["Please delete my data", "[bounce] Undelivered Mail Returned to Sender"]
+
+
+def test_a_program_attached_to_a_mail_is_never_opened(
+        qtbot: QtBot, mail_ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[QUrl] = []
+    monkeypatch.setattr(safe_browser, "open_in_desktop",
+                        lambda url: opened.append(url) or True)
+    raw = mailmaker.mail(attachments=(("invoice.pdf.exe", "application/octet-stream",
+                                       b"MZ not really a program"),))
+    result = mail_ui.desk.take_in(SourceItem("x.eml", "mail", data=raw,
+                                             sha256=mail_hash(raw)))
+    open_case(mail_ui, result.case_ref)
+    page = mail_ui.window.case_page
+    page.messages_action.trigger()
+    page.open_message()
+    mail_ui.settle()
+    viewer = page.active_dialog
+    assert isinstance(viewer, MessageViewer)
+    viewer.open_attachment()
+    assert "program or script" in viewer.note.text()
+    assert opened == []
+    assert message_viewer.is_executable("Letter.PDF", "application/pdf") is False
+    assert message_viewer.is_executable("run.ps1", "text/plain") is True
+
+
+def test_markup_in_a_name_or_subject_is_shown_as_text(qtbot: QtBot, mail_ui: Ui,
+                                                      tmp_path: Path) -> None:
+    """A label left to guess would render HTML and fetch the picture named in it."""
+    probe = tmp_path / "probe.png"
+    probe.write_bytes(base64.b64decode(PIXEL))
+    markup = f"<img src=file://{probe} width=300 height=300>"
+    raw = mailmaker.mail(subject=f"Delete {markup}", sender=f"{markup} <x@example.com>")
+    result = mail_ui.desk.take_in(SourceItem("x.eml", "mail", data=raw,
+                                             sha256=mail_hash(raw)))
+    open_case(mail_ui, result.case_ref)
+    header = mail_ui.window.case_page.header
+    assert markup in header.summary.text()
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel
+
+    shown = [label for label in mail_ui.window.findChildren(QLabel)
+             if "<img" in label.text() and label.isVisible()]
+    assert shown  # the subject and the requester's name
+    for label in shown:
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        assert label.sizeHint().height() < 200  # no 300-pixel picture drawn

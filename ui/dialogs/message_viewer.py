@@ -39,11 +39,29 @@ from caseapp.services.dto import AttachmentView, MessageDetail
 from ui.dialogs.confirm import ask
 from ui.formatting import auto_kind_text, moment_text, size_text
 from ui.models.intake import AttachmentsModel
+from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 from ui.widgets import safe_browser
 from ui.widgets.safe_browser import SafeBrowser
 
 MAX_ORIGINAL = 4 * 1024 * 1024
+# Files the desktop would run rather than show: never opened from a message.
+EXECUTABLE_SUFFIXES = frozenset({
+    ".exe", ".com", ".bat", ".cmd", ".msi", ".msp", ".scr", ".pif", ".cpl", ".dll",
+    ".js", ".jse", ".vbs", ".vbe", ".wsf", ".wsh", ".hta", ".ps1", ".psm1", ".lnk",
+    ".url", ".reg", ".jar", ".sh", ".bash", ".command", ".app", ".desktop", ".appimage",
+    ".py", ".pyw", ".pl", ".rb", ".iso", ".img", ".vhd", ".vhdx", ".docm", ".xlsm",
+    ".pptm", ".application", ".gadget", ".inf", ".scf", ".chm",
+})
+EXECUTABLE_TYPES = ("application/x-msdownload", "application/x-executable",
+                    "application/x-sh", "application/x-msdos-program",
+                    "application/javascript", "text/javascript", "application/hta",
+                    "application/x-ms-shortcut")
+
+
+def is_executable(filename: str, media_type: str) -> bool:
+    suffix = Path(filename.lower().rstrip(". ")).suffix
+    return suffix in EXECUTABLE_SUFFIXES or media_type.lower() in EXECUTABLE_TYPES
 """Bytes of the original message shown as text (the rest is left out, said so)."""
 BANNER_STYLE = ("background: #fff4c2; color: #3d3000; border: 1px solid #e0c34a; "
                 "border-radius: 4px; padding: 6px 8px;")
@@ -151,7 +169,7 @@ class MessageViewer(QDialog):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setTextFormat(Qt.TextFormat.PlainText)
             self.header_labels[key] = value
-            self.headers.addRow(f"<b>{label}:</b>", value)
+            self.headers.addRow(rich_label(f"<b>{label}:</b>"), value)
 
         self.blocked_banner = self._banner(BANNER_STYLE)
         self.quarantine_banner = self._banner(DANGER_STYLE)
@@ -373,6 +391,12 @@ class MessageViewer(QDialog):
     def open_attachment(self) -> None:
         attachment = self.current_attachment()
         if attachment is None:
+            return
+        if is_executable(attachment.filename, attachment.media_type):
+            # A program or script is never started from a privacy request: save it for
+            # IT instead, if it matters at all.
+            self.note.setText(f"“{attachment.filename}” is a program or script: it is not "
+                              "opened from here. Use Save as… to hand it to IT.")
             return
         self.active_dialog = ask(
             self, "Open the attachment?",

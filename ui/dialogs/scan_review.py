@@ -9,6 +9,7 @@ still become a case typed in by hand.
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
@@ -82,7 +83,8 @@ class ScanReviewDialog(SavingDialog):
         self.unreadable = QFrame()
         self.unreadable.setObjectName("unreadable")
         self.unreadable.setStyleSheet(UNREADABLE_STYLE)
-        self.reason_label = QLabel(f"<b>This scan could not be read:</b> {read.reason}.")
+        self.reason_label = QLabel(f"<b>This scan could not be read:</b> "
+                                   f"{html.escape(read.reason)}.")
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextFormat(Qt.TextFormat.RichText)
         self.by_hand_button = QPushButton("Create case &by hand")

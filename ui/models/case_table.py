@@ -28,6 +28,7 @@ from ui.formatting import (
     channel_text,
     date_text,
     days_text,
+    plain_tooltip,
     types_long_text,
     types_text,
 )
@@ -244,7 +245,7 @@ class CaseTableModel(QAbstractTableModel):
         if role == self.RowRole:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            return plain_tooltip(self._tooltip(row, column))
         if role == Qt.ItemDataRole.ForegroundRole and row.overdue:
             return QBrush(OVERDUE_RED)
         if role == Qt.ItemDataRole.BackgroundRole and row.is_child:

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 
 from caseapp.services.dto import HistoryEntry
-from ui.formatting import moment_text
+from ui.formatting import moment_text, plain_tooltip
 from ui.models.frozen_rows import AnyIndex, FrozenRowsModel
 
 
@@ -29,7 +29,10 @@ class HistoryModel(FrozenRowsModel[HistoryEntry]):
         if entry is None:
             return None
         column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.ToolTipRole:
+            shown = self.data(index, Qt.ItemDataRole.DisplayRole)
+            return plain_tooltip(shown if isinstance(shown, str) else None)
+        if role == Qt.ItemDataRole.DisplayRole:
             if column == self.COL_WHEN:
                 return moment_text(entry.at, self._timezone)
             if column == self.COL_WHO:

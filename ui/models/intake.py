@@ -16,7 +16,7 @@ from caseapp.services.dto import (
     IntakeResult,
     MessageView,
 )
-from ui.formatting import auto_kind_text, moment_text, size_text
+from ui.formatting import auto_kind_text, moment_text, plain_tooltip, size_text
 from ui.icons import OVERDUE_RED
 from ui.models.frozen_rows import AnyIndex, FrozenRowsModel
 
@@ -47,8 +47,9 @@ class ImportResultsModel(FrozenRowsModel[IntakeResult]):
             return self._cell(result, column)
         if role == TOOLTIP:
             if result.outcome in OPENS_A_CASE and result.case_ref:
-                return f"{result.line()}\nDouble-click (or Enter) to open {result.case_ref}."
-            return result.line()
+                return plain_tooltip(f"{result.line()}\nDouble-click (or Enter) to open "
+                                     f"{result.case_ref}.")
+            return plain_tooltip(result.line())
         if role == Qt.ItemDataRole.ForegroundRole and result.outcome in ("quarantined",
                                                                          "failed"):
             return QBrush(OVERDUE_RED)
@@ -88,7 +89,10 @@ class IntakeQueueModel(FrozenRowsModel[IntakeItem]):
         if item is None:
             return None
         column = index.column()
-        if role in (DISPLAY, TOOLTIP):
+        if role == TOOLTIP:
+            shown = self.data(index, DISPLAY)
+            return plain_tooltip(shown if isinstance(shown, str) else None)
+        if role == DISPLAY:
             if column == self.COL_DATE:
                 return moment_text(item.received_at, self._timezone)
             if column == self.COL_SENDER:
@@ -139,7 +143,7 @@ class MessagesModel(FrozenRowsModel[MessageView]):
         if role == DISPLAY:
             return self._display(message, column)
         if role == TOOLTIP:
-            return self._tooltip(message)
+            return plain_tooltip(self._tooltip(message))
         if role == self.SortRole:
             values: tuple[Any, ...] = ((self.moment(message) or datetime.min).isoformat(),
                                        message.direction, message.sender.lower(),
@@ -200,9 +204,10 @@ class AttachmentsModel(FrozenRowsModel[AttachmentView]):
                       size_text(attachment.size))
             return values[column] if 0 <= column < len(values) else None
         if role == TOOLTIP:
-            return (f"{attachment.filename} ({attachment.media_type}, "
-                    f"{size_text(attachment.size)})\nSHA-256 {attachment.sha256}\n"
-                    "Nothing opens by itself: use Save as… or Open…")
+            return plain_tooltip(
+                f"{attachment.filename} ({attachment.media_type}, "
+                f"{size_text(attachment.size)})\nSHA-256 {attachment.sha256}\n"
+                "Nothing opens by itself: use Save as… or Open…")
         if role == self.SortRole:
             sort: tuple[Any, ...] = (attachment.filename.lower(), attachment.media_type,
                                      attachment.size)

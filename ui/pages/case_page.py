@@ -9,6 +9,7 @@ another case updates the list, not the page.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from functools import partial
 
@@ -50,6 +51,7 @@ from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
 from ui.formatting import RESPONSE_SENT, method_text, types_long_text
 from ui.models.history import HistoryModel
 from ui.models.intake import MessagesModel
+from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
 from ui.widgets.deadlines import DeadlinePanel
@@ -233,9 +235,9 @@ class CasePage(QWidget):
         self.subject_box = PartyBox("subject", "Data subject")
         for box in (self.requester_box, self.subject_box):
             box.edit_requested.connect(self._ask_party)
-        self.types_label = QLabel()
+        self.types_label = rich_label("")
         self.types_label.setWordWrap(True)
-        self.verification_label = QLabel()
+        self.verification_label = rich_label("")
         self.verification_label.setWordWrap(True)
         parties = QHBoxLayout()
         parties.addWidget(self.requester_box, 1)
@@ -309,10 +311,11 @@ class CasePage(QWidget):
                                      sent_on=detail.deadlines.responded_on)
         self.requester_box.set_party(detail.requester)
         self.subject_box.set_party(detail.subject, same_as_requester=detail.subject_is_requester)
-        self.types_label.setText("<b>Request types:</b> " + types_long_text(
-            detail.request_types).replace("\n", ", "))
+        self.types_label.setText("<b>Request types:</b> " + html.escape(types_long_text(
+            detail.request_types).replace("\n", ", ")))
         self.verification_label.setText(
-            f"<b>Identity verified by:</b> {method_text(detail.verification_method)}"
+            f"<b>Identity verified by:</b> "
+            f"{html.escape(method_text(detail.verification_method))}"
             if detail.verification_method else "<b>Identity:</b> not verified yet")
         self.notes.set_notes(detail.notes)
         self.tasks.set_tasks(detail.tasks)
