@@ -242,7 +242,7 @@ class SourcesConfig:
 def load_sources(path: Path) -> SourcesConfig:
     """Read and check a sources file; a bad one raises ConfigError with file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Windows Notepad is fine
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError as exc:
