@@ -55,6 +55,12 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from error
 
 
+def _customer_count(value: str) -> int:
+    if not value.isdigit() or not 30 <= int(value) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"a number of customers from 30 to 1000000: {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="caseapp",
@@ -77,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="load demo staff and cases (only into an empty database)")
     init.add_argument("--cases", type=int, default=300, help="number of demo cases")
     init.add_argument("--seed", type=int, default=2026, help="demo data random seed")
+    init.add_argument("--customers", type=_customer_count, metavar="N",
+                      help="customers in the demo customer systems (default 5,000; up to "
+                      "1,000,000)")
 
     cases = commands.add_parser("cases", help="list, show, create and move cases")
     case_commands = cases.add_subparsers(dest="case_command", metavar="ACTION", required=True)
@@ -362,7 +371,27 @@ def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
                            progress=lambda done, total: _progress("Demo cases", done, total))
         print(f"\nLoaded demo data: {result.cases} cases, {len(result.users)} staff "
               f"({', '.join(result.users)}).")
+        _init_demo_records(settings, desk, args)
     return 0
+
+
+def _init_demo_records(settings: Settings, desk: Desk, args: argparse.Namespace) -> None:
+    """The demo customer systems and their sources file, and cases for the planted people."""
+    from caseapp.demo import install_demo_systems, open_planted_cases
+
+    setup = install_demo_systems(
+        settings.paths, customers=args.customers, seed=args.seed,
+        progress=lambda done, total: _progress("Demo customers", done, total))
+    if setup.built:
+        rows = sum(setup.built.rows.values())
+        print(f"\nDemo customer systems: {setup.database} ({setup.built.rows['customers']:,} "
+              f"customers, {rows:,} rows in all, built in {setup.built.seconds:.1f} s).")
+    else:
+        print(f"Demo customer systems: kept the existing {setup.database}.")
+    print(f"Sources file: {setup.sources_file} "
+          + ("(written)." if setup.wrote_sources else "(kept as it was)."))
+    refs = open_planted_cases(desk)
+    print(f"Cases whose records exist in the demo systems: {', '.join(refs)}.")
 
 
 def _progress(label: str, done: int, total: int) -> None:

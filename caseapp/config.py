@@ -46,6 +46,11 @@ class Paths:
     def backup_dir(self) -> Path:
         return self.data_dir / "backups"
 
+    @property
+    def sources_file(self) -> Path:
+        """The customer systems to search (records/sources.py); see sources.example.toml."""
+        return self.config_dir / "sources.toml"
+
     @staticmethod
     def for_user() -> Paths:
         home = os.environ.get("CASEAPP_HOME")

@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from faker import Faker
 
 from caseapp.clock import Clock
+from caseapp.config import Paths
 from caseapp.errors import UserError
+from caseapp.records.demo_systems import (
+    DEFAULT_CUSTOMERS,
+    DEMO_DB_NAME,
+    DEMO_PEOPLE,
+    DemoSystems,
+    PlantedPerson,
+    build_demo_systems,
+)
+from caseapp.records.sources import load_sources
+from caseapp.resources import resources_dir
 from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData, StepRequest
 from caseapp.vocabulary import VERIFICATION_METHODS
@@ -229,3 +242,83 @@ def _advance(ref: str, types: tuple[str, ...], age: int, entered: date, end: dat
     if budget < 40:
         return
     step(worker, "close", rng.randint(2, 6))
+
+
+# --- the demo customer systems (records) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoSystemsSetup:
+    database: Path
+    sources_file: Path
+    built: DemoSystems | None
+    """None when the database was there already (it is never replaced)."""
+    wrote_sources: bool
+    """False when a sources file was there already (it is never replaced)."""
+
+
+def demo_sources_text(data_dir: Path) -> str:
+    """resources/sources.example.toml with ``{data_dir}`` filled in its url lines."""
+    example = (resources_dir() / "sources.example.toml").read_text(encoding="utf-8")
+    folder = data_dir.as_posix().replace("\\", "\\\\").replace('"', '\\"')
+    filled = re.sub(r'(?m)^(url = ".*?)\{data_dir\}', lambda m: m.group(1) + folder, example)
+    return ("# Written by `caseapp init --demo` for the demo customer database; edit it to\n"
+            "# point at the real systems.\n" + filled)
+
+
+def install_demo_systems(paths: Paths, customers: int | None = None, seed: int = 2026,
+                         progress: Callable[[int, int], None] | None = None
+                         ) -> DemoSystemsSetup:
+    """Build the demo customer database and write a sources file for it, each only if
+    it does not exist yet (a real sources file or a grown database is never replaced)."""
+    database = paths.data_dir / DEMO_DB_NAME
+    built = None
+    if not database.exists():
+        built = build_demo_systems(database, customers=customers or DEFAULT_CUSTOMERS,
+                                   seed=seed, progress=progress)
+    sources_file = paths.sources_file
+    wrote = False
+    if not sources_file.exists():
+        sources_file.parent.mkdir(parents=True, exist_ok=True)
+        sources_file.write_text(demo_sources_text(paths.data_dir), encoding="utf-8")
+        wrote = True
+    load_sources(sources_file)  # what was written (or found) must load
+    return DemoSystemsSetup(database=database, sources_file=sources_file, built=built,
+                            wrote_sources=wrote)
+
+
+# What each planted demo person asks, so the demo desk has cases whose records exist.
+PLANTED_REQUESTS = (
+    (("delete",), "email", "Please delete my account and everything you hold about me, "
+     "including my saved car configurations."),
+    (("delete",), "email", "My son Tyler (11) signed up for your Kids Club without asking "
+     "me. Please delete his information."),
+    (("access",), "postal", "I want a copy of the personal information you hold about me."),
+)
+
+
+def open_planted_cases(desk: Desk, people: Sequence[PlantedPerson] = DEMO_PEOPLE,
+                       today: date | None = None) -> tuple[str, ...]:
+    """One acknowledged case per planted person (received a few days ago); their refs."""
+    end = today or desk.clock.today()
+    refs = []
+    for index, person in enumerate(people):
+        types, channel, summary = PLANTED_REQUESTS[index % len(PLANTED_REQUESTS)]
+        address = person.address
+        requester = PartyData(
+            name=f"{person.first_name} {person.last_name}", email=person.email,
+            phone=person.phone, postal_code=address.postal_code, state=address.state,
+            postal_address=f"{address.street}\n{address.city}, {address.state} "
+                           f"{address.postal_code}",
+            relationship="parent" if person.child_first_name else "self")
+        subject = None
+        if person.child_first_name:
+            subject = PartyData(name=f"{person.child_first_name} {person.last_name}",
+                                is_child=True, age=person.child_age, state=address.state)
+        case = desk.create_case(NewCase(
+            channel=channel, request_types=types, requester=requester, subject=subject,
+            received_on=end - timedelta(days=3 + index), summary=summary)).case
+        with contextlib.suppress(UserError):
+            desk.take_step(case.ref, StepRequest(step="acknowledge"))
+        refs.append(case.ref)
+    return tuple(refs)

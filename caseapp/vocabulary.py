@@ -50,3 +50,75 @@ VERIFICATION_METHODS: Final = (
     "government_id_checked_then_deleted",
     "agent_signed_permission",
 )
+
+# What a customer system's table holds (records/sources.py; the deletion letter lists
+# what was deleted or kept "by category and system", REGULATIONS.md).
+RECORD_CATEGORIES: Final = (
+    "customer_profile",
+    "vehicle_configurations",
+    "marketing_subscriptions",
+    "web_visits",
+    "third_party_data",
+    "dealer_leads",
+    "affiliate_shares",
+    "vehicles_owned",
+    "warranty_recall",
+    "customer_communications",
+)
+
+RECORD_CATEGORY_LABELS: Final = {
+    "customer_profile": "Customer profile",
+    "vehicle_configurations": "Saved vehicle configurations",
+    "marketing_subscriptions": "Marketing subscriptions",
+    "web_visits": "Web-visit data",
+    "third_party_data": "Third-party-sourced data",
+    "dealer_leads": "Dealer leads",
+    "affiliate_shares": "Shares with affiliates",
+    "vehicles_owned": "Vehicles owned",
+    "warranty_recall": "Warranty and recall records",
+    "customer_communications": "Customer communications (calls, letters)",
+}
+
+# The identifiers a record can be found by; a sources file maps each to its columns.
+IDENTIFIER_KINDS: Final = (
+    "customer_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "full_name",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "vin",
+    "ip_address",
+    # A child's sign-up carries the parent's address: how a parent's complaint finds it.
+    "parent_email",
+)
+
+IDENTIFIER_LABELS: Final = {
+    "customer_id": "Customer id",
+    "email": "Email",
+    "phone": "Phone",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "full_name": "Full name",
+    "street": "Street",
+    "city": "City",
+    "state": "State",
+    "postal_code": "ZIP code",
+    "vin": "VIN",
+    "ip_address": "IP address",
+    "parent_email": "Parent's email",
+}
+
+# Who data goes to downstream, and so who is told of a deletion (§7022, GDPR Art. 19).
+RECIPIENT_KINDS: Final = ("affiliate", "service_provider", "dealer", "third_party")
+
+RECIPIENT_KIND_LABELS: Final = {
+    "affiliate": "Affiliate",
+    "service_provider": "Service provider",
+    "dealer": "Independent dealer",
+    "third_party": "Third party",
+}

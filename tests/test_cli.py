@@ -160,16 +160,17 @@ def test_installed_command_prints_help_and_version() -> None:
     assert version.stdout.startswith("caseapp ")
 
 
-def test_init_demo_fills_an_empty_desk_only(tmp_path: Path,
+def test_init_demo_fills_an_empty_desk_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     code, out, _ = run(capsys, "--db", url, "--user", "alice", "init", "--demo", "--cases",
-                       "40")
+                       "40", "--customers", "300")
     assert code == 0 and "40 cases" in out
     code, out, _ = run(capsys, "--db", url, "--user", "alice", "cases", "list", "--view",
                        "all", "--json")
     cases = json.loads(out)["cases"]
-    assert len(cases) == 40
+    assert len(cases) == 40 + 3  # and one for each person planted in the customer systems
     assert len({c["status"] for c in cases}) >= 4
     assert len({c["channel"] for c in cases}) >= 3
     code, _, err = run(capsys, "--db", url, "--user", "alice", "init", "--demo")
@@ -229,3 +230,49 @@ def test_editing_parties_requests_and_tasks_from_the_command_line(
     code, _, err = run(capsys, "--db", db, "--user", "alice", "cases", "new", "--type",
                        "access", "--name", "Agent", "--subject-name", "Sam Lee")
     assert code == 2 and "--relationship" in err
+
+
+def test_init_demo_makes_customer_systems_and_a_sources_file_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from caseapp.config import Paths
+    from caseapp.records.connect import check_sources
+    from caseapp.records.sources import load_sources
+
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    paths = Paths.for_user()
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    code, out, _ = run(capsys, "--db", url, "--user", "alice", "init", "--demo", "--cases",
+                       "5", "--customers", "400")
+    assert code == 0, out
+    database = paths.data_dir / "demo_customers.sqlite3"
+    assert f"Demo customer systems: {database} (400 customers," in out
+    assert f"Sources file: {paths.sources_file} (written)." in out
+    config = load_sources(paths.sources_file)
+    assert config.source("customer_db").url == f"sqlite:///{database.as_posix()}"
+    assert [s.state for s in check_sources(config, paths.data_dir)] == ["ok", "manual"]
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM customers").fetchone() == (400,)
+    # The planted people have cases, so the demo desk can look up records that exist.
+    code, out, _ = run(capsys, "--db", url, "--user", "alice", "cases", "list", "--view",
+                       "all", "--text", "Núñez", "--json")
+    assert [c["requester_name"] for c in json.loads(out)["cases"]] == ["José Núñez"]
+    # A second desk keeps what is there: an edited sources file is never overwritten.
+    paths.sources_file.write_text(paths.sources_file.read_text(encoding="utf-8")
+                                  + "# edited\n", encoding="utf-8")
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    code, out, _ = run(capsys, "--db", other, "--user", "alice", "init", "--demo", "--cases",
+                       "5")
+    assert code == 0
+    assert f"kept the existing {database}" in out and "(kept as it was)" in out
+    assert paths.sources_file.read_text(encoding="utf-8").endswith("# edited\n")
+    code, _, err = run_error(capsys, "--db", other, "init", "--demo", "--customers", "5")
+    assert code == 2 and "number of customers from 30 to 1000000" in err
+
+
+def run_error(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """For argparse refusals, which exit the program."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err

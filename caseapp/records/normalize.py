@@ -1,0 +1,239 @@
+"""Identifiers in one canonical form, so "(916) 555-0143" finds "+1 916 555 0143".
+
+Every function takes whatever a customer system or a letter holds (any text, a number,
+None) and never raises: a value that is not what it claims to be gives None (or "" for
+names and addresses). Each is idempotent: normalizing a normalized value changes nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+
+# Letters that carry no accent to strip but are still "the same letter" to a clerk.
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae",
+                          "œ": "oe", "ı": "i", "ħ": "h", "ŧ": "t", "ß": "ss"})
+# Apostrophes join (O'Brien → obrien); any other non-letter separates words.
+_APOSTROPHES = re.compile(r"['’`´ʼ]")
+_SPACES = re.compile(r"\s+")
+# "Apt #4" and "Suite #200": the word already says what "#" would.
+_UNIT_HASH = re.compile(r"(?i)\b(apt|apartment|unit|suite|ste|no)\b\.?\s*#")
+
+# USPS-style abbreviations (Publication 28), so "Street" and "St." compare equal.
+_STREET_WORDS = {
+    "street": "st", "str": "st", "avenue": "ave", "av": "ave", "avn": "ave",
+    "boulevard": "blvd", "boul": "blvd", "road": "rd", "drive": "dr", "drv": "dr",
+    "lane": "ln", "court": "ct", "place": "pl", "parkway": "pkwy", "pky": "pkwy",
+    "highway": "hwy", "circle": "cir", "terrace": "ter", "square": "sq", "trail": "trl",
+    "expressway": "expy", "freeway": "fwy", "crossing": "xing", "mount": "mt",
+    "heights": "hts", "point": "pt", "ridge": "rdg", "center": "ctr", "centre": "ctr",
+    "suite": "ste", "apartment": "apt", "unit": "unit", "floor": "fl", "building": "bldg",
+    "number": "no", "north": "n", "south": "s", "east": "e", "west": "w",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+}
+
+_VIN_VALUES = {**{str(d): d for d in range(10)},
+               **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+               **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
+               **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+_US_STATES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
+    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
+    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
+    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
+    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
+    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
+    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
+    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
+    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
+    "guam": "GU", "us virgin islands": "VI", "american samoa": "AS",
+    "northern mariana islands": "MP",
+}
+_STATE_CODES = frozenset(_US_STATES.values())
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    try:
+        return value if isinstance(value, str) else str(value)
+    except Exception:  # a value whose str() fails is no identifier
+        return ""
+
+
+# --- names and addresses ------------------------------------------------------------------
+
+
+def _fold_once(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _APOSTROPHES.sub("", text.casefold().translate(_LETTERS))
+    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def fold(value: object) -> str:
+    """Accents removed, case-folded, punctuation to spaces, whitespace collapsed.
+
+    "  Núñez-O'Brien " → "nunez obrien". Repeated to a fixed point, because folding can
+    uncover more to fold (compatibility letters decompose into cased ones).
+    """
+    text = _text(value)
+    for _ in range(4):
+        folded = _fold_once(text)
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def fold_name(value: object) -> str:
+    """A person's name (first, last or full) folded for comparison."""
+    return fold(value)
+
+
+def fold_street(value: object) -> str:
+    """A street address folded, with USPS abbreviations: "12 N. Main Street" → "12 n main st".
+
+    "#4" becomes "apt 4", so "Apt. 4" and "# 4" meet.
+    """
+    text = _UNIT_HASH.sub(r"\1 ", _text(value)).replace("#", " apt ")
+    words = fold(text).split()
+    return " ".join(_STREET_WORDS.get(word, word) for word in words)
+
+
+def fold_city(value: object) -> str:
+    """A city folded; "St." and "Saint" are kept as written (a city's name is its name)."""
+    return fold(value)
+
+
+def normalize_state(value: object) -> str | None:
+    """A US state as its two-letter code ("California", "ca" → "CA"), else None."""
+    text = fold(value)
+    if not text:
+        return None
+    if len(text) == 2 and text.upper() in _STATE_CODES:
+        return text.upper()
+    return _US_STATES.get(text)
+
+
+# --- email --------------------------------------------------------------------------------
+
+
+def normalize_email(value: object) -> str | None:
+    """Trimmed and lower-cased; "mailto:" and <angle brackets> dropped. Plus-tags kept."""
+    text = _text(value).strip().strip("<>").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:].strip()
+    text = text.lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(ch.isspace() for ch in text):
+        return None
+    if domain.startswith(".") or domain.endswith(".") or "@" in local:
+        return None
+    return text
+
+
+def untagged_email(value: object) -> str | None:
+    """The address without its plus-tag: "ana+cars@example.com" → "ana@example.com"."""
+    email = normalize_email(value)
+    if email is None:
+        return None
+    local, _, domain = email.rpartition("@")
+    base = local.split("+", 1)[0]
+    return f"{base}@{domain}" if base else email
+
+
+def email_forms(value: object) -> tuple[str, ...]:
+    """The forms to search for: the address as given, then untagged if it differs."""
+    email = normalize_email(value)
+    if email is None:
+        return ()
+    untagged = untagged_email(email)
+    if untagged is None or untagged == email:
+        return (email,)
+    return (email, untagged)
+
+
+# --- phone --------------------------------------------------------------------------------
+
+
+def normalize_phone(value: object, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 ("+19165550143") for anything that is a whole phone number, else None.
+
+    A number without its area code ("555-0143") is not one: it could be anyone's.
+    """
+    text = _text(value).strip()
+    if not text or len(text) > 64:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    except Exception:  # the library's own failures on odd input: not a number
+        return None
+    national = phonenumbers.national_significant_number(number)
+    if not (phonenumbers.is_valid_number(number)
+            or (phonenumbers.is_possible_number(number) and len(national) >= 10)):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- postal code, VIN, IP -----------------------------------------------------------------
+
+
+def normalize_zip(value: object) -> str | None:
+    """A US ZIP code as 5 digits: "95814-1234" → "95814"; "6103" (a lost leading zero,
+    as spreadsheets do) → "06103". None for anything else."""
+    text = _text(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    found = re.fullmatch(r"(\d{3,5})(?:[-\s]?(\d{4}))?", text)
+    if not found:
+        return None
+    digits = found.group(1)
+    if len(digits) < 5 and found.group(2):
+        return None  # "123-4567" is no ZIP+4
+    return digits.zfill(5)
+
+
+def vin_check_digit(vin: str) -> str | None:
+    """The check digit (position 9) a 17-character VIN should carry, or None."""
+    if len(vin) != 17 or any(ch not in _VIN_VALUES for ch in vin):
+        return None
+    total = sum(_VIN_VALUES[ch] * weight for ch, weight in zip(vin, _VIN_WEIGHTS, strict=True))
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def normalize_vin(value: object, *, check_digit: bool = True) -> str | None:
+    """A VIN upper-cased without spaces or dashes; None unless 17 legal characters (no I,
+    O or Q) and, with ``check_digit``, the North American check digit agrees."""
+    text = re.sub(r"[\s-]", "", _text(value)).upper()
+    if len(text) != 17 or any(ch not in _VIN_VALUES for ch in text):
+        return None
+    if check_digit and vin_check_digit(text) != text[8]:
+        return None
+    return text
+
+
+def normalize_ip(value: object) -> str | None:
+    """An IP address in its canonical form; IPv4-mapped IPv6 as the IPv4 it maps."""
+    text = _text(value).strip().strip("[]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)
