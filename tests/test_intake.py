@@ -530,3 +530,12 @@ def test_a_message_the_database_refuses_goes_to_quarantine_not_stops_the_import(
          for s in ("first", "second", "third")]))
     assert [r.outcome for r in results] == ["created", "quarantined", "created"]
     assert "could not be stored" in results[1].detail
+
+
+def test_the_lists_count_every_message_they_hold(intake_desk: Desk) -> None:
+    for n in range(3):
+        intake_desk.take_in(item(mailmaker.mail(
+            subject=f"Out of office {n}", message_id=f"<ooo{n}@x.example>",
+            headers={"Auto-Submitted": "auto-replied"})))
+    assert intake_desk.intake_queue_count("not_request") == 3
+    assert intake_desk.intake_queue_count("quarantined") == 0

@@ -46,7 +46,6 @@ from ui.widgets.navigation import INTAKE_ENTRIES, INTAKE_VIEWS, NAV_ENTRIES, Nav
 
 DEFAULT_VIEW = "open"
 DEFAULT_SIZE = (1400, 850)
-QUEUE_LIMIT = 500  # Desk.intake_queue lists at most this many (the newest)
 DROP_STYLE = ("background: rgba(31, 95, 168, 40); border: 3px dashed #1f5fa8; "
               "border-radius: 10px; color: #123f73; font-size: 16pt; font-weight: bold;")
 
@@ -250,8 +249,8 @@ class MainWindow(QMainWindow):
 
         def count(_progress: Progress) -> dict[str, int]:
             counts = {e.view: desk.count_cases(CaseQuery(view=e.view)) for e in NAV_ENTRIES}
-            for entry in INTAKE_ENTRIES:  # the newest QUEUE_LIMIT are listed
-                counts[entry.view] = len(desk.intake_queue(entry.view))
+            for entry in INTAKE_ENTRIES:  # all of them; the list shows the newest 500
+                counts[entry.view] = desk.intake_queue_count(entry.view)
             return counts
 
         self.runner.run(count, label="Counting cases", on_done=self.nav.set_counts)

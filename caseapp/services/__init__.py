@@ -180,6 +180,9 @@ class Desk:
     def message_count(self) -> int:
         return intake.message_count(self.ctx)
 
+    def intake_queue_count(self, disposition: str) -> int:
+        return intake.intake_queue_count(self.ctx, disposition)
+
     def review_count(self) -> int:
         return intake.review_count(self.ctx)
 

@@ -511,6 +511,16 @@ def intake_queue(ctx: ServiceContext, disposition: str, limit: int = 500
         )
 
 
+def intake_queue_count(ctx: ServiceContext, disposition: str) -> int:
+    """How many messages the list holds (it shows the newest 500)."""
+    from sqlalchemy import func
+
+    with ctx.read() as session:
+        return int(session.scalar(
+            select(func.count()).select_from(Message)
+            .where(Message.disposition == disposition, Message.case_id.is_(None))) or 0)
+
+
 def known_uids(ctx: ServiceContext, mailbox_key: str, uidvalidity: int) -> set[int]:
     """The UIDs of a mailbox (of this UIDVALIDITY) already taken in."""
     with ctx.read() as session:
