@@ -82,6 +82,14 @@ DELETION_MODES = ("delete_rows", "deidentify", "suppress")
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A column set to a value to mark a row: opted out of marketing, not to be shared."""
+
+    column: str
+    value: Scalar
+
+
+@dataclass(frozen=True)
 class ParentLink:
     """This table's rows belong to a parent table's row: ``column`` = parent's column."""
 
@@ -132,6 +140,10 @@ class Table:
     recipient_column: str | None = None
     """Column naming who got each row (e.g. the dealer), for the downstream notice."""
     line: int | None = None
+    opt_out: Flag | None = None
+    """The unsubscribe / do-not-contact flag an opt-out sets (else a Suppress deletion)."""
+    stop_sharing: Flag | None = None
+    """The flag that stops a row being shared with its recipients (share and lead tables)."""
 
     def columns_for(self, kind: str) -> tuple[str, ...]:
         return self.identifiers.get(kind, ())
@@ -153,6 +165,7 @@ class Table:
             columns += exception.where
         if self.recipient_column:
             columns.append(self.recipient_column)
+        columns += [flag.column for flag in (self.opt_out, self.stop_sharing) if flag]
         return tuple(dict.fromkeys(columns))
 
 
@@ -464,7 +477,7 @@ class _Loader:
         raw = self.table_at(path, value, what)
         self.known_keys(path, raw, {"label", "table", "category", "key", "identifiers",
                                     "parent", "deletion", "retention", "recipients",
-                                    "recipient_column"}, what)
+                                    "recipient_column", "opt_out", "stop_sharing"}, what)
         db_table = raw.get("table", key)
         if not isinstance(db_table, str) or not _TABLE.fullmatch(db_table):
             self.fail((*path, "table") if "table" in raw else path,
@@ -523,7 +536,28 @@ class _Loader:
             recipient_column=None if recipient_column is None else self.column(
                 (*path, "recipient_column"), recipient_column, f"{what} recipient_column"),
             line=self.lines.line_of(path),
+            opt_out=self.flag((*path, "opt_out"), raw.get("opt_out"), key_column,
+                              f"{what} opt_out"),
+            stop_sharing=self.flag((*path, "stop_sharing"), raw.get("stop_sharing"),
+                                   key_column, f"{what} stop_sharing"),
         )
+
+    def flag(self, path: KeyPath, value: Any, key_column: str, what: str) -> Flag | None:
+        if value is None:
+            return None
+        raw = self.table_at(path, value, what)
+        self.known_keys(path, raw, {"column", "value"}, what)
+        column = self.column(path, raw.get("column"), what)
+        if column == key_column:
+            self.fail(path, f"{what}: the key column '{key_column}' cannot be the flag: it is "
+                      "how the row is found again")
+        if "value" not in raw:
+            self.fail(path, f"{what}: the value to set is missing, e.g. "
+                      f"{{ column = \"{column}\", value = 1 }}")
+        flag = raw["value"]
+        if not isinstance(flag, str | int | float | bool):
+            self.fail(path, f"{what}: the value must be true/false, a number or a text")
+        return Flag(column=column, value=flag)
 
     def category(self, path: KeyPath, value: Any, what: str) -> None:
         if value not in RECORD_CATEGORIES:
