@@ -132,6 +132,9 @@ class Table:
     recipient_column: str | None = None
     """Column naming who got each row (e.g. the dealer), for the downstream notice."""
     line: int | None = None
+    never_disclose: tuple[str, ...] = ()
+    """Columns an access report masks whatever their name (CCPA §7024(d): government ID,
+    account numbers, passwords...); names that look like such data are masked anyway."""
 
     def columns_for(self, kind: str) -> tuple[str, ...]:
         return self.identifiers.get(kind, ())
@@ -464,7 +467,7 @@ class _Loader:
         raw = self.table_at(path, value, what)
         self.known_keys(path, raw, {"label", "table", "category", "key", "identifiers",
                                     "parent", "deletion", "retention", "recipients",
-                                    "recipient_column"}, what)
+                                    "recipient_column", "never_disclose"}, what)
         db_table = raw.get("table", key)
         if not isinstance(db_table, str) or not _TABLE.fullmatch(db_table):
             self.fail((*path, "table") if "table" in raw else path,
@@ -523,6 +526,10 @@ class _Loader:
             recipient_column=None if recipient_column is None else self.column(
                 (*path, "recipient_column"), recipient_column, f"{what} recipient_column"),
             line=self.lines.line_of(path),
+            never_disclose=tuple(
+                self.column((*path, "never_disclose"), column, f"{what} never_disclose")
+                for column in self.names((*path, "never_disclose"), raw.get("never_disclose"),
+                                         f"{what} never_disclose")),
         )
 
     def category(self, path: KeyPath, value: Any, what: str) -> None:
