@@ -31,7 +31,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -58,8 +58,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def timed(calls: list[Callable[[], object]]) -> tuple[list[float], list[object]]:
-    times, results = [], []
+def timed(calls: Sequence[Callable[..., object]]) -> tuple[list[float], list[object]]:
+    times: list[float] = []
+    results: list[object] = []
     for call in calls:
         started = time.perf_counter()
         results.append(call())
@@ -216,13 +217,14 @@ def main() -> int:
                     name=f"{p[1]} {p[2]}", email=p[3], phone=p[4],
                     postal_address=f"{p[5]}\n{p[6]}, {p[7]} {p[8]}",
                     postal_code=str(p[8] or "")))).case.ref)
-        desk_ms, _ = timed([(lambda r=r: desk.lookup(r)) for r in refs])
+        first_ms, _ = timed([lambda: desk.lookup(refs[0])])  # connects and reflects
+        desk_ms, _ = timed([(lambda r=r: desk.lookup(r)) for r in refs[1:]])
         desk.close()
     print(f"Desk.lookup end to end p50 {statistics.median(desk_ms):.1f} ms p95 "
           f"{percentile(desk_ms, 0.95):.1f} ms", flush=True)
     systems.close()
 
-    def row(name: str, mine: list[float], base: list[float], target: str) -> str:
+    def figure(name: str, mine: list[float], base: list[float], target: str) -> str:
         p50, p95 = statistics.median(mine), percentile(mine, 0.95)
         b50, b95 = statistics.median(base), percentile(base, 0.95)
         return (f"| {name} | {p50:.2f} ms | {p95:.2f} ms | {b50:.3f} ms | {b95:.3f} ms | "
@@ -232,21 +234,22 @@ def main() -> int:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
         f"{date.today().isoformat()}. Demo customer systems with {args.customers:,} "
-        f"customers ({index_rows:,} rows in the nine mapped tables), on SQLite. "
+        "customers, on SQLite. "
         f"{len(people)} customers sampled (adults with email and phone); each lookup "
         "searches every table of the source through the desk-side index, re-reads the "
         "candidates by key, runs the direct query for rows added since the index, and "
         "follows parent links (`RecordSystems.lookup`, what `Desk.lookup` runs).",
         "",
-        f"Index build (full, streaming by key order): **{built.seconds:.0f} s** for "
-        f"{index_rows:,} rows ({index_rows / built.seconds:,.0f} rows/s), "
+        f"Index build (full, streaming by key order): **{built.seconds:.0f} s** for the "
+        f"{index_rows:,} rows of the tables with identifiers it holds "
+        f"({index_rows / built.seconds:,.0f} rows/s), "
         f"{index_size:.0f} MB; a refresh with nothing new: {refresh.seconds:.2f} s."
         + (f" (Generating the demo systems took {generated:.0f} s.)" if generated else ""),
         "",
         "| lookup | p50 | p95 | bare p50 | bare p95 | p95 ratio | target p95 |",
         "|---|---|---|---|---|---|---|",
-        row("exact: email upper-cased + phone retyped", exact_ms, bare_exact_ms, "≤ 10 ms"),
-        row("fuzzy: name + street + ZIP", fuzzy_ms, bare_fuzzy_ms, "≤ 200 ms"),
+        figure("exact: email upper-cased + phone retyped", exact_ms, bare_exact_ms, "≤ 10 ms"),
+        figure("fuzzy: name + street + ZIP", fuzzy_ms, bare_fuzzy_ms, "≤ 200 ms"),
         "",
         f"Found the sampled customer: exact {exact_found}/{len(people)}, fuzzy "
         f"{fuzzy_found}/{len(people)}. Bare baselines on a prepared copy: one table of the "
@@ -254,10 +257,11 @@ def main() -> int:
         "indexed query; fuzzy = the ZIP's customers by index, names scored with "
         "Jaro–Winkler (one table, no re-check, no links).",
         "",
-        f"End to end, `Desk.lookup` on a SQLite case database ({len(refs)} cases with email, "
-        f"phone, name and address; exact and fuzzy together, hits, searches and audit "
-        f"stored): p50 {statistics.median(desk_ms):.0f} ms, p95 "
-        f"{percentile(desk_ms, 0.95):.0f} ms.",
+        f"End to end, `Desk.lookup` on a SQLite case database ({len(desk_ms)} cases with "
+        "email, phone, name and address; exact and fuzzy together, hits, searches and "
+        f"audit stored): p50 {statistics.median(desk_ms):.0f} ms, p95 "
+        f"{percentile(desk_ms, 0.95):.0f} ms (the desk's first lookup, which also connects "
+        f"and reads the tables' structure: {first_ms[0]:.0f} ms).",
     ]
     print("\n".join(lines))
     if not args.no_write:
