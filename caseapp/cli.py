@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from caseapp import __version__, cli_intake
+from caseapp import __version__, cli_intake, cli_records
 from caseapp.config import Settings, load_settings
 from caseapp.errors import InvalidInput, UserError
 from caseapp.services import Desk
@@ -40,6 +40,8 @@ examples:
   caseapp mail setup --host imap.example.com --user privacy
   caseapp mail password                    store the mailbox password in the OS keyring
   caseapp fetch-mail                       take in the mailbox's new mail (cron-safe)
+  caseapp lookup PR-2026-00042             search the customer systems for the subject
+  caseapp lookup --reindex                 refresh the desk-side index of those systems
   caseapp rules clocks                     legal clocks and their sources
   caseapp audit verify
 
@@ -203,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                            *REQUEST_TYPES), help="only for this request type's rule")
 
     cli_intake.add_parsers(commands)
+    cli_records.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -566,6 +569,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "intake": cli_intake.cmd_intake,
     "fetch-mail": cli_intake.cmd_fetch_mail,
     "mail": cli_intake.cmd_mail,
+    "lookup": cli_records.cmd_lookup,
 }
 
 

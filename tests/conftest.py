@@ -114,3 +114,6 @@ from tests.imap_server import dovecot, imap_account  # noqa: E402, F401
 
 # Keyrings: an in-memory secure one (`memory_keyring`) and the refused `plaintext_keyring`.
 from tests.keyring_fixtures import memory_keyring, plaintext_keyring  # noqa: E402, F401
+
+# Demo customer systems for the lookup tests: `demo_built` (per module) and `demo` (a copy).
+from tests.records_fixtures import demo, demo_built  # noqa: E402, F401

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -335,3 +336,57 @@ class ClockOverride(Base):
     days: Mapped[int] = mapped_column(Integer)
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RecordHit(Base):
+    """A customer-system record a lookup found for a case's data subject.
+
+    ``record_key`` is the row's key as text; ``matched`` (JSON) says which identifiers
+    matched and how; ``snapshot`` (JSON) holds the row's identifier columns as they were
+    at lookup time, so staff see why, and nothing more. Staff confirm or reject a hit; a
+    new lookup refreshes the proposal but keeps that decision.
+    """
+
+    __tablename__ = "record_hits"
+    __table_args__ = (
+        UniqueConstraint("case_id", "source", "table_name", "record_key",
+                         name="uq_record_hits_case_record"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    table_name: Mapped[str] = mapped_column(String(100))
+    record_key: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    matched: Mapped[str] = mapped_column(Text, default="[]")
+    category: Mapped[str] = mapped_column(String(40))
+    via: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    """proposed | confirmed | rejected"""
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    found_at: Mapped[datetime] = mapped_column(DateTime)
+    snapshot: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class SourceSearch(Base):
+    """One search of one customer system for a case; the latest per (case, source) is its
+    current state. ``unreachable`` and ``schema_mismatch`` leave the lookup incomplete;
+    they never count as "nothing found"."""
+
+    __tablename__ = "source_searches"
+    __table_args__ = (Index("ix_source_searches_case_source", "case_id", "source", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(100))
+    searched_at: Mapped[datetime] = mapped_column(DateTime)
+    searched_by: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(30))
+    """found | nothing_found | unreachable | schema_mismatch | manual_pending | manual_done |
+    manual_nothing_found"""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    hit_count: Mapped[int] = mapped_column(Integer, default=0)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    """For a manual source: the task its owner was given."""

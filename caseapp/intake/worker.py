@@ -170,10 +170,13 @@ class _Worker:
         self.kill()
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            with contextlib.suppress(Exception):
-                self.process.kill()
-        self.process.join(5)
+        try:
+            if self.process.is_alive():
+                with contextlib.suppress(Exception):
+                    self.process.kill()
+            self.process.join(5)
+        except ValueError:
+            return  # closed already, by the pool shutting down on another thread
         with contextlib.suppress(Exception):
             self.conn.close()
         with contextlib.suppress(Exception):
@@ -347,8 +350,12 @@ class MailParser:
         try:
             return worker.conn.recv()
         except (EOFError, OSError) as exc:
-            worker.process.join(1)
-            death = worker.describe_death()
+            try:
+                worker.process.join(1)
+                death = worker.describe_death()
+            except ValueError:  # closed meanwhile: the pool shut down on another thread
+                raise ParserUnavailable("the mail parser stopped (shut down); try again") \
+                    from exc
             if self._closed or worker.process.exitcode == 1:
                 # Shut down by us (the window closing), or a worker that could not run at
                 # all: the message is not to blame, so it must not go to quarantine.

@@ -128,6 +128,11 @@ def check_sources(config: SourcesConfig, data_dir: Path,
     return tuple(check_source(source, data_dir, secret) for source in config.sources)
 
 
+def unreachable_reason(error: BaseException, url: URL) -> str:
+    """Why a source cannot be reached: the driver's first line, never the password."""
+    return _reason(error, url)
+
+
 def _reason(error: BaseException, url: URL) -> str:
     """The driver's first line, never the password."""
     original = getattr(error, "orig", None) or error

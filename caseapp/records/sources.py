@@ -144,6 +144,9 @@ class Table:
     """The unsubscribe / do-not-contact flag an opt-out sets (else a Suppress deletion)."""
     stop_sharing: Flag | None = None
     """The flag that stops a row being shared with its recipients (share and lead tables)."""
+    never_disclose: tuple[str, ...] = ()
+    """Columns an access report masks whatever their name (CCPA §7024(d): government ID,
+    account numbers, passwords...); names that look like such data are masked anyway."""
 
     def columns_for(self, kind: str) -> tuple[str, ...]:
         return self.identifiers.get(kind, ())
@@ -477,7 +480,8 @@ class _Loader:
         raw = self.table_at(path, value, what)
         self.known_keys(path, raw, {"label", "table", "category", "key", "identifiers",
                                     "parent", "deletion", "retention", "recipients",
-                                    "recipient_column", "opt_out", "stop_sharing"}, what)
+                                    "recipient_column", "opt_out", "stop_sharing",
+                                    "never_disclose"}, what)
         db_table = raw.get("table", key)
         if not isinstance(db_table, str) or not _TABLE.fullmatch(db_table):
             self.fail((*path, "table") if "table" in raw else path,
@@ -540,6 +544,10 @@ class _Loader:
                               f"{what} opt_out"),
             stop_sharing=self.flag((*path, "stop_sharing"), raw.get("stop_sharing"),
                                    key_column, f"{what} stop_sharing"),
+            never_disclose=tuple(
+                self.column((*path, "never_disclose"), column, f"{what} never_disclose")
+                for column in self.names((*path, "never_disclose"), raw.get("never_disclose"),
+                                         f"{what} never_disclose")),
         )
 
     def flag(self, path: KeyPath, value: Any, key_column: str, what: str) -> Flag | None:

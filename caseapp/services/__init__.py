@@ -13,17 +13,21 @@ from pathlib import Path
 
 from caseapp.audit import verify
 from caseapp.clock import Clock
-from caseapp.config import MailSettings
+from caseapp.config import MailSettings, Paths
 from caseapp.db.engine import Database
 from caseapp.db.migrate import needs_upgrade, upgrade
 from caseapp.errors import ConfigError, DatabaseUnavailable
 from caseapp.intake.imap import Mailbox
 from caseapp.intake.sources import SourceItem, read_items
 from caseapp.intake.worker import MailParser
+from caseapp.records.connect import SecretLookup
+from caseapp.records.lookup import RecordSystems
+from caseapp.records.sources import SourcesConfig, load_sources
 from caseapp.secrets import get_secret
-from caseapp.services import cases, intake, legal_clocks, scans, steps, users
+from caseapp.services import cases, intake, legal_clocks, records, scans, steps, users
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
+    AccessReportData,
     AuditReport,
     CaseDetail,
     CasePage,
@@ -32,9 +36,13 @@ from caseapp.services.dto import (
     ClockSetting,
     IntakeItem,
     IntakeResult,
+    LookupResult,
     MessageDetail,
     NewCase,
     PartyData,
+    RecordHitView,
+    ReindexResult,
+    SourceSearchView,
     StepRequest,
     UserView,
 )
@@ -55,6 +63,8 @@ class Desk:
         self.ctx = ServiceContext(self.db, rules or Rules.load(), clock or Clock(), username)
         self._parser: MailParser | None = None
         self._owns_parser = True
+        self._records: RecordSystems | None = None
+        self._owns_records = True
 
     def as_user(self, username: str) -> Desk:
         """The same database and rules, acting as another user (demo data, tests)."""
@@ -63,6 +73,7 @@ class Desk:
         other.ctx = ServiceContext(self.db, self.ctx.base_rules, self.ctx.clock, username)
         other.ctx.rules = self.ctx.rules
         other._parser, other._owns_parser = self._parser, False
+        other._records, other._owns_records = self.record_systems_if_set, False
         return other
 
     # --- set-up ------------------------------------------------------------------------
@@ -110,6 +121,9 @@ class Desk:
         if self._parser is not None and self._owns_parser:
             self._parser.close()
         self._parser = None
+        if self._records is not None and self._owns_records:
+            self._records.close()
+        self._records = None
         self.db.dispose()
 
     # --- intake ------------------------------------------------------------------------
@@ -255,6 +269,71 @@ class Desk:
 
     def complete_task(self, ref: str, task_id: int) -> Changed:
         return steps.complete_task(self.ctx, ref, task_id)
+
+    # --- customer records ---------------------------------------------------------------
+    def use_sources(self, sources: Path | SourcesConfig, data_dir: Path,
+                    index_dir: Path | None = None, secret: SecretLookup | None = None,
+                    stale_after_hours: float | None = None) -> None:
+        """Search the systems of this sources file (or loaded config); ``data_dir`` fills
+        ``{data_dir}`` in its URLs; the desk-side index goes to ``index_dir`` (default
+        ``data_dir/record_index``)."""
+        config = sources if isinstance(sources, SourcesConfig) else load_sources(sources)
+        if self._records is not None and self._owns_records:
+            self._records.close()
+        extra = {} if stale_after_hours is None else {"stale_after_hours": stale_after_hours}
+        self._records = RecordSystems(config, data_dir, index_dir, secret or get_secret,
+                                      **extra)
+        self._owns_records = True
+
+    @property
+    def record_systems_if_set(self) -> RecordSystems | None:
+        return self._records
+
+    @property
+    def record_systems(self) -> RecordSystems:
+        """The customer systems (the user's sources file unless use_sources was called)."""
+        if self._records is None:
+            paths = Paths.for_user()
+            if not paths.sources_file.is_file():
+                raise ConfigError(
+                    f"No sources file at {paths.sources_file}: describe the customer "
+                    "systems there (see resources/sources.example.toml), or run caseapp "
+                    "init --demo for the demo systems.")
+            self.use_sources(paths.sources_file, paths.data_dir)
+        assert self._records is not None
+        return self._records
+
+    def lookup(self, ref: str, progress: Callable[[int, int, str], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> LookupResult:
+        """Search every customer system for the case's data subject; hits are stored as
+        proposals (earlier decisions kept). Cancellable; nothing is stored if cancelled
+        (caseapp.records.lookup.LookupCancelled)."""
+        return records.lookup(self.ctx, self.record_systems, ref, progress=progress,
+                              cancel=cancel)
+
+    def record_hits(self, ref: str) -> tuple[RecordHitView, ...]:
+        return records.record_hits(self.ctx, self._records, ref)
+
+    def decide_hit(self, ref: str, hit_id: int, confirmed: bool) -> RecordHitView:
+        return records.decide_hit(self.ctx, self._records, ref, hit_id, confirmed)
+
+    def source_status(self, ref: str) -> tuple[SourceSearchView, ...]:
+        return records.source_status(self.ctx, self.record_systems, ref)
+
+    def complete_manual_source(self, ref: str, source: str, found: bool, note: str = ""
+                               ) -> tuple[SourceSearchView, ...]:
+        return records.complete_manual_source(self.ctx, self._records, ref, source, found,
+                                              note)
+
+    def reindex(self, source: str | None = None, *, full: bool = False,
+                progress: Callable[[str, int, int], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> tuple[ReindexResult, ...]:
+        """Build (``full``) or bring up to date the desk-side index of one source or all."""
+        return records.reindex(self.ctx, self.record_systems, source, full=full,
+                               progress=progress, cancel=cancel)
+
+    def access_report_data(self, ref: str) -> AccessReportData:
+        return records.access_report_data(self.ctx, self.record_systems, ref)
 
     # --- legal clocks ------------------------------------------------------------------
     def legal_clocks(self) -> list[ClockSetting]:

@@ -334,3 +334,136 @@ class MessageDetail:
     source_label: str
     classification: str
     attachments: tuple[AttachmentView, ...]
+
+
+# --------------------------------------------------------------------- records --
+
+SOURCE_OUTCOMES = ("found", "nothing_found", "unreachable", "schema_mismatch",
+                   "manual_pending", "manual_done", "manual_nothing_found", "not_searched")
+SOURCE_OUTCOME_LABELS = {
+    "found": "searched, records found",
+    "nothing_found": "searched, nothing found",
+    "unreachable": "could not be reached: NOT searched",
+    "schema_mismatch": "tables do not match the sources file: NOT searched",
+    "manual_pending": "searched by hand: waiting for its owner",
+    "manual_done": "searched by hand: records found and dealt with",
+    "manual_nothing_found": "searched by hand: nothing found",
+    "not_searched": "not searched yet",
+}
+HIT_STATUSES = ("proposed", "confirmed", "rejected")
+
+
+@dataclass(frozen=True)
+class RecordHitView:
+    """A record a lookup found, with why it matched and staff's decision."""
+
+    id: int
+    source: str
+    source_label: str
+    table: str
+    table_label: str
+    category: str
+    category_label: str
+    record_key: str
+    score: float
+    reasons: tuple[str, ...]
+    """How it matched, for people: "exact email", "fuzzy name 92", "ZIP"..."""
+    via: str
+    """"" when found by its own identifiers; else how: "parent email", "parent link
+    from customers"."""
+    status: str
+    decided_by: str
+    decided_at: datetime | None
+    found_at: datetime
+    snapshot: tuple[tuple[str, str], ...]
+    """The row's identifier columns when found (column, value as text)."""
+
+    @property
+    def why(self) -> str:
+        return ", ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class SourceSearchView:
+    """The current state of one customer system for a case."""
+
+    source: str
+    label: str
+    kind: str  # database | manual
+    outcome: str  # one of SOURCE_OUTCOMES
+    searched_at: datetime | None
+    searched_by: str
+    detail: str
+    hit_count: int
+    task_id: int | None = None
+
+    @property
+    def outcome_label(self) -> str:
+        return SOURCE_OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+    @property
+    def incomplete(self) -> bool:
+        """Not (yet) searched: the lookup cannot say "nothing found" for this system."""
+        return self.outcome in ("unreachable", "schema_mismatch", "manual_pending",
+                                "not_searched")
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    ref: str
+    complete: bool
+    """Every database source was searched (none unreachable or mismatched)."""
+    sources: tuple[SourceSearchView, ...]
+    hits: tuple[RecordHitView, ...]
+    new_hits: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def unreachable(self) -> tuple[str, ...]:
+        return tuple(s.label for s in self.sources
+                     if s.outcome in ("unreachable", "schema_mismatch"))
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    source: str
+    label: str
+    ok: bool
+    full: bool
+    rows: tuple[tuple[str, int], ...]
+    """Rows read per table."""
+    seconds: float
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    table: str
+    table_label: str
+    record_key: str
+    fields: tuple[tuple[str, str], ...]
+    """(column, value as text); masked columns say so instead of their value."""
+    masked: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AccessGroup:
+    category: str
+    category_label: str
+    source: str
+    source_label: str
+    records: tuple[AccessRecord, ...]
+    problem: str = ""
+    """Why the records could not be read now ("" when they were)."""
+
+
+@dataclass(frozen=True)
+class AccessReportData:
+    """The confirmed records of an access request, for the access report letter."""
+
+    ref: str
+    groups: tuple[AccessGroup, ...]
+    masked_note: str
+    complete: bool
