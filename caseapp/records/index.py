@@ -204,6 +204,7 @@ class SourceIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.closed = False
         self.connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                           check_same_thread=False)
         meta = dict(self.connection.execute("SELECT name, value FROM meta").fetchall())
@@ -231,6 +232,7 @@ class SourceIndex:
             return None  # unreadable or from another version: as if not built
 
     def close(self) -> None:
+        self.closed = True
         self.connection.close()
 
     def usable(self, source: Source, table: MappedTable) -> TableState | None:
