@@ -42,7 +42,7 @@ from caseapp.clock import Clock
 from caseapp.demo import demo_sources_text
 from caseapp.records.demo_systems import DEMO_DB_NAME, build_demo_systems
 from caseapp.records.index import IndexReport
-from caseapp.records.lookup import RecordSystems
+from caseapp.records.lookup import LookupReport, RecordSystems
 from caseapp.records.matching import fast_phone
 from caseapp.records.normalize import fold_name, normalize_email, normalize_zip
 from caseapp.records.sources import parse_sources
@@ -151,40 +151,21 @@ def main() -> int:
             break
     reader.close()
 
-    # Warm caches the same way for both sides (first connection, reflection, page cache).
-    systems.lookup(subject_from_parties(PartyIdentifiers(email=people[0][3])), now=NOW)
-    exact_calls = [
-        (lambda p=p: systems.lookup(subject_from_parties(PartyIdentifiers(
-            email=p[3].upper(), phone=retype(p[4]))), now=NOW, fuzzy=False))
-        for p in people]
-    fuzzy_calls = [
-        (lambda p=p: systems.lookup(subject_from_parties(PartyIdentifiers(
-            name=f"{p[1]} {p[2]}", postal_address=f"{p[5]}\n{p[6]}, {p[7]}",
-            postal_code=str(p[8] or ""))), now=NOW))
-        for p in people]
-    exact_ms, exact_reports = timed(exact_calls)
-    fuzzy_ms, fuzzy_reports = timed(fuzzy_calls)
-
-    def found(reports: list[object]) -> int:
-        total = 0
-        for person, report in zip(people, reports, strict=True):
-            keys = {r.key for r in getattr(report, "records", ()) if r.table == "customers"}
-            total += str(person[0]) in keys
-        return total
-
-    exact_found, fuzzy_found = found(exact_reports), found(fuzzy_reports)
-    print(f"exact p50 {statistics.median(exact_ms):.2f} ms p95 "
-          f"{percentile(exact_ms, 0.95):.2f} ms ({exact_found}/{len(people)} found)")
-    print(f"fuzzy p50 {statistics.median(fuzzy_ms):.2f} ms p95 "
-          f"{percentile(fuzzy_ms, 0.95):.2f} ms ({fuzzy_found}/{len(people)} found)",
-          flush=True)
-
     bare = prepared_copy(path, folder / "prepared.sqlite3")
-    bare_exact_calls = [
-        (lambda p=p: bare.execute("SELECT customer_id FROM prepared WHERE email = ? OR "
-                                  "phone = ?", (normalize_email(p[3].upper()),
-                                                fast_phone(retype(p[4])))).fetchall())
-        for p in people]
+
+    def exact(p: tuple[object, ...]) -> LookupReport:
+        return systems.lookup(subject_from_parties(PartyIdentifiers(
+            email=str(p[3]).upper(), phone=retype(str(p[4])))), now=NOW, fuzzy=False)
+
+    def fuzzy(p: tuple[object, ...]) -> LookupReport:
+        return systems.lookup(subject_from_parties(PartyIdentifiers(
+            name=f"{p[1]} {p[2]}", postal_address=f"{p[5]}\n{p[6]}, {p[7]}",
+            postal_code=str(p[8] or ""))), now=NOW)
+
+    def bare_exact(p: tuple[object, ...]) -> list[tuple[int]]:
+        return bare.execute("SELECT customer_id FROM prepared WHERE email = ? OR phone = ?",
+                            (normalize_email(str(p[3]).upper()),
+                             fast_phone(retype(str(p[4]))))).fetchall()
 
     def bare_fuzzy(p: tuple[object, ...]) -> list[int]:
         first, last = fold_name(p[1]), fold_name(p[2])
@@ -194,11 +175,33 @@ def main() -> int:
                 if JaroWinkler.similarity(first, f) > 0.85
                 and JaroWinkler.similarity(last, s) > 0.88]
 
-    bare_fuzzy_calls = [(lambda p=p: bare_fuzzy(p)) for p in people]
-    timed(bare_exact_calls[:20])
-    bare_exact_ms, _ = timed(bare_exact_calls)
-    bare_fuzzy_ms, _ = timed(bare_fuzzy_calls)
+    # Warm-up (connections, reflection, page cache), then the four measured side by side,
+    # person by person, so the machine's noise falls on each alike.
+    for p in people[:20]:
+        exact(p), fuzzy(p), bare_exact(p), bare_fuzzy(p)
+    exact_ms: list[float] = []
+    fuzzy_ms: list[float] = []
+    bare_exact_ms: list[float] = []
+    bare_fuzzy_ms: list[float] = []
+    exact_found = fuzzy_found = 0
+    for p in people:
+        for call, times in ((exact, exact_ms), (fuzzy, fuzzy_ms), (bare_exact, bare_exact_ms),
+                            (bare_fuzzy, bare_fuzzy_ms)):
+            started = time.perf_counter()
+            result = call(p)
+            times.append((time.perf_counter() - started) * 1000)
+            if isinstance(result, LookupReport):
+                keys = {r.key for r in result.records if r.table == "customers"}
+                hit = str(p[0]) in keys
+                if call is exact:
+                    exact_found += hit
+                else:
+                    fuzzy_found += hit
     bare.close()
+    print(f"exact p50 {statistics.median(exact_ms):.2f} ms p95 "
+          f"{percentile(exact_ms, 0.95):.2f} ms ({exact_found}/{len(people)} found)")
+    print(f"fuzzy p50 {statistics.median(fuzzy_ms):.2f} ms p95 "
+          f"{percentile(fuzzy_ms, 0.95):.2f} ms ({fuzzy_found}/{len(people)} found)")
     print(f"bare exact p50 {statistics.median(bare_exact_ms):.3f} ms p95 "
           f"{percentile(bare_exact_ms, 0.95):.3f} ms; bare fuzzy p50 "
           f"{statistics.median(bare_fuzzy_ms):.2f} ms p95 "
@@ -255,7 +258,8 @@ def main() -> int:
         f"{fuzzy_found}/{len(people)}. Bare baselines on a prepared copy: one table of the "
         "customers with normalized email, E.164 phone and ZIP columns, indexed; exact = one "
         "indexed query; fuzzy = the ZIP's customers by index, names scored with "
-        "Jaro–Winkler (one table, no re-check, no links).",
+        "Jaro–Winkler (one table, no re-check, no links). The four are timed person by "
+        "person, side by side, after 20 warm-up lookups.",
         "",
         f"End to end, `Desk.lookup` on a SQLite case database ({len(desk_ms)} cases with "
         "email, phone, name and address; exact and fuzzy together, hits, searches and "

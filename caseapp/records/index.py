@@ -48,7 +48,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from caseapp.records.dbtables import BoundTable, key_json
-from caseapp.records.matching import fast_phone, fold_name_cached
+from caseapp.records.matching import fast_phone, row_names
+from caseapp.records.nicknames import first_initials
 from caseapp.records.normalize import (
     email_forms,
     normalize_vin,
@@ -56,14 +57,14 @@ from caseapp.records.normalize import (
 )
 from caseapp.records.sources import Source
 from caseapp.records.sources import Table as MappedTable
-from caseapp.records.subject import Subject, normalize_customer_id
+from caseapp.records.subject import PersonName, Subject, normalize_customer_id
 
-FORMAT = "1"
+FORMAT = "2"
 BATCH = 5000
 BLOCK_LIMIT = 20_000
 """A blocking key held by more records than this is too common to narrow anything."""
 EXACT_KINDS = ("email", "phone", "vin", "customer_id", "parent_email")
-BLOCK_KINDS = ("postal_code", "last_name", "full_name")
+BLOCK_KINDS = ("postal_code", "first_name", "last_name", "full_name")
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -129,14 +130,26 @@ def row_tokens(table: MappedTable, row: Mapping[str, object]) -> set[str]:
         number = normalize_customer_id(value)
         if number:
             tokens.add(f"c:{number}")
-    for value in values("postal_code"):
-        code = normalize_zip(value)
-        if code:
-            tokens.add(f"z:{code}")
-    for kind in ("last_name", "full_name"):
-        for value in values(kind):
-            tokens.update(f"n:{word}" for word in fold_name_cached(value).split() if len(word) > 1)
+    zips = {code for code in (normalize_zip(v) for v in values("postal_code")) if code}
+    names = row_names(table, row)
+    if names:
+        tokens |= name_blocks(names, zips)
+    else:  # an address without a name (an old address): found by its ZIP
+        tokens.update(f"z:{code}" for code in zips)
     return tokens
+
+
+def name_blocks(names: Iterable[PersonName], zips: Iterable[str]) -> set[str]:
+    """The fuzzy-matching blocks of a person: surname word + first-name initial
+    (nicknames' initials too), and ZIP + surname initial. A candidate shares one with the
+    subject unless both the first letter of a name and the ZIP (or the surname) differ."""
+    blocks: set[str] = set()
+    codes = list(zips)
+    for name in names:
+        for word in name.block_tokens:
+            blocks.update(f"nf:{word}:{initial}" for initial in first_initials(name.first))
+            blocks.update(f"zl:{code}:{word[0]}" for code in codes)
+    return blocks
 
 
 def indexable(table: MappedTable) -> bool:
@@ -151,8 +164,7 @@ def subject_tokens(subject: Subject, fuzzy: bool = True) -> tuple[set[str], set[
     exact |= {f"c:{c}" for c in subject.customer_ids}
     blocks: set[str] = set()
     if fuzzy and subject.can_fuzzy:
-        blocks = {f"z:{z}" for z in subject.zips}
-        blocks |= {f"n:{word}" for name in subject.names for word in name.block_tokens}
+        blocks = name_blocks(subject.names, subject.zips) | {f"z:{z}" for z in subject.zips}
     return exact, blocks
 
 
@@ -192,6 +204,7 @@ class SourceIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.closed = False
         self.connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True,
                                           check_same_thread=False)
         meta = dict(self.connection.execute("SELECT name, value FROM meta").fetchall())
@@ -219,6 +232,7 @@ class SourceIndex:
             return None  # unreadable or from another version: as if not built
 
     def close(self) -> None:
+        self.closed = True
         self.connection.close()
 
     def usable(self, source: Source, table: MappedTable) -> TableState | None:

@@ -4,7 +4,8 @@ For each database source, independently of the others:
 
 1. the desk-side index (caseapp.records.index) gives candidate keys: exact tokens
    (email forms, E.164 phone, VIN, customer id, parent's email) and blocking keys for
-   fuzzy matching (ZIP, surname words);
+   fuzzy matching (surname + first initial, ZIP + surname initial: a candidate is
+   missed only when the first letter of a name and the ZIP or the surname all differ);
 2. those rows are **re-read from the source by key** and checked again
    (caseapp.records.matching), so a stale index never reports a row that no longer
    matches or no longer exists;
@@ -24,6 +25,7 @@ searches by hand). Nothing here writes to a customer system.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -32,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, func, or_
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, and_, func, or_
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -175,8 +177,12 @@ class _Search:
 
     def run(self) -> tuple[FoundRecord, ...]:
         exact, blocks = subject_tokens(self.subject, self.fuzzy)
-        candidates = (self.index.candidates(exact, blocks) if self.index is not None
-                      else Candidates({}))
+        candidates = Candidates({})
+        if self.index is not None:
+            try:
+                candidates = self.index.candidates(exact, blocks)
+            except sqlite3.Error:  # closed by a rebuild meanwhile: search without it
+                self.index = None
         if candidates.skipped_blocks:
             self.warnings.append(f"{candidates.skipped_blocks} name or ZIP key(s) too common "
                                  "to narrow the fuzzy search were left out")
@@ -192,10 +198,8 @@ class _Search:
                 else:
                     if self.refreshed_at is None or state.refreshed_at < self.refreshed_at:
                         self.refreshed_at = state.refreshed_at
-                rows = self._reread(connection, bound, candidates.keys.get(mapped.name, ()))
-                # Rows added since the index was built (all rows when never indexed).
-                rows += self._direct(connection, bound,
-                                     None if state is None else state.last_key)
+                rows = self._read(connection, bound, candidates.keys.get(mapped.name, ()),
+                                  None if state is None else state.last_key)
                 for row in rows:
                     self._consider(mapped, row)
             self._resolve_addresses(connection)
@@ -219,25 +223,28 @@ class _Search:
     def _columns(self, bound: BoundTable) -> tuple[str, ...]:
         return columns_needed(self.source, bound.mapped)
 
-    def _reread(self, connection: Connection, bound: BoundTable, keys: Iterable[object]
-                ) -> list[dict[str, object]]:
+    def _read(self, connection: Connection, bound: BoundTable, keys: Iterable[object],
+              after: object) -> list[dict[str, object]]:
+        """The index's candidates, re-read by key, and in the same statement the rows the
+        direct query finds: added since the index (keys after ``after``), or anywhere in
+        a table never indexed."""
         wanted = sorted(keys, key=key_json)
-        rows: list[dict[str, object]] = []
-        for start in range(0, len(wanted), CHUNK):
-            query = bound.select_columns(self._columns(bound)).where(
-                bound.key.in_(wanted[start:start + CHUNK]))
-            rows += [dict(r._mapping) for r in _execute(connection, query)]
-        return rows
-
-    def _direct(self, connection: Connection, bound: BoundTable, after: object
-                ) -> list[dict[str, object]]:
         conditions = direct_conditions(bound, self.subject, self.fuzzy)
-        if not conditions:
-            return []
-        query = bound.select_columns(self._columns(bound)).where(or_(*conditions))
-        if after is not None:
-            query = query.where(bound.key > after)
-        return [dict(r._mapping) for r in _execute(connection, query)]
+        direct: ColumnElement[bool] | None = None
+        if conditions:
+            direct = or_(*conditions)
+            if after is not None:
+                direct = and_(bound.key > after, direct)
+        chunks = [wanted[start:start + CHUNK] for start in range(0, len(wanted), CHUNK)]
+        rows: list[dict[str, object]] = []
+        for number, chunk in enumerate(chunks or [[]]):
+            parts: list[ColumnElement[bool]] = [bound.key.in_(chunk)] if chunk else []
+            if direct is not None and number == 0:
+                parts.append(direct)
+            if parts:
+                query = bound.select_columns(self._columns(bound)).where(or_(*parts))
+                rows += [dict(r._mapping) for r in _execute(connection, query)]
+        return rows
 
     # -- deciding --
 
@@ -348,8 +355,12 @@ class _Search:
         if mapped.parent is None:
             return False
         link = mapped.parent
-        own = [h for h in hits if not any(r.kind == "link" for r in h.match.reasons)]
         parent_bound = self.tables[link.table]
+        # A parent already found at least as strongly needs no second reading.
+        found_parents = {key_text(h.row.get(link.parent_column)): h.match.score
+                         for h in self.hits.values() if h.table == link.table}
+        own = [h for h in hits if not any(r.kind == "link" for r in h.match.reasons)
+               and found_parents.get(key_text(h.row.get(link.column)), -1.0) < h.match.score]
         target = parent_bound.column(link.parent_column)
         by_value = {key_json(h.row[link.column]): h for h in own
                     if h.row.get(link.column) is not None}
@@ -480,12 +491,53 @@ class RecordSystems:
         self.stale_after = timedelta(hours=stale_after_hours)
         self._connected: dict[str, tuple[Engine, dict[str, BoundTable]]] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._opened: list[SourceIndex] = []
 
     def close(self) -> None:
         with self._lock:
             for engine, _ in self._connected.values():
                 engine.dispose()
             self._connected.clear()
+            for index in self._opened:
+                index.close()
+            self._opened.clear()
+        self._local = threading.local()
+
+    def _release(self, path: Path) -> None:
+        """Close every open reader of an index file (Windows replaces no open file)."""
+        with self._lock:
+            for index in [i for i in self._opened if i.path == path]:
+                index.close()
+                self._opened.remove(index)
+
+    def _index(self, source: Source) -> SourceIndex | None:
+        """The source's index file, kept open per thread until the file changes (a
+        rebuild renames a new one into place; a refresh writes to it)."""
+        path = index_path(self.index_dir, source)
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        stamp = (found.st_ino, found.st_mtime_ns, found.st_size)
+        cache: dict[Path, tuple[tuple[int, int, int], SourceIndex]] = getattr(
+            self._local, "indexes", None) or {}
+        self._local.indexes = cache
+        held = cache.pop(path, None)
+        if held is not None:
+            if held[0] == stamp and not held[1].closed:
+                cache[path] = held
+                return held[1]
+            with self._lock:
+                if held[1] in self._opened:
+                    self._opened.remove(held[1])
+            held[1].close()
+        index = SourceIndex.open(path)
+        if index is not None:
+            cache[path] = (stamp, index)
+            with self._lock:
+                self._opened.append(index)
+        return index
 
     def connect(self, source: Source) -> tuple[Engine, dict[str, BoundTable]]:
         """The source's engine and reflected tables (SourceUnavailable, SchemaMismatch or
@@ -528,7 +580,7 @@ class RecordSystems:
             url = open_url(source, self)
             return SourceOutcome(source.name, source.label, "unreachable",
                                  f"{source.label}: {unreachable_reason(error, url)}")
-        index = SourceIndex.open(index_path(self.index_dir, source))
+        index = self._index(source)
         search = _Search(source, engine, tables, index, subject, fuzzy, cancel, now,
                          self.stale_after)
         try:
@@ -537,9 +589,6 @@ class RecordSystems:
             self.forget(source)  # reconnect and reflect again next time
             return SourceOutcome(source.name, source.label, "unreachable",
                                  f"{source.label}: {unreachable_reason(error, engine.url)}")
-        finally:
-            if index is not None:
-                index.close()
         return SourceOutcome(source.name, source.label,
                              "found" if records else "nothing_found", "", records,
                              tuple(search.warnings), search.refreshed_at)
@@ -579,6 +628,7 @@ class RecordSystems:
 
             try:
                 engine, tables = self.connect(source)
+                self._release(index_path(self.index_dir, source))
                 results.append(build_index(source, engine, tables, self.index_dir, now=now,
                                            full=full, progress=step, cancel=cancel))
             except EnvironmentProblem as problem:

@@ -14,8 +14,8 @@ never enough at a million customers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
@@ -92,19 +92,58 @@ class RowMatch:
         return ", ".join(r.text() for r in self.reasons)
 
 
-@dataclass
 class RowFacts:
-    """A row's identifiers, normalized."""
+    """A row's identifiers, normalized when first asked for (most candidates of a fuzzy
+    search stop at the name, so their addresses are never folded)."""
 
-    emails: set[str] = field(default_factory=set)
-    email_forms: set[str] = field(default_factory=set)
-    parent_emails: set[str] = field(default_factory=set)
-    phones: set[str] = field(default_factory=set)
-    vins: set[str] = field(default_factory=set)
-    customer_ids: set[str] = field(default_factory=set)
-    names: list[PersonName] = field(default_factory=list)
-    streets: list[str] = field(default_factory=list)
-    zips: set[str] = field(default_factory=set)
+    def __init__(self, table: Table, row: Mapping[str, object]) -> None:
+        self.table = table
+        self.row = row
+        self.extra_streets: list[str] = []
+        self.extra_zips: set[str] = set()
+
+    def _values(self, kind: str) -> list[object]:
+        return _texts(self.row, self.table.identifiers.get(kind, ()))
+
+    @cached_property
+    def emails(self) -> set[str]:
+        return {e for e in (normalize_email(v) for v in self._values("email")) if e}
+
+    @cached_property
+    def email_forms(self) -> set[str]:
+        return {form for email in self.emails for form in email_forms(email)}
+
+    @cached_property
+    def parent_emails(self) -> set[str]:
+        return {form for v in self._values("parent_email") for form in email_forms(v)}
+
+    @cached_property
+    def phones(self) -> set[str]:
+        return {p for p in (fast_phone(v) for v in self._values("phone")) if p}
+
+    @cached_property
+    def vins(self) -> set[str]:
+        return {v for v in (normalize_vin(x, check_digit=False)
+                            for x in self._values("vin")) if v}
+
+    @cached_property
+    def customer_ids(self) -> set[str]:
+        return {c for c in (normalize_customer_id(v) for v in self._values("customer_id"))
+                if c}
+
+    @cached_property
+    def names(self) -> list[PersonName]:
+        return row_names(self.table, self.row)
+
+    @cached_property
+    def streets(self) -> list[str]:
+        own = [s for s in (_fold_street(v) for v in self._values("street")) if s]
+        return [*own, *self.extra_streets]
+
+    @cached_property
+    def zips(self) -> set[str]:
+        return {z for z in (normalize_zip(v) for v in self._values("postal_code")) if z} \
+            | self.extra_zips
 
 
 # Names and streets repeat a lot across rows: folding each once is most of the work.
@@ -139,41 +178,24 @@ def _texts(row: Mapping[str, object], columns: tuple[str, ...]) -> list[object]:
 
 
 def row_facts(table: Table, row: Mapping[str, object]) -> RowFacts:
-    facts = RowFacts()
+    return RowFacts(table, row)
+
+
+def row_names(table: Table, row: Mapping[str, object]) -> list[PersonName]:
+    """The person names a row holds: first + last name columns, or a full name."""
     ids = table.identifiers
-    for value in _texts(row, ids.get("email", ())):
-        email = normalize_email(value)
-        if email:
-            facts.emails.add(email)
-            facts.email_forms.update(email_forms(email))
-    for value in _texts(row, ids.get("parent_email", ())):
-        facts.parent_emails.update(email_forms(value))
-    for value in _texts(row, ids.get("phone", ())):
-        phone = fast_phone(value)
-        if phone:
-            facts.phones.add(phone)
-    for value in _texts(row, ids.get("vin", ())):
-        vin = normalize_vin(value, check_digit=False)
-        if vin:
-            facts.vins.add(vin)
-    for value in _texts(row, ids.get("customer_id", ())):
-        number = normalize_customer_id(value)
-        if number:
-            facts.customer_ids.add(number)
+    names = []
     firsts = [_fold_name(v) for v in _texts(row, ids.get("first_name", ()))]
-    lasts = [_fold_name(v) for v in _texts(row, ids.get("last_name", ()))]
+    lasts = tuple(n for n in (_fold_name(v) for v in _texts(row, ids.get("last_name", ())))
+                  if n)
     for first in firsts:
         if first and lasts:
-            facts.names.append(PersonName(first.split()[0], tuple(lasts)))
+            names.append(PersonName(first.split()[0], lasts))
     for value in _texts(row, ids.get("full_name", ())):
         name = _person_name(value if isinstance(value, str) else str(value))
         if name:
-            facts.names.append(name)
-    facts.streets = [s for s in (_fold_street(v) for v in _texts(row, ids.get("street", ())))
-                     if s]
-    facts.zips = {z for z in (normalize_zip(v) for v in _texts(row, ids.get("postal_code", ())))
-                  if z}
-    return facts
+            names.append(name)
+    return names
 
 
 def name_similarity(subject: PersonName, row: PersonName) -> tuple[float, float, bool]:
@@ -212,19 +234,21 @@ def street_similarity(a: str, b: str) -> float:
 
 
 def _exact_reasons(facts: RowFacts, subject: Subject) -> list[Reason]:
+    """Only what the subject has is normalized on the row."""
     reasons = []
-    given = {e for e in (normalize_email(r) for r in subject.raw_emails) if e}
-    if facts.emails & given:
-        reasons.append(Reason("email", "exact"))
-    elif facts.email_forms & set(subject.emails):
-        reasons.append(Reason("email", "untagged"))
-    if facts.parent_emails & set(subject.parent_emails):
+    if subject.emails:
+        given = {e for e in (normalize_email(r) for r in subject.raw_emails) if e}
+        if facts.emails & given:
+            reasons.append(Reason("email", "exact"))
+        elif facts.email_forms & set(subject.emails):
+            reasons.append(Reason("email", "untagged"))
+    if subject.parent_emails and facts.parent_emails & set(subject.parent_emails):
         reasons.append(Reason("parent_email", "exact"))
-    if facts.phones & set(subject.phones):
+    if subject.phones and facts.phones & set(subject.phones):
         reasons.append(Reason("phone", "e164"))
-    if facts.vins & set(subject.vins):
+    if subject.vins and facts.vins & set(subject.vins):
         reasons.append(Reason("vin", "exact"))
-    if facts.customer_ids & set(subject.customer_ids):
+    if subject.customer_ids and facts.customer_ids & set(subject.customer_ids):
         reasons.append(Reason("customer_id", "exact"))
     return reasons
 
@@ -259,15 +283,16 @@ def address_agrees(facts: RowFacts, subject: Subject) -> bool:
 
 def with_address_of(facts: RowFacts, other: RowFacts) -> RowFacts:
     """A row's facts with another row's address added (a customer at an old address)."""
-    return RowFacts(facts.emails, facts.email_forms, facts.parent_emails, facts.phones,
-                    facts.vins, facts.customer_ids, facts.names,
-                    [*facts.streets, *other.streets], facts.zips | other.zips)
+    merged = RowFacts(facts.table, facts.row)
+    merged.extra_streets = list(other.streets)
+    merged.extra_zips = set(other.zips)
+    return merged
 
 
 def evaluate(facts: RowFacts, subject: Subject) -> RowMatch | None:
     """The row's score and reasons, or None if it does not refer to the subject."""
     reasons = _exact_reasons(facts, subject)
-    name = _best_name(facts, subject)
+    name = _best_name(facts, subject) if subject.names else None
     if not reasons and (name is None or not (subject.zips or subject.streets)):
         return None
     agrees = name is not None and name[0] >= FIRST_NAME_AGREES and name[1] >= LAST_NAME_AGREES

@@ -103,3 +103,25 @@ def same_first_name(a: str, b: str) -> bool:
         return True
     left, right = _GROUP_OF.get(a), _GROUP_OF.get(b)
     return bool(left and right and left & right)
+
+
+def _members() -> dict[int, frozenset[str]]:
+    members: dict[int, set[str]] = {}
+    for name, numbers in _GROUP_OF.items():
+        for number in numbers:
+            members.setdefault(number, set()).add(name)
+    return {number: frozenset(names) for number, names in members.items()}
+
+
+_MEMBERS = _members()
+
+
+def first_initials(first: str) -> frozenset[str]:
+    """The initials a first name may be written with: its own, and those of the names it
+    is a nickname of or for ("bob" → b, r): what the index blocks first names by."""
+    if not first:
+        return frozenset()
+    initials = {first[0]}
+    for number in _GROUP_OF.get(first, ()):
+        initials.update(name[0] for name in _MEMBERS[number])
+    return frozenset(initials)
