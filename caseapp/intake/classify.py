@@ -28,6 +28,7 @@ from typing import Any
 import phonenumbers
 
 from caseapp.errors import ConfigError
+from caseapp.records.normalize import vin_check_digit as vin_check_digit  # re-exported
 from caseapp.resources import resources_dir
 from caseapp.vocabulary import LANGUAGES, REQUEST_TYPES
 
@@ -508,22 +509,6 @@ _VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
 _ZIP = re.compile(  # not part of a reference, amount, decimal, mileage or longer number
     r"(?<![\w$#/.,-])(\d{5})(?:-\d{4})?(?![\w,]|\.\d|-\d{1,3}\b|-\d{5,})"
     r"(?!\s*(?:miles|mi\b|km|dollars|usd))", re.I)
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)), "P": 7, "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def vin_check_digit(vin: str) -> str:
-    """The check digit (position 9) a 17-character VIN must carry (49 CFR 565.15)."""
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin.upper(), _VIN_WEIGHTS, strict=True))
-    remainder = total % 11
-    return "X" if remainder == 10 else str(remainder)
-
-
 def is_valid_vin(vin: str) -> bool:
     vin = vin.upper()
     if not re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", vin):

@@ -37,6 +37,7 @@ from datetime import date
 
 import phonenumbers
 
+from caseapp.geography import US_STATES
 from caseapp.intake.classify import MAX_TEXT, Proposal, classify, default_rules, fold
 
 __all__ = ["OWN_POSTAL_CODES", "LetterFields", "read_letter", "state_of_zip"]
@@ -66,21 +67,7 @@ class LetterFields:
 
 # ---------------------------------------------------------------- geography ----
 
-STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
-    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
-    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
-    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming", "PR": "Puerto Rico",
-    "GU": "Guam", "VI": "Virgin Islands",
-}
+STATES = US_STATES
 _STATE_BY_NAME = {fold(name): code for code, name in STATES.items()}
 
 # First three digits of a ZIP code → state (USPS sectional centers; the few exceptions

@@ -13,6 +13,8 @@ import unicodedata
 
 import phonenumbers
 
+from caseapp.geography import US_STATES
+
 DEFAULT_REGION = "US"
 
 # Letters that carry no accent to strip but are still "the same letter" to a clerk.
@@ -43,23 +45,7 @@ _VIN_VALUES = {**{str(d): d for d in range(10)},
                **dict(zip("STUVWXYZ", range(2, 10), strict=True))}
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
-_US_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
-    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
-    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
-    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
-    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
-    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
-    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
-    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
-    "guam": "GU", "us virgin islands": "VI", "american samoa": "AS",
-    "northern mariana islands": "MP",
-}
-_STATE_CODES = frozenset(_US_STATES.values())
+_STATE_CODES = frozenset(US_STATES)
 
 
 def _text(value: object) -> str:
@@ -117,6 +103,11 @@ def fold_city(value: object) -> str:
     return fold(value)
 
 
+# Folded names ("district of columbia") → code, with the usual "US Virgin Islands" too.
+_STATE_BY_NAME = {**{fold(name): code for code, name in US_STATES.items()},
+                  "us virgin islands": "VI"}
+
+
 def normalize_state(value: object) -> str | None:
     """A US state as its two-letter code ("California", "ca" → "CA"), else None."""
     text = fold(value)
@@ -124,7 +115,7 @@ def normalize_state(value: object) -> str | None:
         return None
     if len(text) == 2 and text.upper() in _STATE_CODES:
         return text.upper()
-    return _US_STATES.get(text)
+    return _STATE_BY_NAME.get(text)
 
 
 # --- email --------------------------------------------------------------------------------
