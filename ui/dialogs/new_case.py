@@ -29,15 +29,13 @@ from PySide6.QtWidgets import (
 
 from caseapp.intake.classify import Proposal, classify
 from caseapp.services import Desk
-from caseapp.services.dto import Changed, MessageDetail, NewCase, PartyData
+from caseapp.services.dto import Changed, MessageDetail, NewCase
 from caseapp.vocabulary import CHANNELS
 from ui.dialogs.saving import SavingDialog
 from ui.formatting import channel_text, types_text
 from ui.tasks import Progress, TaskRunner
-from ui.widgets.party_form import NO_AGE, PartyForm
+from ui.widgets.party_form import NO_AGE, CaseParties
 from ui.widgets.request_form import HINT_STYLE, RequestForm, qdate
-
-ON_BEHALF_RELATIONSHIPS = ("parent", "guardian", "authorized_agent")
 
 
 class NewCaseDialog(SavingDialog):
@@ -73,21 +71,12 @@ class NewCaseDialog(SavingDialog):
         request_box = QGroupBox("Request")
         QVBoxLayout(request_box).addWidget(self.request)
 
-        self.requester = PartyForm(subject=False)
-        requester_box = QGroupBox("Requester (who contacted us)")
-        QVBoxLayout(requester_box).addWidget(self.requester)
-        self.subject = PartyForm(subject=True, relationships=ON_BEHALF_RELATIONSHIPS)
-        self.on_behalf = QGroupBox("On behalf of someone else (the data subject)")
-        self.on_behalf.setCheckable(True)
-        self.on_behalf.setChecked(False)
-        self.on_behalf.setToolTip("A parent for a child, a guardian or an authorized agent")
-        QVBoxLayout(self.on_behalf).addWidget(self.subject)
-        self.on_behalf.toggled.connect(self.subject.setVisible)
-        self.subject.setVisible(False)
+        self.parties = CaseParties("Requester (who contacted us)")
+        self.requester, self.subject = self.parties.requester, self.parties.subject
+        self.on_behalf = self.parties.on_behalf
+        requester_box = self.parties.requester_box
         # "From the requester's state" says which law that is, as the states are typed.
-        self.requester.state.currentIndexChanged.connect(self._states_changed)
-        self.subject.state.currentIndexChanged.connect(self._states_changed)
-        self.on_behalf.toggled.connect(self._states_changed)
+        self.parties.on_states_changed(self._states_changed)
 
         self.notes = QPlainTextEdit()
         self.notes.setTabChangesFocus(True)
@@ -226,20 +215,13 @@ class NewCaseDialog(SavingDialog):
 
     # --- reading the form ----------------------------------------------------------------
     def _states_changed(self) -> None:
-        subject = self.subject.value().state if self.on_behalf.isChecked() else ""
-        self.request.set_party_states(self.requester.value().state, subject)
+        self.request.set_party_states(*self.parties.states())
 
     def request_types(self) -> tuple[str, ...]:
         return self.request.request_types()
 
     def value(self) -> NewCase:
-        requester = self.requester.value()
-        subject: PartyData | None = None
-        if self.on_behalf.isChecked():
-            on_behalf = self.subject.value()
-            requester = PartyData(**{**requester.__dict__,
-                                     "relationship": on_behalf.relationship})
-            subject = PartyData(**{**on_behalf.__dict__, "relationship": "self"})
+        requester, subject = self.parties.values()
         return NewCase(
             channel=str(self.channel.currentData()),
             request_types=self.request_types(),
@@ -254,13 +236,7 @@ class NewCaseDialog(SavingDialog):
         )
 
     def problems(self) -> list[str]:
-        found = self.request.problems()
-        found += self.requester.problems("Requester", need_contact=True)
-        if self.on_behalf.isChecked():
-            found += self.subject.problems("Data subject", need_contact=False)
-            if not self.subject.value().name:
-                found.append("Data subject: give the name of the person the request is for.")
-        return found
+        return self.request.problems() + self.parties.problems()
 
     # --- saving --------------------------------------------------------------------------
     def submit(self) -> None:

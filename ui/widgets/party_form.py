@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -110,4 +114,52 @@ class PartyForm(QWidget):
             found.append(f"{what}: give at least a name, an email or a phone number.")
         if value.email and not EMAIL.match(value.email):
             found.append(f"{what}: '{value.email}' is not an email address.")
+        return found
+
+
+ON_BEHALF_RELATIONSHIPS = ("parent", "guardian", "authorized_agent")
+
+
+class CaseParties:
+    """The requester and, when ticked, the data subject they act for, as both new-case
+    forms (typed in, and read from a scanned letter) show and read them."""
+
+    def __init__(self, requester_title: str) -> None:
+        self.requester = PartyForm(subject=False)
+        self.requester_box = QGroupBox(requester_title)
+        QVBoxLayout(self.requester_box).addWidget(self.requester)
+        self.subject = PartyForm(subject=True, relationships=ON_BEHALF_RELATIONSHIPS)
+        self.on_behalf = QGroupBox("On behalf of someone else (the data subject)")
+        self.on_behalf.setCheckable(True)
+        self.on_behalf.setChecked(False)
+        self.on_behalf.setToolTip("A parent for a child, a guardian or an authorized agent")
+        QVBoxLayout(self.on_behalf).addWidget(self.subject)
+        self.on_behalf.toggled.connect(self.subject.setVisible)
+        self.subject.setVisible(False)
+
+    def on_states_changed(self, slot: Callable[[], None]) -> None:
+        """Call ``slot`` when either state or the on-behalf box changes (the law follows)."""
+        self.requester.state.currentIndexChanged.connect(slot)
+        self.subject.state.currentIndexChanged.connect(slot)
+        self.on_behalf.toggled.connect(slot)
+
+    def states(self) -> tuple[str, str]:
+        subject = self.subject.value().state if self.on_behalf.isChecked() else ""
+        return self.requester.value().state, subject
+
+    def values(self) -> tuple[PartyData, PartyData | None]:
+        """(requester, subject or None): the relationship moves to the requester."""
+        requester = self.requester.value()
+        if not self.on_behalf.isChecked():
+            return requester, None
+        on_behalf = self.subject.value()
+        return (replace(requester, relationship=on_behalf.relationship),
+                replace(on_behalf, relationship="self"))
+
+    def problems(self) -> list[str]:
+        found = self.requester.problems("Requester", need_contact=True)
+        if self.on_behalf.isChecked():
+            found += self.subject.problems("Data subject", need_contact=False)
+            if not self.subject.value().name:
+                found.append("Data subject: give the name of the person the request is for.")
         return found

@@ -21,10 +21,9 @@ from PySide6.QtWidgets import (
 
 from caseapp.services.dto import NewCase, PartyData, PartyView
 from caseapp.workflow.jurisdictions import Jurisdictions
-from ui.widgets.party_form import PartyForm
+from ui.widgets.party_form import CaseParties
 from ui.widgets.request_form import HINT_STYLE, RequestForm, qdate
 
-ON_BEHALF_RELATIONSHIPS = ("parent", "guardian", "authorized_agent")
 CONFIRM_RECEIVED = "Checked: the letter reached the PO box on this day"
 NOT_CONFIRMED = ("Confirm the day the letter reached the PO box (the legal clock starts "
                  "then): check the date and tick the box beside it.")
@@ -59,20 +58,10 @@ class ScanCaseForm(QWidget):
         self.assign_to_me.setChecked(True)
         form.addRow("", self.assign_to_me)
 
-        self.requester = PartyForm(subject=False)
-        self.requester_box = QGroupBox("Requester (who wrote)")
-        QVBoxLayout(self.requester_box).addWidget(self.requester)
-        self.subject = PartyForm(subject=True, relationships=ON_BEHALF_RELATIONSHIPS)
-        self.on_behalf = QGroupBox("On behalf of someone else (the data subject)")
-        self.on_behalf.setCheckable(True)
-        self.on_behalf.setChecked(False)
-        self.on_behalf.setToolTip("A parent for a child, a guardian or an authorized agent")
-        QVBoxLayout(self.on_behalf).addWidget(self.subject)
-        self.on_behalf.toggled.connect(self.subject.setVisible)
-        self.subject.setVisible(False)
-        self.requester.state.currentIndexChanged.connect(self._states_changed)
-        self.subject.state.currentIndexChanged.connect(self._states_changed)
-        self.on_behalf.toggled.connect(self._states_changed)
+        self.parties = CaseParties("Requester (who wrote)")
+        self.requester, self.subject = self.parties.requester, self.parties.subject
+        self.requester_box, self.on_behalf = self.parties.requester_box, self.parties.on_behalf
+        self.parties.on_states_changed(self._states_changed)
 
         request_box = QGroupBox("Request")
         QVBoxLayout(request_box).addWidget(self.request)
@@ -87,8 +76,7 @@ class ScanCaseForm(QWidget):
         layout.addStretch(1)
 
     def _states_changed(self) -> None:
-        subject = self.subject.value().state if self.on_behalf.isChecked() else ""
-        self.request.set_party_states(self.requester.value().state, subject)
+        self.request.set_party_states(*self.parties.states())
 
     # --- filling in ----------------------------------------------------------------------
     def set_proposal(self, proposal: NewCase, date_written: date | None) -> None:
@@ -114,12 +102,7 @@ class ScanCaseForm(QWidget):
 
     # --- reading -------------------------------------------------------------------------
     def value(self) -> NewCase:
-        requester = self.requester.value()
-        subject: PartyData | None = None
-        if self.on_behalf.isChecked():
-            on_behalf = self.subject.value()
-            requester = replace(requester, relationship=on_behalf.relationship)
-            subject = replace(on_behalf, relationship="self")
+        requester, subject = self.parties.values()
         request = self.request
         return NewCase(
             channel="postal",
@@ -136,10 +119,4 @@ class ScanCaseForm(QWidget):
 
     def problems(self) -> list[str]:
         found = [] if self.received_confirmed.isChecked() else [NOT_CONFIRMED]
-        found += self.request.problems()
-        found += self.requester.problems("Requester", need_contact=True)
-        if self.on_behalf.isChecked():
-            found += self.subject.problems("Data subject", need_contact=False)
-            if not self.subject.value().name:
-                found.append("Data subject: give the name of the person the request is for.")
-        return found
+        return found + self.request.problems() + self.parties.problems()
