@@ -12,6 +12,7 @@ case.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -182,8 +183,6 @@ def _write(ctx: ServiceContext, session: Session, actor: str, ready: _Ready) -> 
 
 
 def _digest(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
