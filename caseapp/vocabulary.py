@@ -122,3 +122,29 @@ RECIPIENT_KIND_LABELS: Final = {
     "dealer": "Independent dealer",
     "third_party": "Third party",
 }
+
+# Actions on a case's confirmed records (caseapp.records.actions).
+ACTION_KIND_LABELS: Final = {
+    "delete": "Delete / de-identify",
+    "correct": "Correct",
+    "opt_out": "Opt out of marketing",
+    "stop_sharing": "Stop sharing",
+}
+
+ACTION_STATUS_LABELS: Final = {
+    "awaiting_approval": "Awaiting approval",
+    "approved": "Ready to run",
+    "incomplete": "Incomplete: run again",
+    "executed": "Done, not verified",
+    "verified": "Done and verified",
+    "verify_failed": "Verification failed",
+    "withdrawn": "Withdrawn",
+}
+
+# Downstream notices: open until sent and answered, or closed as not notified (with why).
+NOTICE_STATUS_LABELS: Final = {
+    "open": "To send",
+    "sent": "Sent, awaiting reply",
+    "acknowledged": "Acknowledged",
+    "not_notified": "Not notified",
+}

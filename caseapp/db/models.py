@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -390,3 +391,132 @@ class SourceSearch(Base):
     hit_count: Mapped[int] = mapped_column(Integer, default=0)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
     """For a manual source: the task its owner was given."""
+
+
+class RecordAction(Base):
+    """An action on a case's confirmed records (delete, correct, opt out, stop sharing).
+
+    Proposed with its preview (``plan``, the rows that will change, before → after);
+    a deletion then needs a second person's approval, and the one who proposed it can
+    never approve it: the service refuses it and the database's check constraint does
+    too. Executed with the action's ``token`` (idempotent: re-running after a crash
+    finds the work done), then verified. Once executed the plan's "before" values are
+    wiped: the case keeps which rows changed, not what they held.
+    """
+
+    __tablename__ = "record_actions"
+    __table_args__ = (
+        CheckConstraint("approved_by IS NULL OR approved_by <> requested_by",
+                        name="approver_not_requester"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # delete | correct | opt_out | stop_sharing
+    status: Mapped[str] = mapped_column(String(20))
+    """awaiting_approval | approved | executed | incomplete | verified | verify_failed |
+    withdrawn"""
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    needs_approval: Mapped[bool] = mapped_column(Boolean)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    executed_by: Mapped[str | None] = mapped_column(String(100))
+    executed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+    rows_planned: Mapped[int] = mapped_column(Integer, default=0)
+    rows_changed: Mapped[int] = mapped_column(Integer, default=0)
+    request_json: Mapped[str] = mapped_column(Text)
+    plan_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str] = mapped_column(Text, default="")
+    verification_json: Mapped[str] = mapped_column(Text, default="")
+
+    runs: Mapped[list[RecordActionRun]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="RecordActionRun.id")
+
+
+class RecordActionRun(Base):
+    """What one execution did in one system: for the confirmation letter and the audit."""
+
+    __tablename__ = "record_action_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("record_actions.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))  # caseapp.records.action_model.RunState
+    rows_changed: Mapped[int] = mapped_column(Integer, default=0)
+    categories: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    problem: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    run_by: Mapped[str] = mapped_column(String(100))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+
+    action: Mapped[RecordAction] = relationship(back_populates="runs")
+
+
+class DownstreamNotice(Base):
+    """A recipient the deleted (or corrected, or no longer shared) data went to, to be
+    told; its task keeps the case from closing until it is answered."""
+
+    __tablename__ = "downstream_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_actions.id", ondelete="SET NULL"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    recipient_key: Mapped[str] = mapped_column(String(100))
+    recipient_name: Mapped[str] = mapped_column(String(300))
+    recipient_kind: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    postal_address: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    systems: Mapped[str] = mapped_column(Text, default="")  # comma-separated labels
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    """open | sent | acknowledged | not_notified"""
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_by: Mapped[str | None] = mapped_column(String(100))
+    sent_how: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    answer_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SuppressionEntry(Base):
+    """A salted hash of one identifier of a person whose records were deleted (never
+    the identifier itself), so that the person is not added again by mistake."""
+
+    __tablename__ = "suppression_entries"
+    __table_args__ = (UniqueConstraint("hash", "case_id", name="uq_suppression_entries_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # email | phone | name_zip
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    case_ref: Mapped[str] = mapped_column(String(20))
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_actions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class DeskSetting(Base):
+    """Desk-wide values every workstation must agree on (e.g. which suppression salt)."""
+
+    __tablename__ = "desk_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(DateTime)

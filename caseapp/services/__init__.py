@@ -20,11 +20,24 @@ from caseapp.errors import ConfigError, DatabaseUnavailable
 from caseapp.intake.imap import Mailbox
 from caseapp.intake.sources import SourceItem, read_items
 from caseapp.intake.worker import MailParser
+from caseapp.records.action_model import ActionProgress
 from caseapp.records.connect import SecretLookup
 from caseapp.records.lookup import RecordSystems
 from caseapp.records.sources import SourcesConfig, load_sources
+from caseapp.records.suppression import PersonIdentifiers
 from caseapp.secrets import get_secret
-from caseapp.services import cases, intake, legal_clocks, records, scans, steps, users
+from caseapp.services import (
+    cases,
+    intake,
+    legal_clocks,
+    notices,
+    record_actions,
+    records,
+    scans,
+    steps,
+    suppression,
+    users,
+)
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
     AccessReportData,
@@ -39,11 +52,14 @@ from caseapp.services.dto import (
     LookupResult,
     MessageDetail,
     NewCase,
+    NoticeView,
     PartyData,
+    RecordActionView,
     RecordHitView,
     ReindexResult,
     SourceSearchView,
     StepRequest,
+    SuppressionMatch,
     UserView,
 )
 from caseapp.services.intake import MailOrigin
@@ -334,6 +350,59 @@ class Desk:
 
     def access_report_data(self, ref: str) -> AccessReportData:
         return records.access_report_data(self.ctx, self.record_systems, ref)
+
+    # --- actions on the records ---------------------------------------------------------
+    def record_actions(self, ref: str) -> tuple[RecordActionView, ...]:
+        return record_actions.list_actions(self.ctx, ref)
+
+    def record_action(self, ref: str, action_id: int) -> RecordActionView:
+        return record_actions.get_action(self.ctx, ref, action_id)
+
+    def propose_action(self, ref: str, kind: str, *, hit_ids: Iterable[int] | None = None,
+                       corrections: dict[str, str] | None = None) -> RecordActionView:
+        """Preview ``kind`` (delete, correct, opt_out, stop_sharing) on the case's
+        confirmed records (or the hits named) and store it for approval / running."""
+        return record_actions.propose(self.ctx, self.record_systems, ref, kind,
+                                      hit_ids=hit_ids, corrections=corrections)
+
+    def approve_action(self, ref: str, action_id: int) -> RecordActionView:
+        """Four-eyes: someone other than the one who proposed it approves a deletion."""
+        return record_actions.approve(self.ctx, ref, action_id)
+
+    def withdraw_action(self, ref: str, action_id: int, reason: str) -> RecordActionView:
+        return record_actions.withdraw(self.ctx, ref, action_id, reason)
+
+    def execute_action(self, ref: str, action_id: int, *,
+                       progress: Callable[[ActionProgress], None] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> RecordActionView:
+        """Carry an approved action out in every system (each in one transaction), record
+        the result, the suppression entry and the downstream notices, then verify."""
+        return record_actions.execute(self.ctx, self.record_systems, ref, action_id,
+                                      progress=progress, cancel=cancel)
+
+    def verify_action(self, ref: str, action_id: int) -> RecordActionView:
+        return record_actions.verify(self.ctx, self.record_systems, ref, action_id)
+
+    def notices(self, ref: str) -> tuple[NoticeView, ...]:
+        return notices.list_notices(self.ctx, ref)
+
+    def mark_notice_sent(self, ref: str, notice_id: int, how: str) -> NoticeView:
+        return notices.mark_sent(self.ctx, ref, notice_id, how)
+
+    def record_notice_answer(self, ref: str, notice_id: int, *, acknowledged: bool,
+                             note: str = "") -> NoticeView:
+        """Acknowledged by the recipient, or (with the reason why) not notified."""
+        return notices.record_answer(self.ctx, ref, notice_id, acknowledged=acknowledged,
+                                     note=note)
+
+    def check_suppression(self, person: PersonIdentifiers) -> tuple[SuppressionMatch, ...]:
+        return suppression.check(self.ctx, person)
+
+    def export_suppression_salt(self) -> str:
+        return suppression.export_salt(self.ctx)
+
+    def import_suppression_salt(self, salt: str) -> None:
+        suppression.import_salt(self.ctx, salt)
 
     # --- legal clocks ------------------------------------------------------------------
     def legal_clocks(self) -> list[ClockSetting]:

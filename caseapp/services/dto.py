@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from caseapp.records.action_model import ActionPlan, ActionResult, VerificationResult
 from caseapp.workflow.machine import StepOption
 
 
@@ -467,3 +468,117 @@ class AccessReportData:
     groups: tuple[AccessGroup, ...]
     masked_note: str
     complete: bool
+
+
+@dataclass(frozen=True)
+class ActionRunView:
+    """What one execution of an action did in one system."""
+
+    source: str
+    label: str
+    state: str
+    rows_changed: int
+    categories: tuple[str, ...]
+    problem: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_by: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class RecordActionView:
+    """An action on a case's confirmed records, from proposal to verification.
+
+    ``plan`` is the preview as proposed (once executed, its "before" values are wiped);
+    ``result`` and ``verification`` are those of the latest run."""
+
+    id: int
+    case_ref: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    needs_approval: bool
+    requested_by: str
+    requested_at: datetime
+    approved_by: str
+    approved_at: datetime | None
+    executed_by: str
+    executed_at: datetime | None
+    verified_by: str
+    verified_at: datetime | None
+    withdrawn_reason: str
+    rows_planned: int
+    rows_changed: int
+    plan: ActionPlan
+    result: ActionResult | None
+    verification: VerificationResult | None
+    runs: tuple[ActionRunView, ...]
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == "awaiting_approval"
+
+    @property
+    def runnable(self) -> bool:
+        """It may be carried out (again): approved, or a run that did not finish."""
+        return self.status in ("approved", "incomplete")
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("executed", "verified", "verify_failed")
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What stands in the way, system by system, for people."""
+        found = [s.problem for s in self.plan.sources if s.problem]
+        if self.result is not None:
+            found = [s.problem for s in self.result.sources if s.problem]
+        if self.verification is not None:
+            found += [p for s in self.verification.sources for p in s.problems]
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A downstream recipient to tell about an action, and where that stands."""
+
+    id: int
+    case_ref: str
+    action_id: int | None
+    task_id: int | None
+    recipient_key: str
+    recipient_name: str
+    recipient_kind: str
+    email: str
+    postal_address: str
+    categories: tuple[str, ...]
+    systems: tuple[str, ...]
+    rows: int
+    subject: str
+    body: str
+    status: str
+    status_label: str
+    due_on: date
+    created_at: datetime
+    sent_at: datetime | None
+    sent_by: str
+    sent_how: str
+    answered_at: datetime | None
+    answered_by: str
+    answer_note: str
+
+    @property
+    def is_open(self) -> bool:
+        """Still keeps the case from closing (not yet answered or closed with a reason)."""
+        return self.status in ("open", "sent")
+
+
+@dataclass(frozen=True)
+class SuppressionMatch:
+    """An identifier that belongs to a person whose records were deleted."""
+
+    kind: str
+    case_ref: str
+    created_at: datetime

@@ -16,6 +16,7 @@ from caseapp.services.cases import (
 )
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import Changed, NewCase, PartyData, StepRequest
+from caseapp.services.notices import open_notice_for_task
 from caseapp.services.views import case_detail, facts_of
 from caseapp.vocabulary import VERIFICATION_METHODS
 from caseapp.workflow.machine import StepInput, check
@@ -210,6 +211,10 @@ def complete_task(ctx: ServiceContext, ref: str, task_id: int) -> Changed:
             raise NotFound(f"{case.ref} has no task {task_id}.")
         if task.status == "done":
             raise InvalidInput(f"Task '{task.title}' is already done.")
+        if open_notice_for_task(session, task) is not None:
+            raise TransitionRefused(
+                "This task is a downstream notice: record the recipient's acknowledgement, "
+                "or why it was not notified, on the notice (Records tab, or caseapp notice).")
         now = ctx.clock.now()
         task.status = "done"
         task.done_at = now

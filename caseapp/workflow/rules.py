@@ -21,6 +21,7 @@ class State:
     is_open: bool
     decided: bool = False  # a decision went out: the requester may appeal it
     clock_stopped: bool = False  # the response went out: no countdown, never overdue
+    acts_on_records: bool = False  # identity settled: records may be changed in this state
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ class Workflow:
         return tuple(s.name for s in self.states.values() if not s.is_open)
 
     @property
+    def record_action_states(self) -> tuple[str, ...]:
+        """States in which actions on customer records may be proposed and carried out."""
+        return tuple(s.name for s in self.states.values() if s.acts_on_records)
+
+    @property
     def awaiting_response_states(self) -> tuple[str, ...]:
         """Open states whose response clock still runs (overdue and due-soon lists)."""
         return tuple(s.name for s in self.states.values() if s.is_open and not s.clock_stopped)
@@ -133,8 +139,10 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
             is_open=kind == "open",
             decided=_bool(where, table, "decided"),
             clock_stopped=_bool(where, table, "clock_stopped"),
+            acts_on_records=_bool(where, table, "acts_on_records"),
         )
-        unknown_state_keys = set(table) - {"label", "kind", "decided", "clock_stopped"}
+        unknown_state_keys = set(table) - {"label", "kind", "decided", "clock_stopped",
+                                           "acts_on_records"}
         if unknown_state_keys:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown_state_keys))}")
     if not states:
