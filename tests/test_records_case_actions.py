@@ -17,10 +17,20 @@ from caseapp.records.suppression import PersonIdentifiers
 from caseapp.services import Desk
 from caseapp.services.dto import StepRequest
 from caseapp.services.record_actions import plan_json_has_values
+from tests import pg_server
 from tests.conftest import Staff
+from tests.dealer_crm import planted_vin
 from tests.keyring_fixtures import MemoryKeyring
-from tests.records_dump import allowed_cells, diff, dump_sqlite, planned_cells, without
+from tests.records_dump import (
+    allowed_cells,
+    diff,
+    dump_crm,
+    dump_sqlite,
+    planned_cells,
+    without,
+)
 from tests.records_fixtures import DemoCopy
+from tests.test_records_actions_crash import crm_sources, new_crm
 
 
 def use_demo(staff: Staff, demo: DemoCopy) -> None:
@@ -236,3 +246,31 @@ def test_a_workstation_with_another_suppression_salt_is_stopped_before_deleting(
         alice.import_suppression_salt("f" * 64)
     alice.import_suppression_salt(salt)
     assert alice.execute_action(jose_ref, action.id).status == "verified"
+
+
+@pytest.mark.postgres
+def test_a_deletion_in_the_postgresql_dealer_crm_from_lookup_to_verified(
+        staff: Staff, memory_keyring: MemoryKeyring, tmp_path: Path,
+        postgres_server: pg_server.PostgresServer) -> None:
+    """A second customer system of another shape: other column names, a schema, children
+    under a foreign key (deleted first), a refusal kept by a retention exception."""
+    url = new_crm(postgres_server, contacts=400)
+    sources = crm_sources(tmp_path, url)
+    for person in (staff.alice, staff.bob):
+        person.use_sources(sources, tmp_path, secret=lambda _name: None)
+    alice, bob = staff.alice, staff.bob
+    jose_ref = open_planted_cases(alice)[0]
+    verified_and_confirmed(alice, jose_ref, minimum_score=100)
+    confirmed = [h for h in alice.record_hits(jose_ref) if h.status == "confirmed"]
+    assert {(h.table, h.record_key) for h in confirmed} >= {("contacts", "D-000001")}
+    before = dump_crm(url)
+    action = alice.propose_action(jose_ref, "delete")
+    bob.approve_action(jose_ref, action.id)
+    done = alice.execute_action(jose_ref, action.id)
+    assert done.status == "verified", done.problems
+    changed = diff(before, dump_crm(url))
+    assert changed == planned_cells(action.plan)
+    assert ("crm.contacts", "D-000001", "<gone>") in changed
+    assert ("crm.vehicles", planted_vin(), "<gone>") in changed
+    notices = alice.notices(jose_ref)
+    assert [n.recipient_name for n in notices] == ["Capitol Motor Group (independent dealer)"]
