@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from caseapp import __version__, cli_intake, cli_records
+from caseapp import __version__, cli_actions, cli_intake, cli_records, cli_sources
 from caseapp.config import Settings, load_settings
 from caseapp.errors import InvalidInput, UserError
 from caseapp.services import Desk
@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_intake.add_parsers(commands)
     cli_records.add_parsers(commands)
+    cli_actions.add_parsers(commands)
+    cli_sources.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -570,6 +572,10 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "fetch-mail": cli_intake.cmd_fetch_mail,
     "mail": cli_intake.cmd_mail,
     "lookup": cli_records.cmd_lookup,
+    "action": cli_actions.cmd_action,
+    "notice": cli_actions.cmd_notice,
+    "suppression": cli_actions.cmd_suppression,
+    "sources": cli_sources.cmd_sources,
 }
 
 

@@ -28,12 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caseapp.config import Paths
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, Changed, UserView
 from ui import mail_import
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.new_case import NewCaseDialog
+from ui.dialogs.sources_settings import SourcesSettingsDialog
 from ui.errors import ErrorPresenter
 from ui.intake_actions import IntakeActions
 from ui.mail_import import ImportOutcome, run_import, split_droppable
@@ -211,6 +213,10 @@ class MainWindow(QMainWindow):
             "Every deadline rule with its legal source; administrators change the "
             "configurable ones")
         settings_menu.addAction(self.legal_clocks_action)
+        self.customer_systems_action = self._action(
+            "Customer &systems…", self.show_customer_systems, "",
+            "The customer systems a lookup searches: the sources file, passwords, a check")
+        settings_menu.addAction(self.customer_systems_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About caseapp", self.about))
 
@@ -466,6 +472,20 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.active_dialog = dialog
         dialog.open()
+
+    def show_customer_systems(self) -> None:
+        paths = Paths.for_user()
+        dialog = SourcesSettingsDialog(paths.sources_file, paths.data_dir, self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda path: self._sources_saved(path, paths.data_dir))
+        self.active_dialog = dialog
+        dialog.open()
+
+    def _sources_saved(self, path: Path, data_dir: Path) -> None:
+        """The next lookup searches the systems of the file just saved."""
+        desk = self.desk
+        self.runner.run(lambda _p: desk.use_sources(path, data_dir),
+                        label="Using the new sources file", on_done=lambda _none: None)
 
     def about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About caseapp",

@@ -5,8 +5,9 @@
 Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.png,
 legal_clocks.png, for mail intake import_results.png, message_viewer.png,
 quarantine.png, review_banner.png and to_review.png, and for scans and the mailbox
-scan_review_dialog.png, scan_review_parent_letter.png and mailbox_settings.png
-into the folder given.
+scan_review_dialog.png, scan_review_parent_letter.png and mailbox_settings.png, and
+for the customer systems sources_settings.png and sources_settings_edit.png into the
+folder given.
 """
 
 from __future__ import annotations
@@ -238,6 +239,7 @@ def main(argv: list[str]) -> int:
         mail.mkdir()
         _mail_screenshots(window, agent, mail, out)
         _intake_shots(window, out)
+        _sources_shots(window, Path(temp), out)
         window.close()
         desk.close()
     return 0
@@ -286,6 +288,60 @@ def _intake_shots(window: MainWindow, out: Path) -> None:
         _settle(window)
         _save(dialog, out / "mailbox_settings.png")
         dialog.close()
+
+
+def _sources_shots(window: MainWindow, folder: Path, out: Path) -> None:
+    """Settings → Customer systems: the systems checked (one cannot be reached), and the
+    file with a mistake refused on its line."""
+    import keyring
+
+    from caseapp.demo import demo_sources_text
+    from caseapp.records.demo_systems import DEMO_DB_NAME, build_demo_systems
+    from caseapp.secrets import SERVICE
+    from tests.keyring_fixtures import MemoryKeyring
+    from ui.dialogs.sources_settings import SourcesSettingsDialog
+
+    memory = MemoryKeyring()  # as a desktop keyring would be
+    memory.set_password(SERVICE, "source:dealer_crm", "secret")
+    keyring.set_keyring(memory)
+    data_dir = folder / "sources-demo"
+    data_dir.mkdir()
+    build_demo_systems(data_dir / DEMO_DB_NAME, customers=200)
+    text = demo_sources_text(data_dir) + DEALER_CRM
+    sources = data_dir / "sources.toml"
+    sources.write_text(text, encoding="utf-8")
+    dialog = SourcesSettingsDialog(sources, data_dir, window.runner, window)
+    dialog.show()
+    _settle(window)
+    dialog.check_systems()
+    _settle(window)
+    dialog.table.selectRow(2)
+    _save(dialog, out / "sources_settings.png")
+    dialog.tabs.setCurrentIndex(1)
+    at = text.index('category = "customer_profile"') + len('category = "customer_profile')
+    cursor = dialog.editor.textCursor()
+    cursor.setPosition(at)
+    cursor.insertText("s")  # typed: a category nobody knows
+    dialog.save()
+    _settle(window)
+    _save(dialog, out / "sources_settings_edit.png")
+    dialog.editor.document().setModified(False)
+    dialog.close()
+
+
+# A second system the workstation cannot reach (nothing listens on port 1).
+DEALER_CRM = """
+[sources.dealer_crm]
+label = "Dealer CRM"
+url = "postgresql+psycopg://crm_reader@127.0.0.1:1/dealer_crm"
+
+[sources.dealer_crm.tables.contacts]
+table = "crm.contacts"
+category = "customer_profile"
+key = "contact_no"
+identifiers = { email = "mail", phone = "mobile" }
+deletion = { mode = "delete_rows" }
+"""
 
 
 if __name__ == "__main__":
