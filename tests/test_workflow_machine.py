@@ -388,10 +388,13 @@ class DeskMachine(RuleBasedStateMachine):
         assert case.jurisdiction != "UT" and "appeal" not in case.types
         appeal = opened.case
         assert appeal.appeal_of == ref and appeal.request_types == ("appeal",)
+        # The appeal is about the same person: a child's case stays a child's case (its
+        # parent is verified the COPPA way again).
+        assert appeal.is_child == case.is_child
         self.expect_events(2)
         self.model[appeal.ref] = Model(appeal.ref, appeal.status, ("appeal",),
                                        appeal.jurisdiction, appeal.deadlines.received_on,
-                                       appeal.deadlines.respond_by)
+                                       appeal.deadlines.respond_by, is_child=case.is_child)
         return appeal.ref
 
     @rule(ref=cases, who=people, to=st.sampled_from(("alice", "bob", "carol", None)))
