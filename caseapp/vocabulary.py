@@ -134,6 +134,7 @@ ACTION_KIND_LABELS: Final = {
 ACTION_STATUS_LABELS: Final = {
     "awaiting_approval": "Awaiting approval",
     "approved": "Ready to run",
+    "running": "Running",
     "incomplete": "Incomplete: run again",
     "executed": "Done, not verified",
     "verified": "Done and verified",

@@ -5,6 +5,7 @@ nothing of what was deleted); corrections and opt-outs the same way."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from caseapp.demo import open_planted_cases
 from caseapp.errors import InvalidInput, PermissionDenied, TransitionRefused
-from caseapp.records.suppression import PersonIdentifiers
+from caseapp.records.suppression import SALT_SECRET, PersonIdentifiers, SuppressionUnavailable
+from caseapp.secrets import store_secret
 from caseapp.services import Desk
 from caseapp.services.dto import StepRequest
 from caseapp.services.record_actions import plan_json_has_values
@@ -109,7 +111,7 @@ def test_a_deletion_goes_from_lookup_to_approved_executed_and_verified_touching_
     assert alice.check_suppression(PersonIdentifiers(emails=("someone.else@example.org",))) \
         == ()
     # Running it again is refused: it is done.
-    with pytest.raises(TransitionRefused, match="cannot be run"):
+    with pytest.raises(TransitionRefused, match="ran in every system"):
         alice.execute_action(jose_ref, proposed.id)
     report = alice.verify_audit()
     assert report.ok
@@ -234,18 +236,93 @@ def test_a_workstation_with_another_suppression_salt_is_stopped_before_deleting(
     alice, bob = desk_staff.alice, desk_staff.bob
     jose_ref = open_planted_cases(alice)[0]
     salt = alice.export_suppression_salt()  # the desk's, recorded in the database
-    memory_keyring.items.clear()  # another workstation: its keyring has no salt
+    with pytest.raises(PermissionDenied):
+        bob.export_suppression_salt()  # IT's job: an administrator's
     verified_and_confirmed(alice, jose_ref)
     action = alice.propose_action(jose_ref, "delete")
     bob.approve_action(jose_ref, action.id)
     before = dump_sqlite(demo.path)
-    with pytest.raises(Exception, match="suppression salt --import"):
+    memory_keyring.items.clear()  # another workstation: its keyring has no salt
+    with pytest.raises(SuppressionUnavailable, match="suppression salt --import"):
+        alice.execute_action(jose_ref, action.id)
+    store_secret(SALT_SECRET, "e" * 64)  # and one whose keyring has another salt
+    with pytest.raises(SuppressionUnavailable, match="not the desk's"):
         alice.execute_action(jose_ref, action.id)
     assert dump_sqlite(demo.path) == before  # nothing deleted without its entry
-    with pytest.raises(Exception, match="not this desk's"):
+    assert alice.record_action(jose_ref, action.id).status == "approved"
+    with pytest.raises(SuppressionUnavailable, match="not this desk's"):
         alice.import_suppression_salt("f" * 64)
     alice.import_suppression_salt(salt)
     assert alice.execute_action(jose_ref, action.id).status == "verified"
+    history = [e.action for e in alice.get_case(jose_ref).history]
+    assert "records.action_executed" in history
+
+
+def test_records_named_by_a_pending_action_stay_confirmed_and_the_case_waits_for_it(
+        desk_staff: Staff) -> None:
+    alice, bob = desk_staff.alice, desk_staff.bob
+    jose_ref = open_planted_cases(alice)[0]
+    confirmed = verified_and_confirmed(alice, jose_ref)
+    action = alice.propose_action(jose_ref, "delete")
+    with pytest.raises(TransitionRefused, match="withdraw the action first"):
+        alice.decide_hit(jose_ref, confirmed[0], False)
+    bob.approve_action(jose_ref, action.id)
+    # The response cannot go out, nor the case close, with the deletion not done...
+    alice.take_step(jose_ref, StepRequest(step="submit_for_review"))
+    with pytest.raises(TransitionRefused, match="not done and verified"):
+        bob.take_step(jose_ref, StepRequest(step="approve_and_send"))
+    # ... unless a supervisor overrides it, with a reason.
+    with pytest.raises(TransitionRefused, match="reason"):
+        bob.take_step(jose_ref, StepRequest(step="approve_and_send", override=True))
+    bob.take_step(jose_ref, StepRequest(step="return_to_work", reason="Run the deletion"))
+    # A withdrawn action frees its records.
+    alice.withdraw_action(jose_ref, action.id, "Proposed on the wrong records")
+    assert alice.decide_hit(jose_ref, confirmed[0], False).status == "rejected"
+
+
+def test_an_action_being_run_is_not_run_again_nor_withdrawn_meanwhile(
+        desk_staff: Staff) -> None:
+    alice, bob = desk_staff.alice, desk_staff.bob
+    jose_ref = open_planted_cases(alice)[0]
+    verified_and_confirmed(alice, jose_ref)
+    action = alice.propose_action(jose_ref, "delete")
+    bob.approve_action(jose_ref, action.id)
+    refusals: list[str] = []
+
+    def meanwhile(_step: object) -> None:
+        if refusals:
+            return
+        for attempt in (lambda: bob.execute_action(jose_ref, action.id),
+                        lambda: bob.withdraw_action(jose_ref, action.id, "Changed my mind")):
+            try:
+                attempt()
+            except TransitionRefused as refused:
+                refusals.append(refused.message)
+
+    done = alice.execute_action(jose_ref, action.id, progress=meanwhile)
+    assert done.status == "verified"
+    assert len(refusals) == 2 and all("being carried out by alice" in r for r in refusals)
+    assert [r.state for r in done.runs] == ["done"]
+
+
+def test_a_deletion_after_a_correction_suppresses_the_new_email_and_keeps_no_value(
+        desk_staff: Staff) -> None:
+    alice, bob = desk_staff.alice, desk_staff.bob
+    jose_ref = open_planted_cases(alice)[0]
+    alice.update_case(jose_ref, request_types=("delete", "correct"))
+    verified_and_confirmed(alice, jose_ref)
+    correction = alice.propose_action(jose_ref, "correct",
+                                      corrections={"email": "jose.brand.new@example.net"})
+    alice.execute_action(jose_ref, correction.id)
+    deletion = alice.propose_action(jose_ref, "delete")
+    bob.approve_action(jose_ref, deletion.id)
+    assert alice.execute_action(jose_ref, deletion.id).status == "verified"
+    matches = alice.check_suppression(PersonIdentifiers(emails=("jose.brand.new@example.net",)))
+    assert [m.case_ref for m in matches] == [jose_ref]
+    scrubbed = alice.record_action(jose_ref, correction.id)
+    stored = json.dumps([scrubbed.plan.to_dict(), scrubbed.result.to_dict()
+                         if scrubbed.result else None])
+    assert "jose.brand.new" not in stored
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ import pytest
 from caseapp.cli import main
 from caseapp.clock import Clock
 from caseapp.demo import open_planted_cases
+from caseapp.errors import TransitionRefused
 from caseapp.records.action_model import ActionPlan
 from caseapp.records.demo_systems import DEMO_DB_NAME, DemoSystems
 from caseapp.services import Desk
@@ -97,13 +98,21 @@ def test_a_deletion_killed_midway_through_the_desk_and_run_again_is_recorded_onc
             == planned_cells(source_plan(action.plan, first))
         assert dump_sqlite(data_dir / files[second]) == before[files[second]]
         interrupted = alice.record_action(ref, action.id)
-        assert interrupted.status == "approved" and interrupted.runs == ()
+        assert interrupted.status == "running" and interrupted.runs == ()
+        # Someone else waits for the run to come back or go stale; its runner goes on.
+        with pytest.raises(TransitionRefused, match="being carried out by bob"):
+            alice.execute_action(ref, action.id)
 
         done = bob.execute_action(ref, action.id)
         assert done.status == "verified", done.problems
         assert {r.source: r.state for r in done.runs} == {first: "already_done",
                                                           second: "done"}
-        assert done.rows_changed == action.plan.source(second).rows_to_change
+        # The rows the killed run deleted count too (from the approved plan), and the
+        # recipients are told about both systems.
+        assert done.rows_changed == action.rows_planned
+        notices = bob.notices(ref)
+        assert notices and all(set(n.systems) == {"Customer database", "Customer archive"}
+                               for n in notices)
         for source, name in files.items():
             assert diff(before[name], dump_sqlite(data_dir / name)) \
                 == planned_cells(source_plan(action.plan, source))

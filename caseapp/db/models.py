@@ -414,8 +414,8 @@ class RecordAction(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # delete | correct | opt_out | stop_sharing
     status: Mapped[str] = mapped_column(String(20))
-    """awaiting_approval | approved | executed | incomplete | verified | verify_failed |
-    withdrawn"""
+    """awaiting_approval | approved | running | executed | incomplete | verified |
+    verify_failed | withdrawn"""
     token: Mapped[str] = mapped_column(String(64), unique=True)
     needs_approval: Mapped[bool] = mapped_column(Boolean)
     requested_by: Mapped[str] = mapped_column(String(100))
@@ -426,6 +426,10 @@ class RecordAction(Base):
     executed_at: Mapped[datetime | None] = mapped_column(DateTime)
     verified_by: Mapped[str | None] = mapped_column(String(100))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    running_by: Mapped[str | None] = mapped_column(String(100))
+    running_since: Mapped[datetime | None] = mapped_column(DateTime)
+    """Who is carrying it out now (status "running"); a run that died leaves it, and
+    it may be taken over by its runner at once, by anyone else once it is stale."""
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
     rows_planned: Mapped[int] = mapped_column(Integer, default=0)
     rows_changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -520,3 +524,4 @@ class DeskSetting(Base):
     value: Mapped[str] = mapped_column(Text)
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime] = mapped_column(DateTime)
+

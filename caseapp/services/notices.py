@@ -39,7 +39,8 @@ NOTICE_DAYS = 10
 """Days to send a notice (and the recipient to answer), never past the case's due date."""
 NOTICE_FILE = "notices/downstream_notice.toml"
 PLACEHOLDERS = frozenset({"recipient", "case_ref", "action_label", "completed_on", "systems",
-                          "categories", "rows", "named", "consumer", "asks", "reply_days"})
+                          "categories", "rows", "named", "changes", "consumer", "asks",
+                          "reply_days"})
 
 
 @dataclass(frozen=True)
@@ -129,15 +130,20 @@ def _consumer(case: Case) -> str:
     return "\n".join(line for line in lines if line) or "  (see the case)"
 
 
-def _fill(case: Case, kind: str, draft: _Draft, completed_on: date) -> tuple[str, str]:
+def _fill(case: Case, kind: str, draft: _Draft, completed_on: date,
+          corrections: dict[str, str]) -> tuple[str, str]:
     texts = _texts()
     categories = ", ".join(RECORD_CATEGORY_LABELS.get(c, c) for c in draft.categories)
     named = ("\nThe records name: " + ", ".join(draft.named) + "." if draft.named else "")
+    changes = ("\nThe corrected information: " + "; ".join(
+        f"{field.replace('_', ' ')}: {value}" for field, value in corrections.items()) + "."
+        if corrections else "")
     values = {
         "recipient": draft.recipient.name, "case_ref": case.ref,
         "action_label": ACTION_KIND_LABELS[kind].lower(), "completed_on": completed_on.isoformat(),
         "systems": ", ".join(draft.systems), "categories": categories, "rows": str(draft.rows),
-        "named": named, "consumer": _consumer(case), "asks": texts.asks[kind],
+        "named": named, "changes": changes, "consumer": _consumer(case),
+        "asks": texts.asks[kind],
         "reply_days": str(NOTICE_DAYS),
     }
     subject = string.Template(texts.subjects[kind]).safe_substitute(values)
@@ -153,8 +159,9 @@ def add_notices(ctx: ServiceContext, session: Session, case: Case, action: Recor
     existing = {n.recipient_key: n for n in session.scalars(
         select(DownstreamNotice).where(DownstreamNotice.action_id == action.id))}
     added = 0
+    corrections = dict(result.request.corrections)
     for draft in drafts_for(result, recipients):
-        subject, body = _fill(case, action.kind, draft, today)
+        subject, body = _fill(case, action.kind, draft, today, corrections)
         notice = existing.get(draft.recipient.key)
         if notice is not None:
             if notice.status == "open":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -43,6 +43,8 @@ from caseapp.records.action_model import (
     ColumnChange,
     RowChange,
     SourcePlan,
+    SourceResult,
+    TableOutcome,
     TablePlan,
     Target,
     VerificationResult,
@@ -210,6 +212,23 @@ def kind_of(kind: str) -> ActionKind:
     raise InvalidInput(f"Unknown action '{kind}'.")
 
 
+def _still_wanted(session: Session, case: Case, action: RecordAction) -> None:
+    """Refuse an action whose records staff no longer confirm, or that the request no
+    longer asks for: the approval was given for what the preview showed."""
+    request = ActionRequest.from_json(action.request_json)
+    hits = {(h.source, h.table_name, h.record_key): h
+            for h in _target_hits(session, case, request.targets)}
+    dropped = [t for t in request.targets if (t.source, t.table, t.key) not in hits
+               or hits[(t.source, t.table, t.key)].status != "confirmed"]
+    if dropped:
+        raise TransitionRefused(
+            f"Action {action.id} names {len(dropped)} record(s) no longer confirmed as the "
+            f"person's (e.g. {dropped[0].table} #{dropped[0].key}): withdraw it and propose "
+            "it again.")
+    if not set(case.type_names) & set(KIND_NEEDS[action.kind]):
+        raise TransitionRefused(f"{case.ref} no longer asks for this action: withdraw it.")
+
+
 def approve(ctx: ServiceContext, ref: str, action_id: int) -> RecordActionView:
     """A second person approves a proposed deletion (never the one who proposed it)."""
     with ctx.write() as session:
@@ -224,6 +243,7 @@ def approve(ctx: ServiceContext, ref: str, action_id: int) -> RecordActionView:
             raise PermissionDenied("Four-eyes rule: you proposed this action, so someone else "
                                    "must approve it.")
         _check_state(ctx, case)
+        _still_wanted(session, case, action)
         now = ctx.clock.now()
         action.status, action.approved_by, action.approved_at = "approved", actor.username, now
         touch(case, now)
@@ -236,6 +256,8 @@ def approve(ctx: ServiceContext, ref: str, action_id: int) -> RecordActionView:
 
 
 def withdraw(ctx: ServiceContext, ref: str, action_id: int, reason: str) -> RecordActionView:
+    """Withdraw an action before it runs; one that ran only in part (a system gone for
+    good) is closed out by a supervisor, with what it did kept."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the action is withdrawn.")
@@ -243,21 +265,32 @@ def withdraw(ctx: ServiceContext, ref: str, action_id: int, reason: str) -> Reco
         actor = ctx.actor(session)
         case = load_case(session, ref)
         action = _load(session, case, action_id)
-        if action.runs or action.status not in ("awaiting_approval", "approved"):
-            raise TransitionRefused(
-                f"Action {action.id} already ran in the customer systems: it cannot be "
-                "withdrawn (run it again to finish it).")
+        state = ACTION_STATUS_LABELS.get(action.status, action.status).lower()
+        if action.status == "running":
+            raise TransitionRefused(f"Action {action.id} is being carried out by "
+                                    f"{action.running_by}: it cannot be withdrawn now.")
+        if action.status not in ("awaiting_approval", "approved", "incomplete"):
+            raise TransitionRefused(f"Action {action.id} is {state}: there is nothing to "
+                                    "withdraw.")
+        if action.status == "incomplete" and actor.role not in ("supervisor", "admin"):
+            raise PermissionDenied(f"Action {action.id} already ran in some systems: only a "
+                                   "supervisor closes it out unfinished.")
         now = ctx.clock.now()
         action.status, action.withdrawn_reason = "withdrawn", reason
         action.plan_json = _without_values(ActionPlan.from_json(action.plan_json)).to_json()
         touch(case, now)
         audit.record(session, actor=actor.username, action="records.action_withdrawn", at=now,
-                     case=case, detail={"action": action.id, "reason": reason[:500]})
+                     case=case, detail={"action": action.id, "reason": reason[:500],
+                                        "had_run": bool(action.runs)})
         session.flush()
         return action_view(case.ref, action)
 
 
 # --- execute and verify -----------------------------------------------------------------
+
+RUN_LEASE = timedelta(minutes=15)
+"""How long a run holds an action before another person may take it over (a run that
+died leaves it "running"; its own runner may run it again at once)."""
 
 
 def execute(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id: int, *,
@@ -269,34 +302,108 @@ def execute(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id: in
         actor = ctx.actor(session)
         case = load_case(session, ref)
         action = _load(session, case, action_id)
-        if action.status not in ("approved", "incomplete", "awaiting_approval"):
-            raise TransitionRefused(f"Action {action.id} is "
-                                    f"{ACTION_STATUS_LABELS[action.status].lower()}: it "
-                                    "cannot be run.")
-        if action.needs_approval and (action.approved_by is None
-                                      or action.approved_by == action.requested_by):
-            raise PermissionDenied(f"Action {action.id} needs a second person's approval "
-                                   "before it runs.")
+        now = ctx.clock.now()
+        _check_runnable(action, actor.username, now)
         _check_state(ctx, case)
+        _still_wanted(session, case, action)
         plan = ActionPlan.from_json(action.plan_json)
         entries: list[tuple[str, str]] = []
         if action.kind == "delete":  # the salt is checked before anything is deleted
             salt = suppression.desk_salt(ctx, session, actor.username)
             hits = _target_hits(session, case, plan.request.targets)
-            entries = suppression.hashed_entries(
-                suppression.identifiers_of(case, hits, systems.config), salt)
-    result = engine.execute(systems.config, plan, systems.data_dir, secret=systems.secret,
-                            progress=progress, cancel=cancel, now=ctx.clock.now)
+            person = suppression.identifiers_of(case, hits, systems.config,
+                                                _corrected_values(session, case))
+            entries = suppression.hashed_entries(person, salt)
+        action.status, action.running_by, action.running_since = "running", actor.username, now
+    try:
+        result = engine.execute(systems.config, plan, systems.data_dir, secret=systems.secret,
+                                progress=progress, cancel=cancel, now=ctx.clock.now)
+    except BaseException:
+        _release(ctx, ref, action_id)
+        raise
     view = _record_run(ctx, systems, ref, action_id, result, entries)
-    if not result.complete:
+    if view.status != "executed":
         return view
     return verify(ctx, systems, ref, action_id)
+
+
+def _check_runnable(action: RecordAction, username: str, now: datetime) -> None:
+    state = ACTION_STATUS_LABELS.get(action.status, action.status).lower()
+    if action.status == "running" and action.running_by != username \
+            and action.running_since is not None and now - action.running_since < RUN_LEASE:
+        raise TransitionRefused(
+            f"Action {action.id} is being carried out by {action.running_by} since "
+            f"{action.running_since:%H:%M}: wait for it to finish.")
+    if action.status in ("executed", "verified"):
+        raise TransitionRefused(f"Action {action.id} is {state}: it ran in every system "
+                                "(check it again with Verify).")
+    if action.status == "verify_failed":
+        raise TransitionRefused(f"Action {action.id} failed its verification: look at what "
+                                "the verification found, then propose a new action.")
+    if action.status not in ("approved", "incomplete", "running", "awaiting_approval"):
+        raise TransitionRefused(f"Action {action.id} is {state}: it cannot be run.")
+    if action.needs_approval and (action.approved_by is None
+                                  or action.approved_by == action.requested_by):
+        raise PermissionDenied(f"Action {action.id} needs a second person's approval "
+                               "before it runs.")
+
+
+def _release(ctx: ServiceContext, ref: str, action_id: int) -> None:
+    """A run that failed before anything was recorded: the action is runnable again."""
+    with ctx.write() as session:
+        case = load_case(session, ref)
+        action = _load(session, case, action_id)
+        if action.status == "running":
+            action.status = "incomplete" if action.runs else "approved"
+            action.running_by = action.running_since = None
 
 
 def _target_hits(session: Session, case: Case, targets: Iterable[Target]) -> list[RecordHit]:
     wanted = {(t.source, t.table, t.key) for t in targets}
     return [h for h in session.scalars(select(RecordHit).where(RecordHit.case_id == case.id))
             if (h.source, h.table_name, h.record_key) in wanted]
+
+
+def _corrected_values(session: Session, case: Case) -> dict[str, list[str]]:
+    """Identifier kind → the new values earlier corrections of this case wrote (the
+    person may now be known by them)."""
+    found: dict[str, list[str]] = {}
+    for action in _actions(session, case):
+        if action.kind == "correct" and action.runs:
+            for name, value in ActionRequest.from_json(action.request_json).corrections.items():
+                found.setdefault(name, []).append(value)
+    return found
+
+
+def merged(previous: ActionResult | None, new: ActionResult, plan: ActionPlan
+           ) -> ActionResult:
+    """What the action did, over all its runs: per system the run that did the work.
+
+    A system a later run finds "already done" keeps the earlier run's outcome; where no
+    run was recorded (a run that died after its systems committed), the approved plan
+    says what was done there."""
+    before = {s.source: s for s in previous.sources} if previous else {}
+    sources = []
+    for source in new.sources:
+        earlier = before.get(source.source)
+        if source.state == "already_done" and earlier is not None \
+                and earlier.state in ("done", "already_done") and earlier.tables:
+            sources.append(earlier)
+        elif source.state == "already_done":
+            sources.append(_from_plan(source, plan))
+        else:
+            sources.append(source)
+    return dataclasses.replace(new, started_at=previous.started_at if previous
+                               else new.started_at, sources=tuple(sources))
+
+
+def _from_plan(source: SourceResult, plan: ActionPlan) -> SourceResult:
+    try:
+        planned = plan.source(source.source)
+    except KeyError:
+        return source
+    tables = tuple(TableOutcome.of(t) for t in planned.tables)
+    return dataclasses.replace(source, tables=tables, notices=planned.notices or source.notices)
 
 
 def _record_run(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id: int,
@@ -306,23 +413,26 @@ def _record_run(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id
         case = load_case(session, ref)
         action = _load(session, case, action_id)
         now = ctx.clock.now()
+        plan = ActionPlan.from_json(action.plan_json)
         for source in result.sources:
-            done = sum(len(t.changed) + len(t.already_done) for t in source.tables)
+            done = sum(len(t.changed) for t in source.tables)
             action.runs.append(RecordActionRun(
                 source=source.source, label=source.label[:200], state=source.state,
                 rows_changed=done, problem=source.problem,
                 categories=",".join(dict.fromkeys(t.category for t in source.tables)),
                 started_at=_parse(source.started_at), finished_at=_parse(source.finished_at),
                 run_by=actor.username, approved_by=action.approved_by))
-        changed = sum(s.rows_changed for s in result.sources)
-        action.rows_changed += changed
-        action.result_json = result.to_json()
+        previous = ActionResult.from_json(action.result_json) if action.result_json else None
+        whole = merged(previous, result, plan)
+        action.rows_changed = sum(len(t.changed) for s in whole.sources if s.succeeded
+                                  for t in s.tables)
+        action.result_json = whole.to_json()
         action.executed_by, action.executed_at = actor.username, now
-        action.status = "executed" if result.complete else "incomplete"
-        added_entries = added_notices = 0
-        succeeded = {s.source for s in result.sources if s.succeeded}
+        action.status = "executed" if whole.complete else "incomplete"
+        action.running_by = action.running_since = None
+        succeeded = {s.source for s in whole.sources if s.succeeded}
+        added_entries = 0
         if action.kind == "delete":
-            plan = ActionPlan.from_json(action.plan_json)
             action.plan_json = _without_values(plan, succeeded).to_json()
             for hit in _target_hits(session, case, plan.request.targets):
                 if hit.source in succeeded:
@@ -330,20 +440,45 @@ def _record_run(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id
             if succeeded:
                 added_entries = suppression.add_entries(session, case, action.id, entries,
                                                         actor.username, ctx)
-        elif result.complete:
-            action.plan_json = _without_values(ActionPlan.from_json(action.plan_json)).to_json()
-        added_notices = notices.add_notices(ctx, session, case, action, result,
+                _scrub_others(session, case, action.id)
+        elif whole.complete:
+            action.plan_json = _without_values(plan).to_json()
+        added_notices = notices.add_notices(ctx, session, case, action, whole,
                                             dict(systems.config.recipients))
         touch(case, now)
         audit.record(session, actor=actor.username, action="records.action_executed", at=now,
                      case=case, detail={
                          "action": action.id, "kind": action.kind,
-                         "approved_by": action.approved_by, "complete": result.complete,
-                         "rows_changed": changed,
+                         "approved_by": action.approved_by, "complete": whole.complete,
+                         "rows_changed": sum(s.rows_changed for s in result.sources),
                          "sources": {s.source: s.state for s in result.sources},
                          "suppression_entries": added_entries, "notices": added_notices})
         session.flush()
         return action_view(case.ref, action)
+
+
+def _scrub_others(session: Session, case: Case, deleting: int) -> None:
+    """After a deletion, the case's other actions keep no value they wrote or showed
+    (a correction's new email is the deleted person's too)."""
+    for other in _actions(session, case):
+        if other.id == deleting:
+            continue
+        request = ActionRequest.from_json(other.request_json)
+        if request.corrections:
+            other.request_json = dataclasses.replace(
+                request, corrections=dict.fromkeys(request.corrections, "")).to_json()
+        scrubbed = _without_values(ActionPlan.from_json(other.plan_json), after=True)
+        other.plan_json = dataclasses.replace(scrubbed, request=dataclasses.replace(
+            scrubbed.request, corrections=dict.fromkeys(scrubbed.request.corrections, ""))
+        ).to_json()
+        if other.result_json:
+            result = ActionResult.from_json(other.result_json)
+            other.result_json = dataclasses.replace(result, request=dataclasses.replace(
+                result.request, corrections=dict.fromkeys(result.request.corrections, "")),
+                sources=tuple(dataclasses.replace(s, tables=tuple(
+                    dataclasses.replace(t, set_values=dict.fromkeys(t.set_values))
+                    if t.operation == "update" and request.corrections else t
+                    for t in s.tables)) for s in result.sources)).to_json()
 
 
 def verify(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id: int
@@ -386,15 +521,21 @@ def _parse(stamp: str) -> datetime | None:
     return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def _without_values(plan: ActionPlan, sources: set[str] | None = None) -> ActionPlan:
-    """The plan with the values the rows held before wiped (in ``sources``, or all)."""
+def _without_values(plan: ActionPlan, sources: set[str] | None = None, *,
+                    after: bool = False) -> ActionPlan:
+    """The plan with the values the rows held before wiped (in ``sources``, or all), and
+    with ``after`` the values written too."""
 
     def row(change: RowChange) -> RowChange:
         return dataclasses.replace(change, columns=tuple(
-            ColumnChange(c.column, None, c.after) for c in change.columns))
+            ColumnChange(c.column, None, None if after else c.after) for c in change.columns))
 
     def table(plan: TablePlan) -> TablePlan:
-        return dataclasses.replace(plan, changes=tuple(row(c) for c in plan.changes))
+        changes = tuple(row(c) for c in plan.changes)
+        if after and plan.operation == "update":
+            return dataclasses.replace(plan, changes=changes,
+                                       set_values=dict.fromkeys(plan.set_values))
+        return dataclasses.replace(plan, changes=changes)
 
     def source(plan: SourcePlan) -> SourcePlan:
         if sources is not None and plan.source not in sources:
@@ -408,4 +549,3 @@ def plan_json_has_values(action: RecordActionView) -> bool:
     """Whether the stored plan still holds any value from before (for tests and checks)."""
     return any(c.before is not None for s in action.plan.sources for t in s.tables
                for ch in t.changes for c in ch.columns)
-

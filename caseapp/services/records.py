@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caseapp import audit
-from caseapp.db.models import Case, Note, RecordHit, SourceSearch, Task
+from caseapp.db.models import Case, Note, RecordAction, RecordHit, SourceSearch, Task
 from caseapp.errors import EnvironmentProblem, InvalidInput, NotFound, TransitionRefused
 from caseapp.records.dbtables import SchemaMismatch
 from caseapp.records.disclosure import MASKED_NOTE, MASKED_TEXT, never_disclose
@@ -315,6 +315,8 @@ def decide_hit(ctx: ServiceContext, systems: RecordSystems | None, ref: str, hit
         if hit is None or hit.case_id != case.id:
             raise NotFound(f"{case.ref} has no record hit {hit_id} (see: caseapp lookup "
                            f"{case.ref}).")
+        if not confirmed:
+            _refuse_if_pending(session, case, hit)
         now = ctx.clock.now()
         hit.status = "confirmed" if confirmed else "rejected"
         hit.decided_by = actor.username
@@ -325,6 +327,21 @@ def decide_hit(ctx: ServiceContext, systems: RecordSystems | None, ref: str, hit
                                                 "table": hit.table_name})
         session.flush()
         return hit_view(hit, systems)
+
+
+PENDING = ("awaiting_approval", "approved", "running", "incomplete")
+
+
+def _refuse_if_pending(session: Session, case: Case, hit: RecordHit) -> None:
+    """A record an action waiting to run names stays confirmed until it is withdrawn."""
+    for action in session.scalars(select(RecordAction).where(
+            RecordAction.case_id == case.id, RecordAction.status.in_(PENDING))):
+        targets = json.loads(action.request_json).get("targets", [])
+        if any((t["source"], t["table"], t["key"]) ==
+               (hit.source, hit.table_name, hit.record_key) for t in targets):
+            raise TransitionRefused(
+                f"Action {action.id} ({action.kind.replace('_', ' ')}) names this record: "
+                "withdraw the action first, then reject the record.")
 
 
 # --- index ------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
             detail["reason"] = given.reason
         if transition.blocks_on_open_notices and facts.open_notices and given.override:
             detail["override_open_notices"] = facts.open_notices
+        if transition.blocks_on_pending_actions and facts.pending_actions and given.override:
+            detail["override_pending_actions"] = facts.pending_actions
         if transition.requires_case:
             other = load_case(session, given.other_case)
             if other.id == case.id:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseapp import audit
 from caseapp.db.models import Case, DeskSetting, RecordHit, SuppressionEntry
 from caseapp.records.sources import SourcesConfig
 from caseapp.records.suppression import (
@@ -67,12 +68,19 @@ def desk_salt(ctx: ServiceContext, session: Session, username: str) -> bytes:
     return stored.encode("utf-8")
 
 
-def identifiers_of(case: Case, hits: Iterable[RecordHit], config: SourcesConfig | None
-                   ) -> PersonIdentifiers:
-    """The deleted person's identifiers: the case's data subject and what the deleted
-    records held in their email, phone, name and ZIP columns."""
+def identifiers_of(case: Case, hits: Iterable[RecordHit], config: SourcesConfig | None,
+                   corrected: dict[str, list[str]] | None = None) -> PersonIdentifiers:
+    """The deleted person's identifiers: the case's data subject, what the deleted
+    records held in their email, phone, name and ZIP columns, and the emails and phones
+    earlier corrections wrote (``corrected``: field → new values)."""
     emails: list[str] = []
     phones: list[str] = []
+    for field, values in (corrected or {}).items():
+        for value in values:
+            if field == "email" or "@" in value:
+                emails.append(value)
+            elif field == "phone":
+                phones.append(value)
     names: list[tuple[str, str]] = []
     party = party_of(case, "subject") or party_of(case, "requester")
     if party is not None:
@@ -151,9 +159,14 @@ def check(ctx: ServiceContext, person: PersonIdentifiers) -> tuple[SuppressionMa
 
 
 def export_salt(ctx: ServiceContext) -> str:
-    """The salt, for IT to copy to another workstation of the same desk."""
+    """The salt, for IT to copy to another workstation of the same desk (admin only;
+    audited)."""
     with ctx.write() as session:
-        return desk_salt(ctx, session, ctx.username).decode("utf-8")
+        actor = ctx.require_role(session, "admin")
+        salt = desk_salt(ctx, session, actor.username).decode("utf-8")
+        audit.record(session, actor=actor.username, action="suppression.salt_exported",
+                     at=ctx.clock.now())
+        return salt
 
 
 def import_salt(ctx: ServiceContext, salt: str) -> None:
@@ -174,3 +187,5 @@ def import_salt(ctx: ServiceContext, salt: str) -> None:
         if recorded is None:
             session.add(DeskSetting(key=SALT_CHECK_KEY, value=salt_check(salt.encode("utf-8")),
                                     set_by=ctx.username, set_at=ctx.clock.now()))
+        audit.record(session, actor=ctx.username, action="suppression.salt_imported",
+                     at=ctx.clock.now())

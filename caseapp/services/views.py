@@ -6,9 +6,9 @@ import json
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from caseapp.db.models import AuditEvent, Case, Document, Message, Party
+from caseapp.db.models import AuditEvent, Case, Document, Message, Party, RecordAction
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import (
     CaseDetail,
@@ -50,6 +50,16 @@ def open_notice_count(case: Case) -> int:
     return sum(1 for t in case.tasks if t.kind == "downstream_notice" and t.status == "open")
 
 
+def pending_action_count(case: Case) -> int:
+    """Actions on the records not yet done and verified (nor withdrawn)."""
+    session = object_session(case)
+    if session is None or case.id is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(RecordAction).where(
+        RecordAction.case_id == case.id,
+        RecordAction.status.not_in(("verified", "withdrawn")))) or 0
+
+
 def facts_of(case: Case) -> CaseFacts:
     return CaseFacts(
         status=case.status,
@@ -57,6 +67,7 @@ def facts_of(case: Case) -> CaseFacts:
         request_types=tuple(case.type_names),
         submitted_for_review_by=case.submitted_for_review_by,
         open_notices=open_notice_count(case),
+        pending_actions=pending_action_count(case),
         is_child=case.is_child,
         via_agent=case.via_agent,
     )

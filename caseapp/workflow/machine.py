@@ -23,6 +23,8 @@ class CaseFacts:
     open_notices: int
     is_child: bool = False
     via_agent: bool = False
+    pending_actions: int = 0
+    """Actions on the customer records proposed but not yet done and verified."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,22 @@ def refusal(
             f"{facts.open_notices} downstream notice(s) still unanswered; "
             "a supervisor may override with a reason."
         )
+    if transition.blocks_on_pending_actions and facts.pending_actions > 0 and not (
+        override and actor.role in ("supervisor", "admin")
+    ):
+        return (
+            f"{facts.pending_actions} action(s) on the customer records not done and "
+            "verified; run or withdraw them (a supervisor may override with a reason)."
+        )
     if transition.target == PREVIOUS and not facts.previous_status:
         return "There is no earlier state to go back to."
     return ""
+
+
+def _overridable(transition: Transition, facts: CaseFacts) -> bool:
+    """Refused only for unanswered notices or pending actions: a supervisor may go on."""
+    return (transition.blocks_on_open_notices and facts.open_notices > 0) or (
+        transition.blocks_on_pending_actions and facts.pending_actions > 0)
 
 
 def options(workflow: Workflow, facts: CaseFacts, actor: Actor) -> list[StepOption]:
@@ -113,7 +128,7 @@ def options(workflow: Workflow, facts: CaseFacts, actor: Actor) -> list[StepOpti
                 requires_reason=transition.requires_reason,
                 requires_case=transition.requires_case,
                 requires_method=transition.requires_method,
-                overridable=transition.blocks_on_open_notices and facts.open_notices > 0,
+                overridable=_overridable(transition, facts),
             )
         )
     return result
@@ -131,7 +146,7 @@ def check(
     if why:
         raise TransitionRefused(f"{transition.label}: {why}")
     needs_reason = transition.requires_reason or (
-        given.override and transition.blocks_on_open_notices and facts.open_notices > 0
+        given.override and _overridable(transition, facts)
     )
     if needs_reason and not given.reason.strip():
         raise TransitionRefused(f"{transition.label}: a reason is required.")

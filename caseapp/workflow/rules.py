@@ -39,6 +39,7 @@ class Transition:
     roles: tuple[str, ...] = ()
     four_eyes_types: tuple[str, ...] = ()
     blocks_on_open_notices: bool = False
+    blocks_on_pending_actions: bool = False
     effects: tuple[str, ...] = ()
 
 
@@ -98,7 +99,7 @@ class Workflow:
 _TRANSITION_KEYS = {
     "label", "from", "to", "help", "requires_reason", "requires_case", "requires_method",
     "request_types", "all_request_types", "roles", "four_eyes_types",
-    "blocks_on_open_notices", "effects",
+    "blocks_on_open_notices", "blocks_on_pending_actions", "effects",
 }
 
 
@@ -178,6 +179,7 @@ def parse_workflow(data: Mapping[str, Any], file: str = "workflows.toml") -> Wor
             four_eyes_types=_strings(f"{where}.four_eyes_types",
                                      table.get("four_eyes_types", []), REQUEST_TYPES),
             blocks_on_open_notices=_bool(where, table, "blocks_on_open_notices"),
+            blocks_on_pending_actions=_bool(where, table, "blocks_on_pending_actions"),
             effects=_strings(f"{where}.effects", table.get("effects", []), EFFECTS),
         )
     reachable = {initial}

@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("executed_at", sa.DateTime(), nullable=True),
         sa.Column("verified_by", sa.String(length=100), nullable=True),
         sa.Column("verified_at", sa.DateTime(), nullable=True),
+        sa.Column("running_by", sa.String(length=100), nullable=True),
+        sa.Column("running_since", sa.DateTime(), nullable=True),
         sa.Column("withdrawn_reason", sa.Text(), nullable=False),
         sa.Column("rows_planned", sa.Integer(), nullable=False),
         sa.Column("rows_changed", sa.Integer(), nullable=False),
