@@ -51,6 +51,7 @@ from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
 from ui.formatting import RESPONSE_SENT, method_text, types_long_text
 from ui.models.history import HistoryModel
 from ui.models.intake import MessagesModel
+from ui.pages.records_tab import RecordsTab
 from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
@@ -159,6 +160,12 @@ class CasePage(QWidget):
         self.messages.setToolTip("Enter or double-click opens a message in the safe viewer")
         self.messages.activated.connect(lambda _index: self.open_message())
         self.tabs.addTab(self.messages, "Messages")
+        self.records = RecordsTab(desk, runner)
+        self.records.changed.connect(self._records_changed)
+        self.addAction(self.records.lookup_action)  # Ctrl+L wherever the page has focus
+        self.records.lookup_action.triggered.connect(
+            lambda _checked=False: self.tabs.setCurrentWidget(self.records))
+        self.tabs.addTab(self.records, "Records")
         self.notes = NotesPanel(timezone)
         self.notes.note_submitted.connect(self._add_note)
         self.tabs.addTab(self.notes, "Notes")
@@ -282,11 +289,18 @@ class CasePage(QWidget):
     def reload(self) -> None:
         if self.detail is not None:
             self.show_ref(self.detail.ref)
+            self.records.reload()
+
+    def _records_changed(self, ref: str) -> None:
+        """Notices and manual searches add tasks and notes: show the case as it is now."""
+        if self.showing(ref):
+            self.show_ref(ref)
 
     def clear(self) -> None:
         self._generation += 1
         self._target = None
         self.detail = None
+        self.records.clear()
         self.stack.setCurrentIndex(0)
         self._sync_actions()
 
@@ -320,6 +334,8 @@ class CasePage(QWidget):
         self.notes.set_notes(detail.notes)
         self.tasks.set_tasks(detail.tasks)
         self.history_model.set_entries(detail.history)
+        self.records.set_case(detail.ref, request_types=detail.request_types,
+                              is_open=detail.is_open)
         self.messages_model.set_rows(detail.messages)
         tab = self.tabs.indexOf
         self.tabs.setTabText(tab(self.messages), f"Messages ({len(detail.messages)})")
