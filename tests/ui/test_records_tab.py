@@ -528,5 +528,5 @@ def test_the_case_page_has_the_records_tab_and_follows_its_changes(
     ui.settle()
     assert page.tasks.open_count() == open_tasks - 1
     assert page.tabs.tabText(page.tabs.indexOf(page.tasks)) == (
-        f"Tasks ({open_tasks - 1} open)")
+        f"Tasks ({open_tasks - 1})")
     assert ui.reports == []

@@ -134,6 +134,7 @@ class CasePage(QWidget):
         self.deadlines = DeadlinePanel()
         self.tabs = QTabWidget()
         self.tabs.setMinimumHeight(280)
+        self.tabs.setDocumentMode(True)  # flatter tabs: all six fit the case pane
         self.tabs.addTab(self._request_tab(), "Request")
         self.messages_model = MessagesModel(timezone, self)
         self.messages_proxy = QSortFilterProxyModel(self)
@@ -340,7 +341,9 @@ class CasePage(QWidget):
         tab = self.tabs.indexOf
         self.tabs.setTabText(tab(self.messages), f"Messages ({len(detail.messages)})")
         self.tabs.setTabText(tab(self.notes), f"Notes ({len(detail.notes)})")
-        self.tabs.setTabText(tab(self.tasks), f"Tasks ({self.tasks.open_count()} open)")
+        open_tasks = self.tasks.open_count()
+        self.tabs.setTabText(tab(self.tasks), f"Tasks ({open_tasks})")
+        self.tabs.setTabToolTip(tab(self.tasks), f"{open_tasks} open task(s)")
         self.tabs.setTabText(tab(self.history), f"History ({len(detail.history)})")
         self.review.setVisible(detail.intake_review)
         if detail.intake_review:
