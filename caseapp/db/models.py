@@ -525,3 +525,45 @@ class DeskSetting(Base):
     set_by: Mapped[str] = mapped_column(String(100))
     set_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+class Letter(Base):
+    """A letter issued for a case: its PDF (a document of the case), serial and hash, and
+    how it went out (printed and mailed, emailed, returned as undeliverable)."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10))
+    serial: Mapped[str] = mapped_column(String(30), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    delivery: Mapped[str] = mapped_column(String(10))  # post | email | file
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    """The address block (or email address) as printed, one line each."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the letter's content, printed in its footer (the PDF's own hash,
+    ``sha256``, cannot be printed inside it)."""
+    notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("downstream_notices.id", ondelete="SET NULL"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    mailed_on: Mapped[date | None] = mapped_column(Date)
+    mail_method: Mapped[str] = mapped_column(String(40), default="")
+    tracking_number: Mapped[str] = mapped_column(String(60), default="")
+    emailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    emailed_to: Mapped[str] = mapped_column(String(320), default="")
+    returned_on: Mapped[date | None] = mapped_column(Date)
+
+
+class LetterCounter(Base):
+    """Last letter serial issued per year (L-2026-000042)."""
+
+    __tablename__ = "letter_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,6 +30,7 @@ from caseapp.services import (
     cases,
     intake,
     legal_clocks,
+    letters,
     notices,
     record_actions,
     records,
@@ -394,6 +395,35 @@ class Desk:
         """Acknowledged by the recipient, or (with the reason why) not notified."""
         return notices.record_answer(self.ctx, ref, notice_id, acknowledged=acknowledged,
                                      note=note)
+
+    # --- letters ---------------------------------------------------------------------------
+    def draft_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
+        """The letter as it would be issued now (serial DRAFT); nothing is stored."""
+        return letters.draft(self.ctx, self._systems_for(request), ref, request)
+
+    def issue_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
+        """Issue a letter: serial, PDF stored with the case, audited with its SHA-256."""
+        return letters.issue(self.ctx, self._systems_for(request), ref, request)
+
+    def letter_pdf(self, ref: str, serial: str) -> bytes:
+        return letters.letter_pdf(self.ctx, ref, serial)
+
+    def list_letters(self, ref: str) -> list[letters.LetterView]:
+        return letters.list_letters(self.ctx, ref)
+
+    def record_mailing(self, ref: str, serial: str, *, method: str,
+                       mailed_on: date | None = None, tracking_number: str = ""
+                       ) -> letters.LetterView:
+        return letters.record_mailing(self.ctx, ref, serial, method=method,
+                                      mailed_on=mailed_on, tracking_number=tracking_number)
+
+    def record_returned(self, ref: str, serial: str, *, returned_on: date | None = None,
+                        note: str = "") -> letters.LetterView:
+        return letters.record_returned(self.ctx, ref, serial, returned_on=returned_on,
+                                       note=note)
+
+    def _systems_for(self, request: letters.LetterRequest) -> RecordSystems | None:
+        return self.record_systems if request.kind == "access_report" else self._records
 
     def check_suppression(self, person: PersonIdentifiers) -> tuple[SuppressionMatch, ...]:
         return suppression.check(self.ctx, person)

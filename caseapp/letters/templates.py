@@ -1,0 +1,159 @@
+"""Letter texts: templates kept as data, rendered in Jinja2's sandbox.
+
+A template file (``resources/letters/<language>/<kind>.toml``) holds a ``title``, a
+``subject`` line and a ``body``. The body is written in a small block language that the
+layout understands and nothing else:
+
+    # A heading
+    A paragraph, wrapped; **bold** inside it.      (blank lines separate blocks)
+    - a bullet item
+    | a | table | row |                             (the first row is the header)
+
+Placeholders come from the letter's context ({{ case.ref }}, {% for row in deleted %}).
+Nothing a requester wrote can change the letter's structure or markup: every value is
+made plain on its way in (line breaks folded to spaces, so it cannot start a heading,
+bullet or table row; ReportLab's markup characters and the block language's own ``|``
+and ``*`` turned into character references). The sandbox stops a template from reaching
+anything but the plain values it is given, and an unknown placeholder is an error, never
+an empty gap: ``check_template`` finds both before a template is saved.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from caseapp.errors import ConfigError
+
+
+class TemplateProblem(ConfigError):
+    """A template that cannot produce a letter: its syntax, or an unknown placeholder."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class LetterTemplate:
+    kind: str
+    language: str
+    title: str
+    subject: str
+    body: str
+    source: str
+    """Where it came from (a file path, or "edited") for messages."""
+
+
+@dataclass(frozen=True)
+class RenderedText:
+    title: str
+    subject: str
+    body: str
+    """In the block language, every value already made plain."""
+
+
+_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "|": "&#124;",
+               "*": "&#42;", "#": "&#35;", "-": "&#45;"}
+
+
+def plain(value: Any) -> str:
+    """A value as text that prints as itself: one line, no markup."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    return "".join(_REFERENCES.get(char, char) for char in text)
+
+
+def one_line(value: Any) -> str:
+    """A value for the title and subject (metadata, an email subject): one line."""
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _environment(finalize: Any) -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                finalize=finalize, keep_trailing_newline=True,
+                                trim_blocks=True, lstrip_blocks=True)
+
+
+_BODY = _environment(plain)
+_LINE = _environment(one_line)
+
+
+def parse_template(text: str, kind: str, language: str, source: str) -> LetterTemplate:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise TemplateProblem(f"{source}: {error}", getattr(error, "lineno", None)) from None
+    values = {}
+    for key in ("title", "subject", "body"):
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise TemplateProblem(f"{source}: '{key}' is missing or empty")
+        values[key] = value
+    unknown = set(data) - {"title", "subject", "body"}
+    if unknown:
+        raise TemplateProblem(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+    return LetterTemplate(kind, language, values["title"], values["subject"],
+                          values["body"].strip("\n") + "\n", source)
+
+
+def load_template(folder: Path, kind: str, language: str) -> LetterTemplate:
+    path = folder / language / f"{kind}.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateProblem(f"The letter text {path} cannot be read ({error.strerror})"
+                              ) from None
+    return parse_template(text, kind, language, str(path))
+
+
+def render(template: LetterTemplate, context: Mapping[str, Any]) -> RenderedText:
+    """The template's three parts with the context's values, each made plain."""
+    parts = {}
+    for part in ("title", "subject", "body"):
+        text = getattr(template, part)
+        try:
+            env = _BODY if part == "body" else _LINE
+            parts[part] = env.from_string(text).render(**context)
+        except jinja2.TemplateSyntaxError as error:
+            line = _line_in_file(template, part, error.lineno)
+            raise TemplateProblem(f"{template.source}, {part}, line {error.lineno}: "
+                                  f"{error.message}", line) from None
+        except jinja2.UndefinedError as error:
+            raise TemplateProblem(f"{template.source}, {part}: unknown placeholder "
+                                  f"({error.message}); the placeholders a letter knows are "
+                                  "listed in resources/letters/README.md") from None
+        except jinja2.exceptions.SecurityError as error:
+            raise TemplateProblem(f"{template.source}, {part}: not allowed in a letter "
+                                  f"({error})") from None
+        except (TypeError, ValueError, ArithmeticError) as error:
+            raise TemplateProblem(f"{template.source}, {part}: {error}") from None
+    return RenderedText(parts["title"].strip(), parts["subject"].strip(), parts["body"])
+
+
+def _line_in_file(template: LetterTemplate, part: str, line: int) -> int | None:
+    """The line in the template file of line ``line`` of one part (for the editor)."""
+    if not template.source.endswith(".toml"):
+        return None
+    try:
+        text = Path(template.source).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for number, row in enumerate(text.splitlines(), start=1):
+        if row.replace(" ", "").startswith(f"{part}="):
+            # A multi-line string's first line is the one after its opening quotes.
+            return number + line if row.rstrip().endswith(('"""', "'''")) else number
+    return None
+
+
+def check_template(template: LetterTemplate, sample: Mapping[str, Any]) -> RenderedText:
+    """Render with a sample context holding every placeholder: a syntax error or an
+    unknown placeholder raises TemplateProblem before the template is ever used."""
+    return render(template, sample)

@@ -1,0 +1,378 @@
+"""Letters: a case's letter rendered as a draft, or issued (serial, PDF stored with the
+case, its SHA-256 and serial audited in the same transaction).
+
+A letter that would go out with a required field empty is refused with a message that
+names it: no postal address for a letter to print and mail, no email address for one
+to email. A template that cannot render (syntax, unknown placeholder) never produces a
+letter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseapp import audit
+from caseapp.db.models import (
+    Blob,
+    Case,
+    Document,
+    DownstreamNotice,
+    Letter,
+    LetterCounter,
+    Task,
+)
+from caseapp.errors import InvalidInput, NotFound, TransitionRefused
+from caseapp.letters.blocks import plain_text, read_blocks
+from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
+from caseapp.letters.layout import Page, load_organization, render_pdf
+from caseapp.letters.templates import load_template, render
+from caseapp.letters.words import Words, load_words
+from caseapp.records.lookup import RecordSystems
+from caseapp.resources import resources_dir
+from caseapp.services import records
+from caseapp.services.cases import load_case, touch
+from caseapp.services.context import ServiceContext
+from caseapp.services.letter_context import Extra, build_context
+from caseapp.vocabulary import LANGUAGES
+
+DRAFT_SERIAL = "DRAFT"
+RETURNED_FOLLOW_UP_DAYS = 2
+
+
+@dataclass(frozen=True)
+class LetterRequest:
+    kind: str
+    language: str = ""
+    """"" for the case's language."""
+    delivery: str = "file"
+    """post (printed and mailed: needs a postal address), email (needs an email
+    address), file (a PDF only)."""
+    needed: str = ""
+    notice_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    ref: str
+    kind: str
+    language: str
+    serial: str
+    title: str
+    subject: str
+    text: str
+    """The letter as plain text (the email body; its SHA-256 is printed on it)."""
+    pdf: bytes
+    sha256: str
+    """Of the PDF."""
+    filename: str
+    recipient: tuple[str, ...] = ()
+    """The address block as printed (or the email address)."""
+    email: str = ""
+    """Where the letter would be emailed ("" when nobody's address is known)."""
+    fingerprint: str = ""
+    """SHA-256 of the content, printed in the footer."""
+    letter_id: int | None = None
+    document_id: int | None = None
+
+
+def _check(request: LetterRequest) -> None:
+    if request.kind not in LETTER_KINDS:
+        raise InvalidInput(f"Unknown letter '{request.kind}' (known: "
+                           f"{', '.join(LETTER_KINDS)}).")
+    if request.language and request.language not in LANGUAGES:
+        raise InvalidInput(f"Letters are written in {', '.join(LANGUAGES)}, not "
+                           f"'{request.language}'.")
+    if request.delivery not in DELIVERIES:
+        raise InvalidInput(f"A letter goes out by {', '.join(DELIVERIES)}.")
+
+
+def _recipient(session: Session, case: Case, context: dict[str, object],
+               request: LetterRequest) -> tuple[list[str], str]:
+    """The address block and the email address of whoever the letter goes to."""
+    if LETTER_KINDS[request.kind].to == "recipient":
+        notice = session.get(DownstreamNotice, request.notice_id or 0)
+        assert notice is not None  # build_context checked it
+        return [notice.recipient_name, *_address_lines(notice.postal_address)], notice.email
+    requester = context["requester"]
+    assert isinstance(requester, dict)
+    return list(requester["address"]), str(requester["email"])
+
+
+def _address_lines(address: str) -> list[str]:
+    """A one-line address from the sources file ("Office, PO Box 5100, Wilmington, DE
+    19850") as the lines of an address block; the city stays with its state and ZIP."""
+    if "\n" in address:
+        return [line.strip() for line in address.splitlines() if line.strip()]
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    if len(parts) >= 2 and re.fullmatch(r"[A-Z]{2}\s+\d{5}(-\d{4})?", parts[-1]):
+        parts[-2:] = [f"{parts[-2]}, {parts[-1]}"]
+    return parts
+
+
+def _required(case: Case, kind: str, delivery: str, address: list[str], email: str) -> None:
+    who = "the recipient" if LETTER_KINDS[kind].to == "recipient" else "the requester"
+    if delivery == "post" and len(address) < 2:
+        raise InvalidInput(f"{case.ref}: the letter cannot be mailed: {who} has no postal "
+                           "address. Add it to the case, or send the letter by email.")
+    if delivery == "email" and not email:
+        raise InvalidInput(f"{case.ref}: the letter cannot be emailed: {who} has no email "
+                           "address. Add it to the case, or print and mail the letter.")
+
+
+def _compose(ctx: ServiceContext, session: Session, case: Case, request: LetterRequest,
+             serial: str, extra: Extra, folder: Path) -> RenderedLetter:
+    language = request.language or case.language or "en"
+    words: Words = load_words(folder, language)
+    org = load_organization(folder / "letters" / "organization.toml")
+    context = build_context(ctx, session, case, request.kind, words, org, serial, extra)
+    address, email = _recipient(session, case, context, request)
+    _required(case, request.kind, request.delivery, address, email)
+    template = load_template(folder / "letters", request.kind, language)
+    text = render(template, context)
+    blocks = read_blocks(text.body)
+    plain = plain_text(blocks)
+    fingerprint = hashlib.sha256(
+        "\n".join([serial, case.ref, text.title, *address, plain]).encode("utf-8")).hexdigest()
+    staff = context["staff"]
+    assert isinstance(staff, dict)
+    page = Page(
+        organization=org, recipient=tuple(address) or (email,),
+        date_line=words.date(ctx.clock.today()),
+        references=((words["case"], case.ref),
+                    (words["received"], words.date(case.received_on)),
+                    (words["serial"], serial)),
+        title=text.title,
+        footer=f"{words['case']} {case.ref} · {words['serial']} {serial}\n"
+               f"{words['fingerprint']} SHA-256 {fingerprint}",
+        page_label=words["page"], signature=(words["closing"], "", str(staff["name"]),
+                                             org.name),
+        metadata=(("title", text.title), ("subject", text.subject),
+                  ("author", org.name), ("keywords", f"{case.ref} {serial}")))
+    pdf = render_pdf(page, text.body, folder, invariant=True)
+    return RenderedLetter(
+        ref=case.ref, kind=request.kind, language=language, serial=serial, title=text.title,
+        subject=text.subject, text=plain, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+        filename=f"{case.ref}-{request.kind}-{serial}.pdf", recipient=tuple(address),
+        email=email, fingerprint=fingerprint)
+
+
+def _extra(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
+           request: LetterRequest) -> Extra:
+    access = None
+    if request.kind == "access_report":
+        if systems is None:
+            raise InvalidInput("The access report reads the customer systems: none are set up.")
+        access = records.access_report_data(ctx, systems, ref)
+    return Extra(needed=request.needed, notice_id=request.notice_id, access=access)
+
+
+def draft(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
+          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
+    """The letter as it would be issued now, marked DRAFT; nothing is stored."""
+    _check(request)
+    extra = _extra(ctx, systems, ref, request)
+    with ctx.read() as session:
+        case = load_case(session, ref)
+        return _compose(ctx, session, case, request, DRAFT_SERIAL, extra,
+                        folder or resources_dir())
+
+
+def _next_serial(session: Session, year: int) -> str:
+    counter = session.get(LetterCounter, year)
+    if counter is None:
+        counter = LetterCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    return f"L-{year}-{counter.last:06d}"
+
+
+def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
+          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
+    """Issue the letter: a serial, the PDF stored with the case, the letter recorded and
+    audited (serial, kind, SHA-256), all in one transaction."""
+    _check(request)
+    extra = _extra(ctx, systems, ref, request)
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        serial = _next_serial(session, ctx.clock.today().year)
+        letter = _compose(ctx, session, case, request, serial, extra, folder or resources_dir())
+        now = ctx.clock.now()
+        if session.get(Blob, letter.sha256) is None:
+            session.add(Blob(sha256=letter.sha256, size=len(letter.pdf), data=letter.pdf,
+                             created_at=now))
+        document = Document(case=case, kind="letter", filename=letter.filename,
+                            media_type="application/pdf", sha256=letter.sha256,
+                            size=len(letter.pdf), text=letter.text, created_at=now)
+        session.add(document)
+        session.flush()
+        row = Letter(case_id=case.id, document_id=document.id, kind=request.kind,
+                     language=letter.language, serial=serial, sha256=letter.sha256,
+                     title=letter.title[:300], subject=letter.subject[:300],
+                     delivery=request.delivery, recipient="\n".join(letter.recipient),
+                     fingerprint=letter.fingerprint, notice_id=request.notice_id, issued_at=now,
+                     issued_by=actor.username, mail_method="", tracking_number="",
+                     emailed_to="")
+        session.add(row)
+        session.flush()
+        touch(case, now)
+        audit.record(session, actor=actor.username, action="letter.issued", at=now, case=case,
+                     detail={"letter": row.id, "kind": request.kind, "serial": serial,
+                             "sha256": letter.sha256, "fingerprint": letter.fingerprint,
+                             "language": letter.language,
+                             "delivery": request.delivery})
+        session.flush()
+        return dataclasses.replace(letter, letter_id=row.id, document_id=document.id)
+
+
+def letter_pdf(ctx: ServiceContext, ref: str, serial: str) -> bytes:
+    with ctx.read() as session:
+        case = load_case(session, ref)
+        row = session.scalars(select(Letter).where(Letter.case_id == case.id,
+                                                   Letter.serial == serial)).first()
+        if row is None:
+            raise NotFound(f"{case.ref} has no letter {serial}.")
+        blob = session.get(Blob, row.sha256)
+        if blob is None:
+            raise NotFound(f"The PDF of letter {serial} is not stored.")
+        return blob.data
+
+
+MAIL_METHODS: Final = {"first_class": "First-class mail", "certified": "Certified mail",
+                       "certified_return_receipt": "Certified mail, return receipt",
+                       "priority": "Priority mail"}
+"""How a printed letter was mailed; certified mail has a tracking number."""
+
+
+@dataclass(frozen=True)
+class LetterView:
+    id: int
+    ref: str
+    kind: str
+    kind_label: str
+    language: str
+    serial: str
+    title: str
+    subject: str
+    delivery: str
+    recipient: tuple[str, ...]
+    sha256: str
+    fingerprint: str
+    issued_at: datetime
+    issued_by: str
+    mailed_on: date | None
+    mail_method: str
+    tracking_number: str
+    emailed_at: datetime | None
+    emailed_to: str
+    returned_on: date | None
+    notice_id: int | None
+
+    @property
+    def status(self) -> str:
+        """Where the letter is: returned, mailed, emailed, or issued (not sent yet)."""
+        if self.returned_on is not None:
+            return "returned"
+        if self.mailed_on is not None:
+            return "mailed"
+        if self.emailed_at is not None:
+            return "emailed"
+        return "issued"
+
+
+def _view(case: Case, row: Letter) -> LetterView:
+    return LetterView(
+        id=row.id, ref=case.ref, kind=row.kind, kind_label=LETTER_KINDS[row.kind].label
+        if row.kind in LETTER_KINDS else row.kind, language=row.language, serial=row.serial,
+        title=row.title, subject=row.subject, delivery=row.delivery,
+        recipient=tuple(row.recipient.splitlines()), sha256=row.sha256,
+        fingerprint=row.fingerprint, issued_at=row.issued_at, issued_by=row.issued_by,
+        mailed_on=row.mailed_on, mail_method=row.mail_method,
+        tracking_number=row.tracking_number, emailed_at=row.emailed_at,
+        emailed_to=row.emailed_to, returned_on=row.returned_on, notice_id=row.notice_id)
+
+
+def list_letters(ctx: ServiceContext, ref: str) -> list[LetterView]:
+    """The case's letters, oldest first."""
+    with ctx.read() as session:
+        case = load_case(session, ref)
+        rows = session.scalars(select(Letter).where(Letter.case_id == case.id)
+                               .order_by(Letter.id))
+        return [_view(case, row) for row in rows]
+
+
+def _letter(session: Session, case: Case, serial: str) -> Letter:
+    row = session.scalars(select(Letter).where(Letter.case_id == case.id,
+                                               Letter.serial == serial.strip())).first()
+    if row is None:
+        raise NotFound(f"{case.ref} has no letter {serial}.")
+    return row
+
+
+def record_mailing(ctx: ServiceContext, ref: str, serial: str, *, method: str,
+                   mailed_on: date | None = None, tracking_number: str = "") -> LetterView:
+    """A printed letter went in the mail: when and how (certified mail with its
+    tracking number). Recorded again, it replaces the earlier record, audited."""
+    if method not in MAIL_METHODS:
+        raise InvalidInput(f"A letter is mailed by {', '.join(MAIL_METHODS)}.")
+    tracking = " ".join(tracking_number.split())
+    if method.startswith("certified") and not tracking:
+        raise InvalidInput("Certified mail has a tracking number: enter it from the "
+                           "receipt.")
+    if len(tracking) > 60:
+        raise InvalidInput("A tracking number has at most 60 characters.")
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        row = _letter(session, case, serial)
+        day = mailed_on or ctx.clock.today()
+        if day > ctx.clock.today():
+            raise InvalidInput("A letter cannot be mailed in the future.")
+        if day < row.issued_at.date():
+            raise InvalidInput(f"Letter {row.serial} was issued on "
+                               f"{row.issued_at.date()}; it cannot be mailed before.")
+        row.mailed_on, row.mail_method, row.tracking_number = day, method, tracking
+        row.returned_on = None
+        touch(case, ctx.clock.now())
+        audit.record(session, actor=actor.username, action="letter.mailed",
+                     at=ctx.clock.now(), case=case,
+                     detail={"letter": row.id, "serial": row.serial, "on": day.isoformat(),
+                             "method": method, "tracking": tracking})
+        return _view(case, row)
+
+
+def record_returned(ctx: ServiceContext, ref: str, serial: str, *,
+                    returned_on: date | None = None, note: str = "") -> LetterView:
+    """The post office returned a mailed letter as undeliverable; a task asks for a new
+    address or another way to reach the requester."""
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        row = _letter(session, case, serial)
+        if row.mailed_on is None:
+            raise TransitionRefused(f"Letter {row.serial} was not recorded as mailed.")
+        day = returned_on or ctx.clock.today()
+        if day < row.mailed_on:
+            raise InvalidInput(f"Letter {row.serial} was mailed on {row.mailed_on}; it "
+                               "cannot come back before.")
+        row.returned_on = day
+        now = ctx.clock.now()
+        touch(case, now)
+        case.tasks.append(Task(
+            kind="follow_up", status="open", created_at=now,
+            due_on=ctx.clock.today() + timedelta(days=RETURNED_FOLLOW_UP_DAYS),
+            title=f"Letter {row.serial} came back undeliverable: find a new address, or "
+                  "email it"))
+        audit.record(session, actor=actor.username, action="letter.returned", at=now,
+                     case=case, detail={"letter": row.id, "serial": row.serial,
+                                        "on": day.isoformat(), "note": note.strip()[:500]})
+        return _view(case, row)
