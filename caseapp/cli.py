@@ -14,7 +14,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from caseapp import __version__, cli_actions, cli_intake, cli_records, cli_sources
+from caseapp import (
+    __version__,
+    cli_actions,
+    cli_intake,
+    cli_letters,
+    cli_records,
+    cli_sources,
+)
 from caseapp.config import Settings, load_settings
 from caseapp.errors import InvalidInput, UserError
 from caseapp.services import Desk
@@ -208,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_records.add_parsers(commands)
     cli_actions.add_parsers(commands)
     cli_sources.add_parsers(commands)
+    cli_letters.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -576,6 +584,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "notice": cli_actions.cmd_notice,
     "suppression": cli_actions.cmd_suppression,
     "sources": cli_sources.cmd_sources,
+    "letter": cli_letters.cmd_letter,
+    "letters": cli_letters.cmd_letters,
 }
 
 

@@ -273,10 +273,15 @@ def _letterhead(canvas: Canvas, page: Page, head: dict[str, Any], margins: dict[
 
 def _address(canvas: Canvas, page: Page, address: dict[str, Any], style: dict[str, Any],
              margins: dict[str, Any], width: float, height: float) -> None:
-    lines = list(page.recipient)[: address["max_lines"]]
-    block = Paragraph(_lines(lines), _style("address", address["size"], address["leading"]))
-    _w, h = block.wrap(address["width"], address["max_lines"] * address["leading"] + 4)
-    block.drawOn(canvas, address["left"], height - address["top"] - h)
+    # One line per address line, never wrapped: the window shows max_lines lines of its
+    # width; a longer line is cut with "…" (the letter's greeting keeps the full name).
+    canvas.saveState()
+    canvas.setFont(REGULAR, address["size"])
+    y = height - address["top"] - address["size"]
+    for line in list(page.recipient)[: address["max_lines"]]:
+        canvas.drawString(address["left"], y, _fit(line, address["width"], address["size"]))
+        y -= address["leading"]
+    canvas.restoreState()
     right = width - margins["margin_right"]
     rows = [page.date_line, *(f"<b>{escape(k)}:</b> {escape(v)}" for k, v in page.references)]
     info = Paragraph("<br/>".join(r if r.startswith("<b>") else escape(r) for r in rows),
@@ -285,6 +290,15 @@ def _address(canvas: Canvas, page: Page, address: dict[str, Any], style: dict[st
     info_width = right - address["left"] - address["width"] - 12
     _w, h = info.wrap(info_width, 200)
     info.drawOn(canvas, right - info_width, height - address["top"] - h)
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    """The text cut to ``width`` points, ending in "…" when cut."""
+    if pdfmetrics.stringWidth(text, REGULAR, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", REGULAR, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _footer(canvas: Canvas, page: Page, footer: dict[str, Any], margins: dict[str, Any],

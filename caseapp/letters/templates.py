@@ -105,7 +105,10 @@ def parse_template(text: str, kind: str, language: str, source: str) -> LetterTe
 
 
 def load_template(folder: Path, kind: str, language: str) -> LetterTemplate:
-    path = folder / language / f"{kind}.toml"
+    return load_template_file(folder / language / f"{kind}.toml", kind, language)
+
+
+def load_template_file(path: Path, kind: str, language: str) -> LetterTemplate:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -30,6 +30,7 @@ from caseapp.services import (
     cases,
     intake,
     legal_clocks,
+    letter_templates,
     letters,
     notices,
     record_actions,
@@ -82,6 +83,7 @@ class Desk:
         self._owns_parser = True
         self._records: RecordSystems | None = None
         self._owns_records = True
+        self._letter_texts: Path | None = None
 
     def as_user(self, username: str) -> Desk:
         """The same database and rules, acting as another user (demo data, tests)."""
@@ -91,6 +93,7 @@ class Desk:
         other.ctx.rules = self.ctx.rules
         other._parser, other._owns_parser = self._parser, False
         other._records, other._owns_records = self.record_systems_if_set, False
+        other._letter_texts = self._letter_texts
         return other
 
     # --- set-up ------------------------------------------------------------------------
@@ -399,14 +402,48 @@ class Desk:
     # --- letters ---------------------------------------------------------------------------
     def draft_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """The letter as it would be issued now (serial DRAFT); nothing is stored."""
-        return letters.draft(self.ctx, self._systems_for(request), ref, request)
+        return letters.draft(self.ctx, self._systems_for(request), ref, request,
+                             edited=self.letter_texts)
 
     def issue_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """Issue a letter: serial, PDF stored with the case, audited with its SHA-256."""
-        return letters.issue(self.ctx, self._systems_for(request), ref, request)
+        return letters.issue(self.ctx, self._systems_for(request), ref, request,
+                             edited=self.letter_texts)
 
     def letter_pdf(self, ref: str, serial: str) -> bytes:
         return letters.letter_pdf(self.ctx, ref, serial)
+
+    @property
+    def letter_texts(self) -> Path:
+        """Where an administrator's edited letter texts are kept (the settings folder's
+        letters/ unless use_letter_texts was called)."""
+        return self._letter_texts or Paths.for_user().config_dir / "letters"
+
+    def use_letter_texts(self, folder: Path) -> None:
+        self._letter_texts = folder
+
+    def list_letter_templates(self) -> list[letter_templates.TemplateInfo]:
+        return letter_templates.list_templates(self.letter_texts)
+
+    def letter_template_text(self, kind: str, language: str) -> str:
+        return letter_templates.template_text(self.letter_texts, kind, language)
+
+    def shipped_letter_template(self, kind: str, language: str) -> str:
+        return letter_templates.shipped_text(kind, language)
+
+    def preview_letter_template(self, kind: str, language: str, text: str
+                                ) -> letters.RenderedLetter:
+        """The text as a sample letter, or TemplateProblem (with its line)."""
+        return letter_templates.preview_template(self.letter_texts, kind, language, text)
+
+    def save_letter_template(self, kind: str, language: str, text: str
+                             ) -> letter_templates.TemplateInfo:
+        return letter_templates.save_template(self.ctx, self.letter_texts, kind, language,
+                                              text)
+
+    def revert_letter_template(self, kind: str, language: str
+                               ) -> letter_templates.TemplateInfo:
+        return letter_templates.revert_template(self.ctx, self.letter_texts, kind, language)
 
     def list_letters(self, ref: str) -> list[letters.LetterView]:
         return letters.list_letters(self.ctx, ref)
@@ -421,6 +458,7 @@ class Desk:
                         note: str = "") -> letters.LetterView:
         return letters.record_returned(self.ctx, ref, serial, returned_on=returned_on,
                                        note=note)
+
 
     def _systems_for(self, request: letters.LetterRequest) -> RecordSystems | None:
         return self.record_systems if request.kind == "access_report" else self._records

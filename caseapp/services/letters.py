@@ -33,8 +33,8 @@ from caseapp.db.models import (
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused
 from caseapp.letters.blocks import plain_text, read_blocks
 from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
-from caseapp.letters.layout import Page, load_organization, render_pdf
-from caseapp.letters.templates import load_template, render
+from caseapp.letters.layout import Organization, Page, load_organization, render_pdf
+from caseapp.letters.templates import RenderedText, load_template_file, render
 from caseapp.letters.words import Words, load_words
 from caseapp.records.lookup import RecordSystems
 from caseapp.resources import resources_dir
@@ -128,41 +128,61 @@ def _required(case: Case, kind: str, delivery: str, address: list[str], email: s
                            "address. Add it to the case, or print and mail the letter.")
 
 
+def letter_file(folder: Path, edited: Path | None, relative: str) -> Path:
+    """A letters file (``en/denial.toml``, ``organization.toml``) as an administrator
+    edited it (in ``edited``, the user's settings folder), else as shipped."""
+    if edited is not None and (edited / relative).is_file():
+        return edited / relative
+    return folder / "letters" / relative
+
+
 def _compose(ctx: ServiceContext, session: Session, case: Case, request: LetterRequest,
-             serial: str, extra: Extra, folder: Path) -> RenderedLetter:
+             serial: str, extra: Extra, folder: Path, edited: Path | None = None
+             ) -> RenderedLetter:
     language = request.language or case.language or "en"
     words: Words = load_words(folder, language)
-    org = load_organization(folder / "letters" / "organization.toml")
+    org = load_organization(letter_file(folder, edited, "organization.toml"))
     context = build_context(ctx, session, case, request.kind, words, org, serial, extra)
     address, email = _recipient(session, case, context, request)
     _required(case, request.kind, request.delivery, address, email)
-    template = load_template(folder / "letters", request.kind, language)
+    template = load_template_file(letter_file(folder, edited,
+                                              f"{language}/{request.kind}.toml"),
+                                  request.kind, language)
     text = render(template, context)
-    blocks = read_blocks(text.body)
-    plain = plain_text(blocks)
-    fingerprint = hashlib.sha256(
-        "\n".join([serial, case.ref, text.title, *address, plain]).encode("utf-8")).hexdigest()
     staff = context["staff"]
     assert isinstance(staff, dict)
+    return lay_out(
+        words, org, text, kind=request.kind, language=language, ref=case.ref,
+        received_on=words.date(case.received_on), serial=serial, address=tuple(address),
+        email=email, staff_name=str(staff["name"]), today=words.date(ctx.clock.today()),
+        folder=folder)
+
+
+def lay_out(words: Words, org: Organization, text: RenderedText, *, kind: str,
+            language: str, ref: str, received_on: str, serial: str,
+            address: tuple[str, ...], email: str, staff_name: str, today: str,
+            folder: Path) -> RenderedLetter:
+    """The rendered text on paper: letterhead, address, references, footer with the
+    content fingerprint (SHA-256 of serial, case, title, address and text)."""
+    plain = plain_text(read_blocks(text.body))
+    fingerprint = hashlib.sha256(
+        "\n".join([serial, ref, text.title, *address, plain]).encode("utf-8")).hexdigest()
     page = Page(
-        organization=org, recipient=tuple(address) or (email,),
-        date_line=words.date(ctx.clock.today()),
-        references=((words["case"], case.ref),
-                    (words["received"], words.date(case.received_on)),
+        organization=org, recipient=address or (email,), date_line=today,
+        references=((words["case"], ref), (words["received"], received_on),
                     (words["serial"], serial)),
         title=text.title,
-        footer=f"{words['case']} {case.ref} · {words['serial']} {serial}\n"
+        footer=f"{words['case']} {ref} · {words['serial']} {serial}\n"
                f"{words['fingerprint']} SHA-256 {fingerprint}",
-        page_label=words["page"], signature=(words["closing"], "", str(staff["name"]),
-                                             org.name),
+        page_label=words["page"], signature=(words["closing"], "", staff_name, org.name),
         metadata=(("title", text.title), ("subject", text.subject),
-                  ("author", org.name), ("keywords", f"{case.ref} {serial}")))
+                  ("author", org.name), ("keywords", f"{ref} {serial}")))
     pdf = render_pdf(page, text.body, folder, invariant=True)
     return RenderedLetter(
-        ref=case.ref, kind=request.kind, language=language, serial=serial, title=text.title,
+        ref=ref, kind=kind, language=language, serial=serial, title=text.title,
         subject=text.subject, text=plain, pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
-        filename=f"{case.ref}-{request.kind}-{serial}.pdf", recipient=tuple(address),
-        email=email, fingerprint=fingerprint)
+        filename=f"{ref}-{kind}-{serial}.pdf", recipient=address, email=email,
+        fingerprint=fingerprint)
 
 
 def _extra(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
@@ -176,14 +196,15 @@ def _extra(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
 
 
 def draft(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
-          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
+          request: LetterRequest, folder: Path | None = None, edited: Path | None = None
+          ) -> RenderedLetter:
     """The letter as it would be issued now, marked DRAFT; nothing is stored."""
     _check(request)
     extra = _extra(ctx, systems, ref, request)
     with ctx.read() as session:
         case = load_case(session, ref)
         return _compose(ctx, session, case, request, DRAFT_SERIAL, extra,
-                        folder or resources_dir())
+                        folder or resources_dir(), edited)
 
 
 def _next_serial(session: Session, year: int) -> str:
@@ -196,7 +217,8 @@ def _next_serial(session: Session, year: int) -> str:
 
 
 def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
-          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
+          request: LetterRequest, folder: Path | None = None, edited: Path | None = None
+          ) -> RenderedLetter:
     """Issue the letter: a serial, the PDF stored with the case, the letter recorded and
     audited (serial, kind, SHA-256), all in one transaction."""
     _check(request)
@@ -205,7 +227,8 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
         actor = ctx.actor(session)
         case = load_case(session, ref)
         serial = _next_serial(session, ctx.clock.today().year)
-        letter = _compose(ctx, session, case, request, serial, extra, folder or resources_dir())
+        letter = _compose(ctx, session, case, request, serial, extra,
+                          folder or resources_dir(), edited)
         now = ctx.clock.now()
         if session.get(Blob, letter.sha256) is None:
             session.add(Blob(sha256=letter.sha256, size=len(letter.pdf), data=letter.pdf,

@@ -10,10 +10,6 @@ nothing is written.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from caseapp.config import Paths
 from caseapp.errors import ConfigError, InvalidInput
+from caseapp.files import write_text_atomically
 from caseapp.records.connect import SecretLookup, check_source
 from caseapp.records.sources import (
     DATA_DIR_PLACEHOLDER,
@@ -212,31 +209,8 @@ def save_sources_text(text: str, path: Path,
     """Check ``text``, then write it to ``path`` atomically, the previous file kept as
     ``NAME.bak``. A text that does not load raises SourcesTextError; nothing is written."""
     systems = tuple(validate_sources_text(text, path, secret))
-    backup = path.with_name(path.name + ".bak")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        had_file = path.exists()
-        mode = path.stat().st_mode & 0o777 if had_file else 0o600
-        if had_file:
-            shutil.copy2(path, backup)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=path.parent)
-        try:
-            # newline="": the text is written as typed (no line endings rewritten).
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp_name, mode)
-            os.replace(temp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc}); the file "
-                          "was left as it was") from exc
-    return SavedSources(path, backup if had_file else None, systems)
+    backup = write_text_atomically(path, text)
+    return SavedSources(path, backup, systems)
 
 
 # --- trying the systems ------------------------------------------------------------------

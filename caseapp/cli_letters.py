@@ -1,0 +1,166 @@
+"""The ``letter`` and ``letters`` commands: issue a case's letters and record their post.
+
+    caseapp letter REF KIND [-o FILE] [--draft] [--language es] [--delivery post]
+                            [--needed TEXT] [--notice ID]
+    caseapp letters list REF [--json]
+    caseapp letters pdf REF SERIAL -o FILE
+    caseapp letters mailed REF SERIAL --method certified --tracking 9400... [--on DATE]
+    caseapp letters returned REF SERIAL [--on DATE] [--note TEXT]
+    caseapp letters kinds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from caseapp.config import Settings
+from caseapp.errors import InvalidInput
+from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
+from caseapp.services import Desk
+from caseapp.services.letters import MAIL_METHODS, LetterRequest, LetterView
+from caseapp.vocabulary import LANGUAGES
+
+
+def add_parsers(commands: Any) -> None:
+    letter = commands.add_parser(
+        "letter", help="issue one of a case's letters as PDF (or --draft)",
+        description="Render a letter of the case (kinds: caseapp letters kinds). Issued, "
+        "it gets a serial, is stored with the case and audited with its SHA-256; "
+        "--draft renders it marked DRAFT and stores nothing. A letter to be mailed "
+        "(--delivery post) needs a postal address, one to be emailed an email address.")
+    letter.add_argument("ref")
+    letter.add_argument("kind", choices=sorted(LETTER_KINDS), metavar="KIND")
+    letter.add_argument("-o", "--output", type=Path,
+                        help="where to write the PDF (default: REF-KIND-SERIAL.pdf here)")
+    letter.add_argument("--draft", action="store_true",
+                        help="render only; no serial, nothing stored")
+    letter.add_argument("--language", choices=LANGUAGES, default="",
+                        help="default: the case's language")
+    letter.add_argument("--delivery", choices=DELIVERIES, default="post",
+                        help="post (printed and mailed; the default), email, file")
+    letter.add_argument("--needed", default="",
+                        help="what the requester must send (verification and information "
+                        "requests)")
+    letter.add_argument("--notice", type=int, help="the downstream notice's ID "
+                        "(downstream_notice letters; caseapp notice list REF)")
+
+    letters = commands.add_parser("letters", help="a case's letters: list, PDF, mailed, "
+                                  "returned")
+    verbs = letters.add_subparsers(dest="letters_command", metavar="ACTION", required=True)
+    verbs.add_parser("kinds", help="the letter kinds")
+    listing = verbs.add_parser("list", help="the case's letters")
+    listing.add_argument("ref")
+    listing.add_argument("--json", action="store_true")
+    pdf = verbs.add_parser("pdf", help="write an issued letter's PDF to a file")
+    pdf.add_argument("ref")
+    pdf.add_argument("serial")
+    pdf.add_argument("-o", "--output", type=Path, required=True)
+    mailed = verbs.add_parser("mailed", help="record that a printed letter was mailed")
+    mailed.add_argument("ref")
+    mailed.add_argument("serial")
+    mailed.add_argument("--method", choices=sorted(MAIL_METHODS), default="first_class")
+    mailed.add_argument("--tracking", default="", help="certified mail's tracking number")
+    mailed.add_argument("--on", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    returned = verbs.add_parser("returned", help="the post returned a letter as "
+                                "undeliverable (adds a task)")
+    returned.add_argument("ref")
+    returned.add_argument("serial")
+    returned.add_argument("--on", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    returned.add_argument("--note", default="")
+
+
+def cmd_letter(settings: Settings, args: argparse.Namespace) -> int:
+    desk = _desk(settings)
+    try:
+        request = LetterRequest(args.kind, language=args.language, delivery=args.delivery,
+                                needed=args.needed, notice_id=args.notice)
+        letter = (desk.draft_letter if args.draft else desk.issue_letter)(args.ref, request)
+        output = args.output or Path(letter.filename)
+        _write(output, letter.pdf)
+        state = "Draft" if args.draft else f"Letter {letter.serial}"
+        print(f"{state}: {letter.title} ({LETTER_KINDS[letter.kind].label}, "
+              f"{letter.language}) → {output}")
+        if not args.draft:
+            print(f"  SHA-256 {letter.sha256} (in the case's audit trail)")
+        return 0
+    finally:
+        desk.close()
+
+
+def cmd_letters(settings: Settings, args: argparse.Namespace) -> int:
+    verb = args.letters_command
+    if verb == "kinds":
+        for kind in LETTER_KINDS.values():
+            print(f"{kind.name:24} {kind.label}")
+        return 0
+    desk = _desk(settings)
+    try:
+        if verb == "list":
+            views = desk.list_letters(args.ref)
+            if args.json:
+                print(json.dumps([_json(v) for v in views], indent=2, ensure_ascii=False))
+            else:
+                for view in views:
+                    print(_line(view))
+                if not views:
+                    print(f"{args.ref}: no letters yet")
+            return 0
+        if verb == "pdf":
+            _write(args.output, desk.letter_pdf(args.ref, args.serial))
+            print(f"{args.serial} → {args.output}")
+            return 0
+        if verb == "mailed":
+            print(_line(desk.record_mailing(args.ref, args.serial, method=args.method,
+                                            mailed_on=args.on,
+                                            tracking_number=args.tracking)))
+            return 0
+        view = desk.record_returned(args.ref, args.serial, returned_on=args.on,
+                                    note=args.note)
+        print(_line(view))
+        print("  A task asks for a new address or another way to reach the requester.")
+        return 0
+    finally:
+        desk.close()
+
+
+def _desk(settings: Settings) -> Desk:
+    desk = Desk(settings.effective_database_url, settings.user)
+    desk.check_ready()
+    return desk
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot be written ({error.strerror or error}).") from None
+
+
+def _line(view: LetterView) -> str:
+    if view.status == "returned":
+        how = f"returned {view.returned_on}"
+    elif view.status == "mailed":
+        how = f"mailed {view.mailed_on} ({MAIL_METHODS.get(view.mail_method, view.mail_method)}"
+        how += f", {view.tracking_number})" if view.tracking_number else ")"
+    elif view.status == "emailed":
+        how = f"emailed to {view.emailed_to}"
+    else:
+        how = f"issued, to go by {view.delivery}"
+    return (f"{view.serial}  {view.issued_at:%Y-%m-%d %H:%M}  {view.kind_label:32} "
+            f"{view.language}  {how}")
+
+
+def _json(view: LetterView) -> dict[str, Any]:
+    return {"serial": view.serial, "kind": view.kind, "language": view.language,
+            "title": view.title, "delivery": view.delivery, "status": view.status,
+            "issued_at": view.issued_at.isoformat(), "issued_by": view.issued_by,
+            "sha256": view.sha256, "fingerprint": view.fingerprint,
+            "mailed_on": view.mailed_on.isoformat() if view.mailed_on else None,
+            "mail_method": view.mail_method, "tracking_number": view.tracking_number,
+            "emailed_to": view.emailed_to,
+            "returned_on": view.returned_on.isoformat() if view.returned_on else None}
+

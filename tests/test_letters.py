@@ -1,0 +1,309 @@
+"""Letters as the requester reads them: every kind's content checked through the text
+extracted from its PDF (pypdf), in English and Spanish; nothing a requester wrote can
+change a letter; a letter with a required field empty or a broken template is refused;
+issued letters are stored, audited and their post recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from caseapp.cli import main
+from caseapp.db.models import AuditEvent
+from caseapp.errors import InvalidInput, PermissionDenied, TransitionRefused
+from caseapp.letters.blocks import Paragraph, plain_text, read_blocks
+from caseapp.letters.kinds import LETTER_KINDS
+from caseapp.letters.sample import sample_context
+from caseapp.letters.templates import TemplateProblem, check_template, load_template, plain
+from caseapp.resources import resources_dir
+from caseapp.services import Desk
+from caseapp.services.dto import NewCase, PartyData
+from caseapp.services.letters import LetterRequest
+from tests.conftest import Staff
+from tests.keyring_fixtures import MemoryKeyring
+from tests.letter_cases import LetterCase, prepare_letter_cases
+from tests.records_fixtures import DemoCopy
+from tests.test_records_case_actions import use_demo
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The letter's words in reading order, white space folded (lines wrap anywhere)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def audit_details(desk: Desk, ref: str, action: str) -> list[dict[str, Any]]:
+    with desk.db.session() as session:
+        rows = session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.case_ref == ref, AuditEvent.action == action).order_by(AuditEvent.seq))
+        return [json.loads(row) for row in rows]
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def new_case(desk: Desk, name: str = "Zoë Ågren", *, address: str = "88 Valencia Street\n"
+             "San Francisco, CA 94103", email: str = "zoe@example.com",
+             types: tuple[str, ...] = ("access",), summary: str = "Please.") -> str:
+    requester = PartyData(name=name, email=email, postal_address=address,
+                          postal_code="94103" if address else "", state="CA")
+    return desk.create_case(NewCase(channel="email", request_types=types,
+                                    requester=requester, summary=summary)).case.ref
+
+
+# What each kind must say (English), beyond what every letter says.
+MUST_SAY = {
+    "acknowledgement": ["We received your privacy request", "April 18, 2026"],
+    "verification_request": ["a copy of a recent bill showing your name and address"],
+    "information_request": ["the VIN of the vehicle you asked about"],
+    "access_report": ["The personal information we hold", "Customer profile",
+                      "Customer database"],
+    "correction_confirmation": ["robert.new@example.com"],
+    "opt_out_confirmation": ["Marketing"],
+    "extension_notice": ["Your request concerns records in several systems and dealers.",
+                         "June 2, 2026"],
+    "denial": ["We keep the warranty records of your vehicle under federal law.",
+               "How to appeal", "Virginia Attorney General"],
+    "deletion_confirmation": ["Confirmation of your deletion request", "in part",
+                              "your email address matched our records", "What we deleted",
+                              "Saved vehicle configurations", "What we kept, and why",
+                              "Warranty and recall records", "49 CFR", "backups",
+                              "Marketing email service provider", "dissolved in 2025",
+                              "24 months", "suppression entry", "privacy@askminiusa.com",
+                              "March 4, 2026"],
+    "parent_response": ["Tyler"],
+    "appeal_decision": ["The records are kept for the recall period, which has not ended.",
+                        "Virginia Attorney General"],
+    "downstream_notice": ["José Núñez"],
+}
+
+
+@pytest.fixture
+def letter_cases(staff: Staff, demo: DemoCopy, memory_keyring: MemoryKeyring
+                 ) -> dict[str, LetterCase]:
+    use_demo(staff, demo)
+    return prepare_letter_cases(staff.alice, staff.bob)
+
+
+def test_every_kind_says_what_it_must_in_english_and_spanish(
+        staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
+    alice = staff.alice
+    assert set(letter_cases) == set(LETTER_KINDS)
+    serials = set()
+    for kind, case in letter_cases.items():
+        detail = alice.get_case(case.ref)
+        english = alice.issue_letter(case.ref, case.request)
+        text = pdf_text(english.pdf)
+        total = pages(english.pdf)
+        for expected in [case.ref, english.serial, f"Page 1 of {total}",
+                         f"Page {total} of {total}", english.fingerprint,
+                         "Customer Relations and Services", "PO Box 1227", *MUST_SAY[kind]]:
+            assert expected in text, f"{kind}: {expected!r} missing"
+        if LETTER_KINDS[kind].to == "requester":
+            assert detail.requester.name in text, kind  # accents and all, as written
+        assert "{{" not in text and "{%" not in text and "**" not in text, kind
+        spanish = alice.issue_letter(case.ref, dataclasses.replace(case.request,
+                                                                   language="es"))
+        texto = pdf_text(spanish.pdf)
+        assert spanish.language == "es" and "Página 1 de" in texto, kind
+        assert "de marzo de 2026" in texto and case.ref in texto, kind
+        assert english.title not in texto, f"{kind}: the Spanish letter has the English title"
+        serials |= {english.serial, spanish.serial}
+    assert len(serials) == 2 * len(LETTER_KINDS)  # every letter its own serial
+
+
+def test_a_deletion_confirmation_holds_everything_the_regulations_list(
+        staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
+    alice = staff.alice
+    case = letter_cases["deletion_confirmation"]
+    letter = alice.issue_letter(case.ref, case.request)
+    text = pdf_text(letter.pdf)
+    detail = alice.get_case(case.ref)
+    audit_head = alice.verify_audit()
+    assert audit_head.ok
+    for expected in (case.ref, "March 1, 2026", "email", "deletion", detail.requester.name,
+                     letter.serial, letter.fingerprint, "Customer profile", "de-identified",
+                     "Independent dealers"):
+        assert expected in text
+    # The PDF's SHA-256 and the printed fingerprint are in the audit trail.
+    issued = audit_details(alice, case.ref, "letter.issued")
+    assert issued[-1]["sha256"] == letter.sha256
+    assert issued[-1]["fingerprint"] == letter.fingerprint
+    # Nothing of what was deleted is printed: not the email, not the phone.
+    assert detail.requester.email not in text or "suppression" in text
+
+
+def test_nothing_a_requester_writes_changes_the_letter(staff: Staff) -> None:
+    alice = staff.alice
+    hostile = '<font size=40>BIG</font> **bold** | cell | # head {{ 7*7 }} <b>x</b> &amp;'
+    ref = new_case(alice, name=hostile)
+    letter = alice.issue_letter(ref, LetterRequest("acknowledgement", delivery="post"))
+    text = pdf_text(letter.pdf)
+    assert "<font size=40>BIG</font> **bold** | cell | # head {{ 7*7 }} <b>x</b> &amp;" in text
+    assert "49" not in text.split("Dear", 1)[1].split(",", 1)[0]  # not evaluated
+    fonts = {str(font) for page in PdfReader(io.BytesIO(letter.pdf)).pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert fonts  # only the bundled fonts: nothing added by the name
+    # The longest name a case holds, in one word, and 10,000 characters of what the
+    # requester must send: wrapped, never off the page, nothing lost.
+    ref = new_case(alice, name="Ñ" * 300)
+    needed = ("Ø" * 2_000 + " ") * 5
+    letter = alice.issue_letter(ref, LetterRequest("information_request", delivery="post",
+                                                   needed=needed))
+    text = pdf_text(letter.pdf)
+    assert "Ñ" * 300 in text.replace(" ", "")  # in the greeting, whole
+    assert text.count("Ø") == 10_000 and pages(letter.pdf) >= 2
+
+
+@given(st.text(max_size=200))
+def test_a_value_is_one_plain_line_whatever_it_holds(value: str) -> None:
+    blocks = read_blocks(f"Name: {plain(value)}\n")
+    folded = " ".join(value.split())
+    if not folded:
+        return
+    assert len(blocks) == 1 and isinstance(blocks[0], Paragraph)
+    assert plain_text(blocks).strip() == f"Name: {folded}".strip()
+
+
+def test_a_letter_missing_what_it_needs_is_refused_naming_it(staff: Staff) -> None:
+    alice = staff.alice
+    no_address = new_case(alice, address="")
+    with pytest.raises(InvalidInput, match="no postal address"):
+        alice.issue_letter(no_address, LetterRequest("acknowledgement", delivery="post"))
+    no_email = new_case(alice, email="")
+    with pytest.raises(InvalidInput, match="no email address"):
+        alice.issue_letter(no_email, LetterRequest("acknowledgement", delivery="email"))
+    with pytest.raises(InvalidInput, match="must send"):
+        alice.issue_letter(no_email, LetterRequest("verification_request"))
+    with pytest.raises(TransitionRefused, match="before the deletion ran"):
+        alice.issue_letter(no_email, LetterRequest("deletion_confirmation"))
+    with pytest.raises(TransitionRefused, match="not extended"):
+        alice.issue_letter(no_email, LetterRequest("extension_notice"))
+    with pytest.raises(TransitionRefused, match="not denied"):
+        alice.issue_letter(no_email, LetterRequest("denial"))
+    with pytest.raises(InvalidInput, match="Unknown letter"):
+        alice.issue_letter(no_email, LetterRequest("love_letter"))
+    assert alice.list_letters(no_address) == [] and alice.list_letters(no_email) == []
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("kind", sorted(LETTER_KINDS))
+def test_every_shipped_text_renders_with_every_placeholder(kind: str, language: str) -> None:
+    template = load_template(resources_dir() / "letters", kind, language)
+    rendered = check_template(template, sample_context(language))
+    assert rendered.title and rendered.subject and "{{" not in rendered.body
+    assert read_blocks(rendered.body)
+
+
+def test_a_broken_template_never_produces_a_letter(staff: Staff, tmp_path: Path) -> None:
+    alice = staff.alice
+    alice.use_letter_texts(tmp_path / "texts")
+    shipped = alice.shipped_letter_template("acknowledgement", "en")
+    unknown = shipped.replace("{{ case.ref }}", "{{ case.reference }}", 1)
+    with pytest.raises(TemplateProblem, match="unknown placeholder"):
+        alice.preview_letter_template("acknowledgement", "en", unknown)
+    broken = shipped.replace("{% if", "{% iff", 1) if "{% if" in shipped else \
+        shipped.replace("{{ case.ref }}", "{{ case.ref }", 1)
+    with pytest.raises(TemplateProblem) as problem:
+        alice.save_letter_template("acknowledgement", "en", broken)
+    assert problem.value.line is not None or "line" in str(problem.value)
+    sandbox = shipped.replace("{{ case.ref }}", "{{ case.__class__.__mro__ }}", 1)
+    with pytest.raises(TemplateProblem):
+        alice.preview_letter_template("acknowledgement", "en", sandbox)
+    assert not (tmp_path / "texts" / "en" / "acknowledgement.toml").exists()
+
+
+def test_an_edited_text_is_used_audited_and_can_be_reverted(staff: Staff,
+                                                            tmp_path: Path) -> None:
+    alice, carol = staff.alice, staff.carol
+    alice.use_letter_texts(tmp_path / "texts")
+    carol.use_letter_texts(tmp_path / "texts")
+    ref = new_case(alice)
+    shipped = alice.shipped_letter_template("acknowledgement", "en")
+    edited = shipped.replace("Thank you for contacting us.",
+                             "Thank you for writing to our privacy desk.", 1)
+    assert edited != shipped
+    preview = alice.preview_letter_template("acknowledgement", "en", edited)
+    assert "Thank you for writing to our privacy desk." in pdf_text(preview.pdf)
+    with pytest.raises(PermissionDenied):
+        carol.save_letter_template("acknowledgement", "en", edited)
+    info = alice.save_letter_template("acknowledgement", "en", edited)
+    assert info.edited and alice.letter_template_text("acknowledgement", "en") == edited
+    draft = carol.draft_letter(ref, LetterRequest("acknowledgement"))
+    assert "Thank you for writing to our privacy desk." in draft.text
+    alice.revert_letter_template("acknowledgement", "en")
+    draft = carol.draft_letter(ref, LetterRequest("acknowledgement"))
+    assert "Thank you for contacting us." in draft.text
+    assert alice.verify_audit().ok
+
+
+def test_issued_letters_are_stored_audited_and_their_post_recorded(staff: Staff) -> None:
+    alice = staff.alice
+    ref = new_case(alice, name="José Núñez")
+    draft = alice.draft_letter(ref, LetterRequest("acknowledgement"))
+    assert draft.serial == "DRAFT" and alice.list_letters(ref) == []
+    first = alice.issue_letter(ref, LetterRequest("acknowledgement"))
+    second = alice.issue_letter(ref, LetterRequest("acknowledgement", language="es"))
+    assert (first.serial, second.serial) == ("L-2026-000001", "L-2026-000002")
+    stored = alice.letter_pdf(ref, first.serial)
+    assert stored == first.pdf and hashlib.sha256(stored).hexdigest() == first.sha256
+    info = PdfReader(io.BytesIO(stored)).metadata
+    assert info is not None and info.title == first.title
+    assert info.author == "Customer Relations and Services" and ref in str(info.subject)
+    audited = audit_details(alice, ref, "letter.issued")
+    assert [a["serial"] for a in audited] == [first.serial, second.serial]
+    assert audited[0]["sha256"] == first.sha256
+
+    with pytest.raises(InvalidInput, match="tracking number"):
+        alice.record_mailing(ref, first.serial, method="certified")
+    with pytest.raises(TransitionRefused, match="not recorded as mailed"):
+        alice.record_returned(ref, first.serial)
+    mailed = alice.record_mailing(ref, first.serial, method="certified",
+                                  tracking_number="9400 1000 0000 0000 0000 00")
+    assert mailed.status == "mailed" and mailed.tracking_number.startswith("9400")
+    open_tasks = [t.title for t in alice.get_case(ref).tasks if t.status == "open"]
+    returned = alice.record_returned(ref, first.serial, note="Moved away")
+    assert returned.status == "returned"
+    now_open = [t.title for t in alice.get_case(ref).tasks if t.status == "open"]
+    assert len(now_open) == len(open_tasks) + 1
+    assert any(first.serial in title and "undeliverable" in title for title in now_open)
+    assert [v.status for v in alice.list_letters(ref)] == ["returned", "issued"]
+    actions = [h.action for h in alice.get_case(ref).history]
+    assert "letter.mailed" in actions and "letter.returned" in actions
+    assert alice.verify_audit().ok
+
+
+def test_the_letter_command_issues_drafts_and_records_the_post(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert main(["--db", db, "--user", "alice", "init"]) == 0
+    assert main(["--db", db, "--user", "alice", "cases", "new", "--channel", "postal",
+                 "--type", "delete", "--name", "José Núñez", "--address",
+                 "1420 Capitol Avenue\nSacramento, CA 95814", "--zip", "95814", "--state",
+                 "CA", "--json"]) == 0
+    ref = capsys.readouterr().out.split('"ref": "')[1].split('"')[0]
+    out = tmp_path / "ack.pdf"
+    assert main(["--db", db, "--user", "alice", "letter", ref, "acknowledgement", "-o",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "L-2026-000001" in printed and "SHA-256" in printed
+    assert "José Núñez" in pdf_text(out.read_bytes())
+    assert main(["--db", db, "--user", "alice", "letter", ref, "denial", "--draft"]) != 0
+    assert "not denied" in capsys.readouterr().err
+    assert main(["--db", db, "--user", "alice", "letters", "mailed", ref, "L-2026-000001",
+                 "--method", "first_class"]) == 0
+    assert main(["--db", db, "--user", "alice", "letters", "list", ref]) == 0
+    assert "mailed" in capsys.readouterr().out
