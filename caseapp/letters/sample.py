@@ -48,6 +48,8 @@ def sample_context(language: str = "en") -> dict[str, Any]:
                          "kind": "Service provider", "due": day}],
             "audit_hash": "3f2a" * 16},
         "access": {"groups": [{"category": "Customer profile", "system": "Customer database",
+                               "purpose": "to keep your account",
+                               "shared_with": ["Brand Financial Services"],
                                "records": [{"table": "Customer profiles", "key": "1",
                                             "fields": [{"name": "email",
                                                         "value": "jose.nunez@example.com"},

@@ -23,6 +23,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,12 @@ _BODY = _environment(plain)
 _LINE = _environment(one_line)
 
 
+@lru_cache(maxsize=256)
+def _compiled(part: str, text: str) -> jinja2.Template:
+    """Compiling is most of a template's cost; a batch renders the same few texts."""
+    return (_BODY if part == "body" else _LINE).from_string(text)
+
+
 def parse_template(text: str, kind: str, language: str, source: str) -> LetterTemplate:
     try:
         data = tomllib.loads(text)
@@ -123,8 +130,7 @@ def render(template: LetterTemplate, context: Mapping[str, Any]) -> RenderedText
     for part in ("title", "subject", "body"):
         text = getattr(template, part)
         try:
-            env = _BODY if part == "body" else _LINE
-            parts[part] = env.from_string(text).render(**context)
+            parts[part] = _compiled(part, text).render(**context)
         except jinja2.TemplateSyntaxError as error:
             line = _line_in_file(template, part, error.lineno)
             raise TemplateProblem(f"{template.source}, {part}, line {error.lineno}: "

@@ -32,6 +32,15 @@ class Words:
         found = self.data.get(table, {}).get(key)
         return str(found) if found else key.replace("_", " ")
 
+    def field(self, column: str) -> str:
+        """A column of a customer system as the requester reads it ("postal_code" →
+        "ZIP code"); an unknown one with its underscores as spaces, capitalised."""
+        found = self.data.get("fields", {}).get(column.lower())
+        if found:
+            return str(found)
+        text = column.replace("_", " ").strip()
+        return text[:1].upper() + text[1:]
+
     def category(self, key: str) -> str:
         found = self.data.get("categories", {}).get(key)
         return str(found) if found else RECORD_CATEGORY_LABELS.get(key, key)

@@ -458,6 +458,8 @@ class AccessGroup:
     records: tuple[AccessRecord, ...]
     problem: str = ""
     """Why the records could not be read now ("" when they were)."""
+    recipients: tuple[str, ...] = ()
+    """Whom this information is shared with (the sources file's recipients)."""
 
 
 @dataclass(frozen=True)

@@ -252,8 +252,11 @@ def _access(session: Session, case: Case, words: Words, context: dict[str, Any],
     for group in extra.access.groups:
         part["groups"].append({
             "category": words.category(group.category), "system": group.source_label,
+            "purpose": words.label("purposes", group.category)
+            if group.category in words.data.get("purposes", {}) else "",
+            "shared_with": list(group.recipients),
             "records": [{"table": record.table_label, "key": record.record_key,
-                         "fields": [{"name": name, "value": words["withheld"]
+                         "fields": [{"name": words.field(name), "value": words["withheld"]
                                      if name in record.masked else value}
                                     for name, value in record.fields]}
                         for record in group.records]})

@@ -418,6 +418,7 @@ def _unavailable(source: str, label: str, hits: Iterable[RecordHit], problem: st
 def _read_group(systems: RecordSystems, source: Source, hits: list[RecordHit]
                 ) -> list[AccessGroup]:
     by_category: dict[str, list[AccessRecord]] = defaultdict(list)
+    shared_with: dict[str, dict[str, None]] = defaultdict(dict)
     by_table: dict[str, list[RecordHit]] = defaultdict(list)
     for hit in hits:
         by_table[hit.table_name].append(hit)
@@ -426,6 +427,9 @@ def _read_group(systems: RecordSystems, source: Source, hits: list[RecordHit]
             mapped = source.table(table_name)
         except KeyError:
             continue
+        for recipient in systems.config.recipients_for(source, mapped):
+            for hit in table_hits:
+                shared_with[hit.category][recipient.name] = None
         rows = systems.read_rows(source, table_name, [h.record_key for h in table_hits])
         for hit in table_hits:
             row = rows.get(hit.record_key)
@@ -445,5 +449,6 @@ def _read_group(systems: RecordSystems, source: Source, hits: list[RecordHit]
             by_category[hit.category].append(AccessRecord(
                 table_name, mapped.label, hit.record_key, tuple(fields), tuple(masked)))
     return [AccessGroup(category, RECORD_CATEGORY_LABELS.get(category, category), source.name,
-                        source.label, tuple(records))
+                        source.label, tuple(records),
+                        recipients=tuple(shared_with.get(category, {})))
             for category, records in by_category.items()]
