@@ -17,8 +17,10 @@ from typing import Any, Protocol
 from caseapp import (
     __version__,
     cli_actions,
+    cli_email,
     cli_intake,
     cli_letters,
+    cli_print,
     cli_records,
     cli_sources,
 )
@@ -215,7 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_records.add_parsers(commands)
     cli_actions.add_parsers(commands)
     cli_sources.add_parsers(commands)
+    cli_email.add_parsers(commands)
     cli_letters.add_parsers(commands)
+    cli_print.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -584,7 +588,11 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "notice": cli_actions.cmd_notice,
     "suppression": cli_actions.cmd_suppression,
     "sources": cli_sources.cmd_sources,
+    "email": cli_email.cmd_email,
+    "smtp": cli_email.cmd_smtp,
     "letter": cli_letters.cmd_letter,
+    "printers": cli_print.cmd_printers,
+    "print": cli_print.cmd_print,
     "letters": cli_letters.cmd_letters,
 }
 

@@ -4,10 +4,12 @@ Data (the embedded database, its backups, stored documents) goes to the platform
 data folder, settings to the user config folder (platformdirs). ``CASEAPP_HOME`` moves
 both under one folder, which is how tests and portable installs keep them apart.
 
-The settings file is TOML: top-level ``database_url``, ``timezone``, ``user`` and a
-``[mail]`` table for the IMAP mailbox (:class:`MailSettings`). The mailbox password is
-never in it: it is the keyring secret named by :attr:`MailSettings.secret_name`
-(``caseapp.secrets``). :func:`save_settings` rewrites the whole file atomically.
+The settings file is TOML: top-level ``database_url``, ``timezone``, ``user``, a
+``[mail]`` table for the IMAP mailbox (:class:`MailSettings`) and an ``[smtp]`` table for
+outgoing mail (:class:`SmtpSettings`; files written before it existed load unchanged).
+No password is ever in it: each is the keyring secret named by the settings'
+``secret_name`` (``caseapp.secrets``). :func:`save_settings` rewrites the whole file
+atomically.
 """
 
 from __future__ import annotations
@@ -136,6 +138,85 @@ def _mail_problem(mail: MailSettings) -> str | None:
     return None
 
 
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+SMTP_SECURITY: tuple[SmtpSecurity, ...] = ("starttls", "ssl", "none")
+
+
+def default_smtp_port(security: str) -> int:
+    """587 (submission) for STARTTLS, 465 for SMTP over TLS, 25 for plain SMTP."""
+    return {"ssl": 465, "none": 25}.get(security, 587)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The server letters are emailed through (SMTP submission). An empty host or from
+    address means: not set up. No ``user`` means the server takes mail without a login
+    (a relay that trusts the workstation).
+
+    The password is not here: it is the keyring secret :attr:`secret_name`.
+    Values are checked on creation; a bad one raises :class:`ConfigError`.
+    """
+
+    host: str = ""
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    user: str = ""
+    from_address: str = ""
+    from_name: str = ""
+
+    def __post_init__(self) -> None:
+        problem = _smtp_problem(self)
+        if problem:
+            raise ConfigError(problem)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.from_address)
+
+    @property
+    def secret_name(self) -> str:
+        """The keyring name of the login's password: ``smtp:{user}@{host}``."""
+        return f"smtp:{self.user}@{self.host}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _smtp_problem(smtp: SmtpSettings) -> str | None:
+    host = smtp.host
+    if "://" in host or "/" in host:
+        return (f"The SMTP server must be its name only, such as smtp.example.com, without "
+                f"a scheme or path (got {host!r})")
+    if host != host.strip() or any(c.isspace() for c in host):
+        return f"The SMTP server name must not contain spaces (got {host!r})"
+    if not _is_int(smtp.port) or not 1 <= smtp.port <= 65535:
+        return f"The SMTP port must be a whole number from 1 to 65535 (got {smtp.port!r})"
+    if smtp.security not in SMTP_SECURITY:
+        return (f"The SMTP security must be \"starttls\", \"ssl\" or \"none\" "
+                f"(got {smtp.security!r})")
+    if (smtp.security == "none" and host
+            and host.lower().strip("[]") not in LOOPBACK_HOSTS):
+        return (f"SMTP security \"none\" would send letters (and the password) unencrypted; "
+                f"it is allowed only for a server on this machine (127.0.0.1 or localhost), "
+                f"not for {host}. Use \"starttls\" (usually port 587) or \"ssl\" (465)")
+    if smtp.user != smtp.user.strip() or any(c in smtp.user for c in "\r\n"):
+        return f"The SMTP user must not start or end with spaces (got {smtp.user!r})"
+    address = smtp.from_address
+    if address and not _looks_like_address(address):
+        return (f"The from address must be one email address such as privacy@example.com "
+                f"(got {address!r})")
+    if any(c in smtp.from_name for c in "\r\n"):
+        return "The from name must be one line"
+    return None
+
+
+def _looks_like_address(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return (bool(at and local and domain) and "." in domain.strip(".")
+            and not any(c.isspace() or c in '<>,;"()' for c in address))
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings file holds, with the defaults a new desk starts from."""
@@ -145,6 +226,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     user: str = field(default_factory=lambda: current_os_user())
     mail: MailSettings = field(default_factory=MailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -185,20 +267,22 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
-    known = {"database_url", "timezone", "user", "mail"}
+    known = {"database_url", "timezone", "user", "mail", "smtp"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    for key in known & set(data) - {"mail"}:
+    for key in known & set(data) - {"mail", "smtp"}:
         if not isinstance(data[key], str):
             raise ConfigError(f"{file}: '{key}' must be a string")
     mail = _load_mail(file, data["mail"]) if "mail" in data else MailSettings()
+    smtp = _load_smtp(file, data["smtp"]) if "smtp" in data else SmtpSettings()
     return replace(
         settings,
         database_url=data.get("database_url", ""),
         timezone=data.get("timezone", DEFAULT_TIMEZONE),
         user=data.get("user", settings.user),
         mail=mail,
+        smtp=smtp,
     )
 
 
@@ -232,13 +316,50 @@ def _load_mail(file: Path, table: object) -> MailSettings:
         raise ConfigError(f"{where} {error.message}") from None
 
 
+_SMTP_KEYS = ("host", "port", "security", "user", "from_address", "from_name")
+
+
+def _load_smtp(file: Path, table: object) -> SmtpSettings:
+    where = f"{file}: [smtp]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'smtp' must be a table ([smtp] with host, from_address …)")
+    unknown = sorted(set(table) - set(_SMTP_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(_SMTP_KEYS)})")
+    for key, value in table.items():
+        if key != "port" and not isinstance(value, str):
+            raise ConfigError(f"{where} '{key}' must be a string in quotes")
+        if key == "port" and not _is_int(value):
+            raise ConfigError(f"{where} 'port' must be a whole number (got {value!r})")
+    for key, example in (("host", "smtp.example.com"), ("from_address", "privacy@example.com")):
+        if not str(table.get(key, "")).strip():
+            raise ConfigError(f"{where} needs '{key}' (e.g. {key} = \"{example}\")")
+    values: dict[str, Any] = dict(table)
+    values.setdefault("port", default_smtp_port(values.get("security", "starttls")))
+    try:
+        return SmtpSettings(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{where} {error.message}") from None
+
+
+def save_smtp_settings(smtp: SmtpSettings, config_file: Path | None = None) -> Path:
+    """Replace only the ``[smtp]`` table of the settings file (read again first, so a
+    ``--db`` given for this run is never written into it); return the file."""
+    if config_file is not None and not config_file.exists():
+        on_disk = Settings(paths=Paths.for_user())  # a new file of its own
+    else:
+        on_disk = load_settings(config_file)
+    return save_settings(replace(on_disk, smtp=smtp), config_file)
+
+
 def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
     """Write ``settings`` to the settings file (or ``config_file``); return the path.
 
     The whole file is rewritten (comments in it are not kept) through a temporary file
     and an atomic rename, so a crash leaves the old file or the new one, never half of
     one. ``user`` is written only when it differs from the login name (so an account's
-    name change is not frozen in). The mailbox password is never written.
+    name change is not frozen in). No password is ever written.
     """
     file = config_file or settings.paths.settings_file
     text = settings_toml(settings)
@@ -265,7 +386,7 @@ def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
 
 def settings_toml(settings: Settings) -> str:
     """The settings file's text for ``settings`` (only what differs from the defaults)."""
-    lines = ["# caseapp settings (written by caseapp; the mailbox password is in the keyring)"]
+    lines = ["# caseapp settings (written by caseapp; the mail passwords are in the keyring)"]
     if settings.database_url:
         lines.append(f"database_url = {_toml_string(settings.database_url)}")
     if settings.timezone != DEFAULT_TIMEZONE:
@@ -278,6 +399,14 @@ def settings_toml(settings: Settings) -> str:
         lines.append("[mail]")
         for key in _MAIL_KEYS:
             value = cast(object, getattr(mail, key))
+            rendered = _toml_string(value) if isinstance(value, str) else str(value)
+            lines.append(f"{key} = {rendered}")
+    smtp = settings.smtp
+    if smtp.configured:
+        lines.append("")
+        lines.append("[smtp]")
+        for key in _SMTP_KEYS:
+            value = cast(object, getattr(smtp, key))
             rendered = _toml_string(value) if isinstance(value, str) else str(value)
             lines.append(f"{key} = {rendered}")
     return "\n".join(lines) + "\n"

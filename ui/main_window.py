@@ -34,7 +34,9 @@ from caseapp.services.dto import CaseQuery, Changed, UserView
 from ui import mail_import
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
+from ui.dialogs.letter_texts import LetterTextsDialog
 from ui.dialogs.new_case import NewCaseDialog
+from ui.dialogs.smtp_settings import SmtpSettingsDialog
 from ui.dialogs.sources_settings import SourcesSettingsDialog
 from ui.errors import ErrorPresenter
 from ui.intake_actions import IntakeActions
@@ -217,6 +219,14 @@ class MainWindow(QMainWindow):
             "Customer &systems…", self.show_customer_systems, "",
             "The customer systems a lookup searches: the sources file, passwords, a check")
         settings_menu.addAction(self.customer_systems_action)
+        self.letter_texts_action = self._action(
+            "Letter &texts…", self.show_letter_texts, "",
+            "The texts of the letters, with a sample of each; administrators edit them")
+        settings_menu.addAction(self.letter_texts_action)
+        self.smtp_action = self._action(
+            "&Outgoing mail…", self.show_smtp_settings, "",
+            "The SMTP server letters are emailed through, its password and a check")
+        settings_menu.addAction(self.smtp_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About caseapp", self.about))
 
@@ -473,11 +483,27 @@ class MainWindow(QMainWindow):
         self.active_dialog = dialog
         dialog.open()
 
+    def show_letter_texts(self) -> None:
+        is_admin = self.me is not None and self.me.role == "admin"
+        dialog = LetterTextsDialog(self.desk, self.runner, is_admin, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.active_dialog = dialog
+        dialog.open()
+
     def show_customer_systems(self) -> None:
         paths = Paths.for_user()
         dialog = SourcesSettingsDialog(paths.sources_file, paths.data_dir, self.runner, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda path: self._sources_saved(path, paths.data_dir))
+        self.active_dialog = dialog
+        dialog.open()
+
+    def show_smtp_settings(self) -> None:
+        """Settings → Outgoing mail…: the SMTP server letters are emailed through."""
+        dialog = SmtpSettingsDialog(self.desk, self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved_settings.connect(
+            lambda _smtp: self.statusBar().showMessage("Outgoing mail settings saved", 5000))
         self.active_dialog = dialog
         dialog.open()
 

@@ -30,6 +30,8 @@ from caseapp.services import (
     cases,
     intake,
     legal_clocks,
+    letter_email,
+    letter_printing,
     letter_templates,
     letters,
     notices,
@@ -459,6 +461,114 @@ class Desk:
         return letters.record_returned(self.ctx, ref, serial, returned_on=returned_on,
                                        note=note)
 
+    # --- letters: email --------------------------------------------------------------------
+    # Outgoing mail: the SMTP settings this desk sends with (the settings file's [smtp]
+    # unless use_smtp was called); the password comes from the keyring.
+    _smtp: letter_email.SmtpSettings | None = None
+    _smtp_password: str | None = None
+    _smtp_ssl_context: ssl.SSLContext | None = None
+    _smtp_settings_file: Path | None = None
+
+    def use_smtp(self, settings: letter_email.SmtpSettings | None, *,
+                 password: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 settings_file: Path | None = None) -> None:
+        """Send with these settings (None: the settings file's), this password and CA
+        instead of the keyring's and the system's (tests, a company CA); ``settings_file``
+        is the file read and written instead of the user's settings.toml."""
+        self._smtp, self._smtp_password = settings, password
+        self._smtp_ssl_context = ssl_context
+        self._smtp_settings_file = settings_file
+
+    def smtp_settings(self) -> letter_email.SmtpSettings:
+        """The outgoing-mail settings in use (the settings file's unless use_smtp gave
+        some)."""
+        if self._smtp is None:
+            self._smtp = letter_email.load_smtp_settings(self._smtp_settings_file)
+        return self._smtp
+
+    def save_smtp_settings(self, settings: letter_email.SmtpSettings,
+                           password: str | None = None) -> Path:
+        """Write ``settings`` as the settings file's [smtp] (nothing else in it changes)
+        and, when given, the password into the keyring; return the file."""
+        file = letter_email.save_smtp_settings(settings, password, self._smtp_settings_file)
+        self._smtp = settings
+        if password:
+            self._smtp_password = None  # the keyring has it now
+        return file
+
+    def smtp_password_stored(self, settings: letter_email.SmtpSettings | None = None) -> bool:
+        return letter_email.password_stored(settings or self.smtp_settings())
+
+    def check_smtp(self, settings: letter_email.SmtpSettings | None = None,
+                   password: str | None = None) -> letter_email.SmtpCheck:
+        """Connect and log in (nothing is sent) with ``settings`` or the ones in use."""
+        return letter_email.check_smtp(settings or self.smtp_settings(),
+                                       password or self._smtp_password,
+                                       ssl_context=self._smtp_ssl_context)
+
+    def email_letter(self, ref: str, serial: str, to: str | None = None, *,
+                     again: bool = False) -> letter_email.EmailedLetter:
+        """Email the issued letter (its stored PDF attached) to the requester, or ``to``;
+        recorded in the case thread once the server accepted it. A letter emailed before
+        goes again only with ``again``."""
+        return letter_email.email_letter(
+            self.ctx, ref, serial, self.smtp_settings(), to=to, again=again,
+            password=self._smtp_password, ssl_context=self._smtp_ssl_context)
+    # --- end of letters: email ---------------------------------------------------------
+
+    # --- letters: printing ---------------------------------------------------------------
+    # CUPS printing (caseapp.letters.printing): the print server is the one the CUPS
+    # client would use (CUPS_SERVER, client.conf) unless use_print_server names another.
+    _print_server: str | None = None
+
+    def use_print_server(self, server: str | None) -> None:
+        """Print on this CUPS server (``host:port``, ``host`` or a socket path)."""
+        self._print_server = server
+
+    def print_server(self) -> letter_printing.Cups:
+        return letter_printing.Cups(self._print_server)
+
+    def printers(self) -> tuple[letter_printing.Printer, ...]:
+        """The print server's printers, the default one first."""
+        return self.print_server().printers()
+
+    def print_letter(self, ref: str, serial: str, printer: str | None = None,
+                     copies: int = 1) -> letter_printing.PrintedLetter:
+        """Send the issued letter's PDF to ``printer`` (None: the default); audited
+        ("letter.printed") with the CUPS job id."""
+        return letter_printing.print_letter(self.ctx, self.print_server(), ref, serial,
+                                            printer=printer, copies=copies)
+
+    def record_letter_printed(self, ref: str, serial: str, *, printer: str,
+                              job_id: str = "", copies: int = 1,
+                              ) -> letter_printing.PrintedLetter:
+        """Audit a letter printed through the print dialog, like print_letter does."""
+        return letter_printing.record_printed(self.ctx, ref, serial, printer=printer,
+                                              job_id=job_id, copies=copies)
+
+    def print_job_status(self, job_id: str) -> letter_printing.JobStatus:
+        return self.print_server().job_status(job_id)
+
+    def acknowledgements_due(self, day: date | None = None,
+                             ) -> tuple[letter_printing.DueAcknowledgement, ...]:
+        """Open cases whose acknowledgement is due by ``day`` (today) and has not gone
+        out."""
+        return letter_printing.acknowledgements_due(self.ctx, day)
+
+    def print_batch(self, refs: Iterable[str] | None = None, *,
+                    kind: str = letter_printing.ACKNOWLEDGEMENT, day: date | None = None,
+                    printer: str | None = None, copies: int = 1,
+                    progress: letter_printing.Progress | None = None,
+                    should_stop: letter_printing.ShouldStop | None = None,
+                    ) -> letter_printing.BatchResult:
+        """Issue (or reuse today's) and print the letter ``kind`` for each case; ``refs``
+        None: the acknowledgements due by ``day``. One failure does not stop the rest."""
+        if refs is None:
+            refs = letter_printing.batch_refs(self.ctx, kind, day)
+        return letter_printing.print_batch(
+            self.ctx, self.issue_letter, self.print_server(), refs, kind=kind,
+            printer=printer, copies=copies, progress=progress, should_stop=should_stop)
+    # --- end of letters: printing ----------------------------------------------------------
 
     def _systems_for(self, request: letters.LetterRequest) -> RecordSystems | None:
         return self.record_systems if request.kind == "access_report" else self._records
