@@ -14,10 +14,8 @@ atomically.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +25,7 @@ import platformdirs
 
 from caseapp.clock import DEFAULT_TIMEZONE
 from caseapp.errors import ConfigError
+from caseapp.files import write_text_atomically
 
 APP_NAME = "caseapp"
 
@@ -362,25 +361,7 @@ def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
     name change is not frozen in). No password is ever written.
     """
     file = config_file or settings.paths.settings_file
-    text = settings_toml(settings)
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        mode = file.stat().st_mode & 0o777 if file.exists() else 0o600
-        handle, temp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp",
-                                             dir=file.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp_name, mode)
-            os.replace(temp_name, file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot be written ({exc.strerror or exc})") from exc
+    write_text_atomically(file, settings_toml(settings), backup=False)
     return file
 
 

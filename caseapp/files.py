@@ -11,18 +11,18 @@ from pathlib import Path
 from caseapp.errors import ConfigError
 
 
-def write_text_atomically(path: Path, text: str) -> Path | None:
+def write_text_atomically(path: Path, text: str, *, backup: bool = True) -> Path | None:
     """Write ``text`` to ``path`` through a temporary file and a rename, so a crash or a
-    full disk leaves the old file or the new one, never half of one. The previous file
-    is kept beside it as ``NAME.bak`` (returned; None when there was none). Raises
-    ConfigError, the file left as it was, when it cannot be written."""
-    backup = path.with_name(path.name + ".bak")
+    full disk leaves the old file or the new one, never half of one. With ``backup`` the
+    previous file is kept beside it as ``NAME.bak`` (returned; None when there was
+    none). Raises ConfigError, the file left as it was, when it cannot be written."""
+    kept = path.with_name(path.name + ".bak")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         had_file = path.exists()
         mode = path.stat().st_mode & 0o777 if had_file else 0o600
-        if had_file:
-            shutil.copy2(path, backup)
+        if had_file and backup:
+            shutil.copy2(path, kept)
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=path.parent)
         try:
@@ -40,4 +40,4 @@ def write_text_atomically(path: Path, text: str) -> Path | None:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc}); the file "
                           "was left as it was") from exc
-    return backup if had_file else None
+    return kept if had_file and backup else None
