@@ -110,6 +110,9 @@ def staff(desk: Desk) -> Staff:
     return Staff(alice=desk, bob=desk.as_user("bob"), carol=desk.as_user("carol"))
 
 # A private Dovecot on 127.0.0.1 for the IMAP tests: fixtures `dovecot`, `imap_account`.
+# Outgoing mail for the letters: a private aiosmtpd (`smtp_server_fixture`, its CA
+# `smtp_certificates_fixture`); printing: a private cupsd with a cups-pdf queue (`cups`).
+from tests.cups_server import cups  # noqa: E402, F401
 from tests.imap_server import dovecot, imap_account  # noqa: E402, F401
 
 # Keyrings: an in-memory secure one (`memory_keyring`) and the refused `plaintext_keyring`.
@@ -117,3 +120,4 @@ from tests.keyring_fixtures import memory_keyring, plaintext_keyring  # noqa: E4
 
 # Demo customer systems for the lookup tests: `demo_built` (per module) and `demo` (a copy).
 from tests.records_fixtures import demo, demo_built  # noqa: E402, F401
+from tests.smtp_server import smtp_certificates_fixture, smtp_server_fixture  # noqa: E402, F401

@@ -32,8 +32,6 @@ from tests.smtp_server import (
     USER,
     SmtpServer,
     free_port,
-    smtp_certificates_fixture,  # noqa: F401  (fixture)
-    smtp_server_fixture,  # noqa: F401  (fixture)
 )
 
 REQUESTER = "zoe.agren@example.com"

@@ -24,7 +24,7 @@ from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData, StepRequest
 from caseapp.services.letters import LetterRequest
 from tests import cups_server
-from tests.cups_server import CupsServer, cups  # noqa: F401 - the session fixture
+from tests.cups_server import CupsServer
 
 ACK = LetterRequest("acknowledgement", delivery="post")
 TODAY = date(2026, 3, 4)  # conftest.FIXED_NOW
@@ -57,14 +57,14 @@ def _printed_events(desk: Desk, ref: str) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def printing_desk(desk: Desk, cups: CupsServer) -> Desk:  # noqa: F811
+def printing_desk(desk: Desk, cups: CupsServer) -> Desk:
     """The ``desk`` fixture (both backends) printing on the private cupsd."""
     desk.use_print_server(cups.address)
     return desk
 
 
 def test_the_pdf_queue_is_listed_as_the_default_printer(printing_desk: Desk,
-                                                        cups: CupsServer) -> None:  # noqa: F811
+                                                        cups: CupsServer) -> None:
     printers = printing_desk.printers()
     assert [p.name for p in printers] == [cups.printer]
     assert printers[0].is_default and printers[0].accepting
@@ -73,7 +73,7 @@ def test_the_pdf_queue_is_listed_as_the_default_printer(printing_desk: Desk,
 
 
 def test_a_printed_letter_comes_out_of_the_queue_and_is_audited(
-        printing_desk: Desk, cups: CupsServer) -> None:  # noqa: F811
+        printing_desk: Desk, cups: CupsServer) -> None:
     desk = printing_desk
     # An ASCII name: cups-pdf turns the job into PostScript and back (Ghostscript), which
     # prints "ë" and "Å" right but drops their Unicode mapping, so pdftotext loses them.
@@ -99,7 +99,7 @@ def test_a_printed_letter_comes_out_of_the_queue_and_is_audited(
 
 
 def test_the_default_printer_and_copies(printing_desk: Desk,
-                                        cups: CupsServer) -> None:  # noqa: F811
+                                        cups: CupsServer) -> None:
     ref = _case(printing_desk, "Ana Ruiz")
     serial = printing_desk.issue_letter(ref, ACK).serial
     printed = printing_desk.print_letter(ref, serial, copies=2)
@@ -132,7 +132,7 @@ def test_acknowledgements_due(printing_desk: Desk) -> None:
 
 
 def test_batch_prints_every_due_acknowledgement_with_progress(
-        printing_desk: Desk, cups: CupsServer) -> None:  # noqa: F811
+        printing_desk: Desk, cups: CupsServer) -> None:
     desk = printing_desk
     refs = [_case(desk, f"Batch Person{i}") for i in range(3)]
     homeless = _case(desk, "Hal Homeless", address="")  # no postal address: cannot mail
@@ -185,7 +185,7 @@ def test_a_stopped_batch_leaves_the_rest_for_the_next_run(printing_desk: Desk) -
 
 
 def test_an_unknown_printer_is_a_clear_error(printing_desk: Desk,
-                                             cups: CupsServer) -> None:  # noqa: F811
+                                             cups: CupsServer) -> None:
     desk = printing_desk
     ref = _case(desk, "Pat Printer")
     serial = desk.issue_letter(ref, ACK).serial
@@ -218,7 +218,7 @@ def test_a_stopped_server_is_a_clear_error(sqlite_desk: Desk) -> None:
     assert [d.unsent_serial for d in desk.acknowledgements_due()] == [serial]
 
 
-def test_a_printer_not_accepting_jobs_refuses_them(cups: CupsServer) -> None:  # noqa: F811
+def test_a_printer_not_accepting_jobs_refuses_them(cups: CupsServer) -> None:
     client = Cups(cups.address)
     subprocess.run(["cupsreject", "-h", cups.address, cups.printer], check=True, timeout=30)
     try:
@@ -230,7 +230,7 @@ def test_a_printer_not_accepting_jobs_refuses_them(cups: CupsServer) -> None:  #
                        timeout=30)
 
 
-def test_command_line(cups: CupsServer, tmp_path: Path,  # noqa: F811
+def test_command_line(cups: CupsServer, tmp_path: Path,
                       monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))

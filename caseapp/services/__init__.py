@@ -96,6 +96,11 @@ class Desk:
         other._parser, other._owns_parser = self._parser, False
         other._records, other._owns_records = self.record_systems_if_set, False
         other._letter_texts = self._letter_texts
+        # The same outgoing mail and printers as this desk (set in tests or by the window).
+        for name in ("_smtp", "_smtp_password", "_smtp_ssl_context", "_smtp_settings_file",
+                     "_print_server"):
+            if name in vars(self):
+                setattr(other, name, getattr(self, name))
         return other
 
     # --- set-up ------------------------------------------------------------------------

@@ -15,8 +15,6 @@ from tests.smtp_server import (
     PASSWORD,
     USER,
     SmtpServer,
-    smtp_certificates_fixture,  # noqa: F401  (fixture)
-    smtp_server_fixture,  # noqa: F401  (fixture)
 )
 from tests.ui.conftest import Ui
 from tests.ui.helpers import click, closed
