@@ -19,6 +19,7 @@ import json
 import sys
 from typing import Any
 
+from caseapp.cli_letters import offer_next_step
 from caseapp.config import (
     SMTP_SECURITY,
     Settings,
@@ -46,6 +47,9 @@ def add_parsers(commands: Any) -> None:
                        help="send to this address instead of the requester's")
     email.add_argument("--again", action="store_true",
                        help="send a letter that was emailed before once more")
+    email.add_argument("--advance", action="store_true",
+                       help="also take the step sending it completes (acknowledge; "
+                       "approve and send)")
     email.add_argument("--json", action="store_true")
 
     smtp = commands.add_parser(
@@ -89,6 +93,8 @@ def cmd_email(settings: Settings, args: argparse.Namespace) -> int:
                               "again": sent.again}, indent=2, ensure_ascii=False))
         else:
             print(sent.sentence())
+            kind = next(v.kind for v in desk.list_letters(sent.ref) if v.serial == sent.serial)
+            offer_next_step(desk, sent.ref, kind, args.advance)
         return 0
     finally:
         desk.close()

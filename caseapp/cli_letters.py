@@ -21,6 +21,7 @@ from caseapp.config import Settings
 from caseapp.errors import InvalidInput
 from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
 from caseapp.services import Desk
+from caseapp.services.dto import StepRequest
 from caseapp.services.letters import MAIL_METHODS, LetterRequest, LetterView
 from caseapp.vocabulary import LANGUAGES
 
@@ -65,6 +66,9 @@ def add_parsers(commands: Any) -> None:
     mailed.add_argument("--method", choices=sorted(MAIL_METHODS), default="first_class")
     mailed.add_argument("--tracking", default="", help="certified mail's tracking number")
     mailed.add_argument("--on", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    mailed.add_argument("--advance", action="store_true",
+                        help="also take the step sending it completes (an acknowledgement "
+                        "acknowledges the case; a response is the response sent)")
     returned = verbs.add_parser("returned", help="the post returned a letter as "
                                 "undeliverable (adds a task)")
     returned.add_argument("ref")
@@ -114,9 +118,10 @@ def cmd_letters(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{args.serial} → {args.output}")
             return 0
         if verb == "mailed":
-            print(_line(desk.record_mailing(args.ref, args.serial, method=args.method,
-                                            mailed_on=args.on,
-                                            tracking_number=args.tracking)))
+            view = desk.record_mailing(args.ref, args.serial, method=args.method,
+                                       mailed_on=args.on, tracking_number=args.tracking)
+            print(_line(view))
+            offer_next_step(desk, view.ref, view.kind, args.advance)
             return 0
         view = desk.record_returned(args.ref, args.serial, returned_on=args.on,
                                     note=args.note)
@@ -125,6 +130,19 @@ def cmd_letters(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         desk.close()
+
+
+def offer_next_step(desk: Desk, ref: str, kind: str, advance: bool) -> None:
+    """After a letter went out: take the step it completes (--advance), or say which."""
+    option = desk.step_after_sending(ref, kind)
+    if option is None:
+        return
+    if advance:
+        case = desk.take_step(ref, StepRequest(step=option.name)).case
+        print(f"  {ref}: {option.label} → {case.status_label}")
+    else:
+        print(f"  Next: caseapp cases step {ref} {option.name}   ({option.label}), or "
+              "--advance")
 
 
 def _desk(settings: Settings) -> Desk:

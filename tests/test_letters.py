@@ -279,6 +279,11 @@ def test_issued_letters_are_stored_audited_and_their_post_recorded(staff: Staff)
     assert len(now_open) == len(open_tasks) + 1
     assert any(first.serial in title and "undeliverable" in title for title in now_open)
     assert [v.status for v in alice.list_letters(ref)] == ["returned", "issued"]
+    # Sending the acknowledgement is offered as the Acknowledge step, never taken alone.
+    offer = alice.step_after_sending(ref, "acknowledgement")
+    assert offer is not None and offer.name == "acknowledge"
+    assert alice.get_case(ref).status == "received"
+    assert alice.step_after_sending(ref, "denial") is None
     actions = [h.action for h in alice.get_case(ref).history]
     assert "letter.mailed" in actions and "letter.returned" in actions
     assert alice.verify_audit().ok
@@ -305,5 +310,12 @@ def test_the_letter_command_issues_drafts_and_records_the_post(
     assert "not denied" in capsys.readouterr().err
     assert main(["--db", db, "--user", "alice", "letters", "mailed", ref, "L-2026-000001",
                  "--method", "first_class"]) == 0
+    assert f"Next: caseapp cases step {ref} acknowledge" in capsys.readouterr().out
     assert main(["--db", db, "--user", "alice", "letters", "list", ref]) == 0
     assert "mailed" in capsys.readouterr().out
+    # Mailed (again, the same day) and the case acknowledged with it, as asked.
+    assert main(["--db", db, "--user", "alice", "letters", "mailed", ref, "L-2026-000001",
+                 "--advance"]) == 0
+    assert "Acknowledge → Acknowledged" in capsys.readouterr().out
+    assert main(["--db", db, "--user", "alice", "cases", "show", ref, "--json"]) == 0
+    assert '"status": "acknowledged"' in capsys.readouterr().out

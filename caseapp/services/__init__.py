@@ -69,6 +69,7 @@ from caseapp.services.dto import (
 from caseapp.services.intake import MailOrigin
 from caseapp.services.mail_fetch import fetch_new_mail
 from caseapp.services.scans import ScannedLetter, proposal_for
+from caseapp.workflow.machine import StepOption
 
 IMPORT_BATCH = 50
 """Messages per unit of work when importing files: fewer commits, little to redo."""
@@ -451,6 +452,15 @@ class Desk:
     def revert_letter_template(self, kind: str, language: str
                                ) -> letter_templates.TemplateInfo:
         return letter_templates.revert_template(self.ctx, self.letter_texts, kind, language)
+
+    def step_after_sending(self, ref: str, kind: str) -> StepOption | None:
+        """The step sending this kind of letter completes (acknowledge, approve and send)
+        when this user may take it on the case now; None otherwise."""
+        step = letters.STEP_AFTER_SENDING.get(kind)
+        if step is None:
+            return None
+        return next((option for option in self.get_case(ref).steps
+                     if option.name == step and option.allowed), None)
 
     def list_letters(self, ref: str) -> list[letters.LetterView]:
         return letters.list_letters(self.ctx, ref)

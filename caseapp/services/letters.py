@@ -270,6 +270,13 @@ def letter_pdf(ctx: ServiceContext, ref: str, serial: str) -> bytes:
         return blob.data
 
 
+RESPONSE_KINDS: Final = ("access_report", "correction_confirmation", "opt_out_confirmation",
+                         "deletion_confirmation", "parent_response", "appeal_decision")
+STEP_AFTER_SENDING: Final = {"acknowledgement": "acknowledge",
+                             **dict.fromkeys(RESPONSE_KINDS, "approve_and_send")}
+"""The workflow step that sending a kind of letter completes: offered, never taken
+silently (the acknowledgement acknowledges; the response is the response sent)."""
+
 MAIL_METHODS: Final = {"first_class": "First-class mail", "certified": "Certified mail",
                        "certified_return_receipt": "Certified mail, return receipt",
                        "priority": "Priority mail"}
