@@ -218,7 +218,8 @@ def _correction(session: Session, case: Case, words: Words, context: dict[str, A
                 for column, value in table.set_values.items():
                     part["changes"].append({"system": source.label,
                                             "category": words.category(table.category),
-                                            "field": column, "value": "" if value is None
+                                            "field": words.field(column),
+                                            "value": "" if value is None
                                             else str(value)})
 
 

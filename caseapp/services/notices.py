@@ -125,9 +125,15 @@ def _consumer(case: Case) -> str:
     lines = [f"  Name: {subject.name}" if subject.name else "",
              f"  Email: {subject.email}" if subject.email else "",
              f"  Phone: {subject.phone}" if subject.phone else "",
-             f"  Address: {' '.join(subject.postal_address.split())} {subject.postal_code}"
+             f"  Address: {_one_line_address(subject.postal_address, subject.postal_code)}"
              if subject.postal_address else ""]
     return "\n".join(line for line in lines if line) or "  (see the case)"
+
+
+def _one_line_address(address: str, postal_code: str) -> str:
+    """The postal address on one line, its ZIP added only when the address lacks it."""
+    line = ", ".join(part.strip() for part in address.splitlines() if part.strip())
+    return line if not postal_code or postal_code in line else f"{line} {postal_code}"
 
 
 def _fill(case: Case, kind: str, draft: _Draft, completed_on: date,
@@ -140,7 +146,8 @@ def _fill(case: Case, kind: str, draft: _Draft, completed_on: date,
         if corrections else "")
     values = {
         "recipient": draft.recipient.name, "case_ref": case.ref,
-        "action_label": ACTION_KIND_LABELS[kind].lower(), "completed_on": completed_on.isoformat(),
+        "action_label": ACTION_KIND_LABELS[kind].lower(),
+        "completed_on": f"{completed_on:%B} {completed_on.day}, {completed_on.year}",
         "systems": ", ".join(draft.systems), "categories": categories, "rows": str(draft.rows),
         "named": named, "changes": changes, "consumer": _consumer(case),
         "asks": texts.asks[kind],
