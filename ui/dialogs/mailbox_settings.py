@@ -12,22 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLineEdit, QSpinBox, QWidget
 
 from caseapp.config import MAIL_SECURITY, MAX_POLL_MINUTES, MailSettings, default_imap_port
-from caseapp.errors import ConfigError, UserError
+from caseapp.errors import ConfigError
 from caseapp.secrets import (
     SecretStoreUnavailable,
     get_secret,
@@ -35,18 +24,15 @@ from caseapp.secrets import (
     store_secret,
 )
 from caseapp.services.mailbox_check import MailboxCheck, check_mailbox
-from ui.dialogs.saving import SavingDialog
+from ui.dialogs.mail_server import MailServerDialog
 from ui.settings_store import SettingsStore
 from ui.tasks import Progress, TaskRunner
-from ui.widgets.request_form import HINT_STYLE
 
 SECURITY_LABELS = {
     "ssl": "SSL/TLS (usually port 993)",
     "starttls": "STARTTLS (usually port 143)",
     "none": "None — only for a server on this machine",
 }
-OK_STYLE = "color: #1b6e2f;"
-ERROR_STYLE = "color: #b3261e;"
 
 
 @dataclass(frozen=True)
@@ -64,35 +50,29 @@ class KeyringState:
     backend: str
 
 
-class MailboxSettingsDialog(SavingDialog):
+class MailboxSettingsDialog(MailServerDialog):
     saved_settings = Signal(object)  # MailSettings, once written to the settings file
 
     def __init__(self, store: SettingsStore, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent, ok=QDialogButtonBox.StandardButton.Save)
+        super().__init__(
+            runner, parent, server_label="IMAP &server",
+            security_labels={value: SECURITY_LABELS[value] for value in MAIL_SECURITY},
+            default_port=default_imap_port, check_text="&Test connection",
+            check_tip="Connect and log in with these settings (and the password typed, or "
+                      "the stored one); nothing is taken in")
+        # The names this dialog has always had for its check ("Test connection").
+        self.test_button = self.check_button
+        self.test_result = self.check_result
         self._store = store
-        self._runner = runner
         self.setWindowTitle("Mailbox")
-        self.setMinimumWidth(620)
         current = store.mail
 
-        self.host = QLineEdit(current.imap_host)
         self.host.setPlaceholderText("imap.example.com")
-        self.security = QComboBox()
-        for value in MAIL_SECURITY:
-            self.security.addItem(SECURITY_LABELS[value], value)
-        self.security.setCurrentIndex(MAIL_SECURITY.index(current.imap_security))
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setValue(current.imap_port)
-        self.user = QLineEdit(current.imap_user)
         self.user.setPlaceholderText("privacy@example.com")
+        self.show_server(current.imap_host, current.imap_security, current.imap_port,
+                         current.imap_user)
         self.folder = QLineEdit(current.imap_folder)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_state = QLabel("Looking in the keyring…")
-        self.password_state.setWordWrap(True)
-        self.password_state.setStyleSheet(HINT_STYLE)
         self.poll = QSpinBox()
         self.poll.setRange(0, MAX_POLL_MINUTES)
         self.poll.setSuffix(" min")
@@ -100,68 +80,19 @@ class MailboxSettingsDialog(SavingDialog):
         self.poll.setValue(current.poll_minutes)
         self.poll.setToolTip("Check the mailbox every so many minutes while the window is "
                              "open (0 = off)")
-        self._last_security: str = current.imap_security
         self.password_stored = False
 
-        self.problem_label = QLabel()
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet(ERROR_STYLE)
-        self.problem_label.hide()
-
-        self.test_button = QPushButton("&Test connection")
-        self.test_button.setToolTip("Connect and log in with these settings (and the password "
-                                    "typed, or the stored one); nothing is taken in")
-        self.test_button.clicked.connect(self.test_connection)
-        self.test_result = QLabel()
-        self.test_result.setWordWrap(True)
-        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        test_row = QHBoxLayout()
-        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
-        test_row.addWidget(self.test_result, 1)
-
-        form = QFormLayout()
-        form.addRow("IMAP &server", self.host)
-        form.addRow("S&ecurity", self.security)
-        form.addRow("P&ort", self.port)
-        form.addRow("&User", self.user)
-        form.addRow("&Password", self.password)
-        form.addRow("", self.password_state)
-        form.addRow("&Folder", self.folder)
-        form.addRow("Check &automatically", self.poll)
-        intro = QLabel("The privacy mailbox requests arrive in. caseapp takes in new messages "
-                       "and flags them on the server; staff still see them in their mail "
-                       "program.")
-        intro.setWordWrap(True)
-        intro.setStyleSheet(HINT_STYLE)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.problem_label)
-        layout.addLayout(test_row)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
-
-        self.security.currentIndexChanged.connect(self._security_changed)
-        for edit in (self.host, self.user, self.folder):
-            edit.textChanged.connect(self.validate)
-        self.port.valueChanged.connect(self.validate)
+        self.form.addRow("&Folder", self.folder)
+        self.form.addRow("Check &automatically", self.poll)
+        self.lay_out("The privacy mailbox requests arrive in. caseapp takes in new messages "
+                     "and flags them on the server; staff still see them in their mail "
+                     "program.")
+        self.folder.textChanged.connect(self.validate)
         self.poll.valueChanged.connect(self.validate)
         self.validate()
         self._look_in_keyring()
 
     # --- the values ----------------------------------------------------------------------
-    def security_value(self) -> str:
-        return str(self.security.currentData())
-
-    def _security_changed(self) -> None:
-        """The port follows the security unless someone typed a port of their own."""
-        security = self.security_value()
-        if self.port.value() == default_imap_port(self._last_security):
-            self.port.setValue(default_imap_port(security))
-        self._last_security = security
-        self.validate()
-
     def mail_settings(self) -> MailSettings:
         """The settings typed in; raises ConfigError with what is wrong."""
         return MailSettings(
@@ -183,16 +114,9 @@ class MailboxSettingsDialog(SavingDialog):
             return "Give both the IMAP server and the user name."
         return ""
 
-    def validate(self) -> bool:
-        problem = self.problem()
-        self.problem_label.setText(problem)
-        if self.problem_label.isHidden() == bool(problem):
-            self.problem_label.setVisible(bool(problem))
-            self._fit()
-        self.ok_button.setEnabled(not problem and not self.saving)
-        self.test_button.setEnabled(not problem and bool(self.host.text().strip())
-                                    and bool(self.user.text().strip()))
-        return not problem
+    def can_check(self) -> bool:
+        """An IMAP server is always logged in to: the user is needed too."""
+        return bool(self.host.text().strip()) and bool(self.user.text().strip())
 
     # --- the keyring -----------------------------------------------------------------------
     def _look_in_keyring(self) -> None:
@@ -208,60 +132,31 @@ class MailboxSettingsDialog(SavingDialog):
 
     def _keyring_state(self, state: KeyringState) -> None:
         self.password_stored = state.stored
-        if state.stored:
-            self.password.setPlaceholderText("stored — type a new one to replace it")
-        self.password_state.setText(
-            f"A password is stored in the keyring ({state.backend})." if state.stored
-            else f"No password stored yet; it will be kept in the keyring ({state.backend}), "
-                 "never in the settings file.")
+        self.show_password_stored(
+            state.stored, state.backend,
+            f"No password stored yet; it will be kept in the keyring ({state.backend}), "
+            "never in the settings file.")
         self._fit()
-
-    def _fit(self) -> None:
-        """Grow to show a message that arrived after the dialog was laid out."""
-        layout = self.layout()
-        if layout is not None:
-            layout.activate()
-        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _keyring_problem(self, error: BaseException) -> None:
         if not isinstance(error, SecretStoreUnavailable):
             self._runner.report(error)
             return
-        self.password_state.setStyleSheet(ERROR_STYLE)
-        self.password_state.setText(error.message)
+        self.show_password_problem(error.message)
         self._fit()
 
     # --- test ----------------------------------------------------------------------------
-    def test_connection(self) -> None:
+    def check_connection(self) -> None:
         if not self.validate():
             return
         mail = self.mail_settings()
         password = self.password.text()
-        self.test_button.setEnabled(False)
-        self.test_result.setStyleSheet(HINT_STYLE)
-        self.test_result.setText(f"Connecting to {mail.imap_host}:{mail.imap_port}…")
 
         def test(_progress: Progress) -> MailboxCheck:
             return check_mailbox(mail, password or None)
 
-        self._runner.run(test, label="Testing the mailbox", on_done=self._tested,
-                         on_error=self._test_failed)
-
-    def _tested(self, check: MailboxCheck) -> None:
-        self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet(OK_STYLE)
-        self.test_result.setText(check.sentence())
-        self._fit()
-
-    def _test_failed(self, error: BaseException) -> None:
-        self.test_button.setEnabled(True)
-        if not isinstance(error, UserError):  # a bug
-            self.test_result.setText("")
-            self._runner.report(error)
-            return
-        self.test_result.setStyleSheet(ERROR_STYLE)
-        self.test_result.setText(error.message)
-        self._fit()
+        self.run_check(test, where=f"{mail.imap_host}:{mail.imap_port}",
+                       label="Testing the mailbox")
 
     # --- save ----------------------------------------------------------------------------
     def submit(self) -> None:
@@ -290,19 +185,9 @@ class MailboxSettingsDialog(SavingDialog):
         if result.password_problem:
             # The settings are saved; the password is not, and the dialog says why.
             self.set_saving(False)
-            self.password_state.setStyleSheet(ERROR_STYLE)
-            self.password_state.setText("The other settings were saved; the password was "
-                                        "not: " + result.password_problem)
+            self.show_password_problem("The other settings were saved; the password was "
+                                       "not: " + result.password_problem)
             self.show_problems(["The password was not stored: " + result.password_problem])
             self._fit()
             return
         self.saved()
-
-    def _failed(self, error: BaseException) -> None:
-        if not self.save_failed(error):
-            self._runner.report(error)
-
-    def set_saving(self, saving: bool) -> None:
-        super().set_saving(saving)
-        if not saving:
-            self.validate()

@@ -12,36 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from caseapp.config import SMTP_SECURITY, SmtpSettings, default_smtp_port
 from caseapp.errors import ConfigError, UserError
 from caseapp.secrets import keyring_description
 from caseapp.services import Desk
 from caseapp.services.letter_email import SmtpCheck
-from ui.dialogs.saving import SavingDialog
+from ui.dialogs.mail_server import MailServerDialog
 from ui.tasks import Progress, TaskRunner
-from ui.widgets.request_form import HINT_STYLE
 
 SECURITY_LABELS = {
     "starttls": "STARTTLS (usually port 587)",
     "ssl": "SSL/TLS (usually port 465)",
     "none": "None — only for a server on this machine",
 }
-OK_STYLE = "color: #1b6e2f;"
-ERROR_STYLE = "color: #b3261e;"
 
 
 @dataclass(frozen=True)
@@ -51,81 +37,33 @@ class _Loaded:
     keyring: str
 
 
-class SmtpSettingsDialog(SavingDialog):
+class SmtpSettingsDialog(MailServerDialog):
     saved_settings = Signal(object)  # SmtpSettings, once written to the settings file
 
     def __init__(self, desk: Desk, runner: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent, ok=QDialogButtonBox.StandardButton.Save)
+        super().__init__(
+            runner, parent, server_label="SMTP &server",
+            security_labels={value: SECURITY_LABELS[value] for value in SMTP_SECURITY},
+            default_port=default_smtp_port, check_text="&Check connection",
+            check_tip="Connect and log in with these settings (and the password typed, or "
+                      "the stored one); nothing is sent")
         self._desk = desk
-        self._runner = runner
         self.setWindowTitle("Outgoing mail")
-        self.setMinimumWidth(620)
 
-        self.host = QLineEdit()
         self.host.setPlaceholderText("smtp.example.com")
-        self.security = QComboBox()
-        for value in SMTP_SECURITY:
-            self.security.addItem(SECURITY_LABELS[value], value)
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setValue(default_smtp_port("starttls"))
-        self._last_security = "starttls"
-        self.user = QLineEdit()
         self.user.setPlaceholderText("the login; empty if the server needs none")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_state = QLabel("Looking in the keyring…")
-        self.password_state.setWordWrap(True)
-        self.password_state.setStyleSheet(HINT_STYLE)
         self.from_address = QLineEdit()
         self.from_address.setPlaceholderText("privacy@example.com")
         self.from_name = QLineEdit()
         self.from_name.setPlaceholderText("Privacy Office")
 
-        self.problem_label = QLabel()
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet(ERROR_STYLE)
-        self.problem_label.hide()
-
-        self.check_button = QPushButton("&Check connection")
-        self.check_button.setToolTip("Connect and log in with these settings (and the "
-                                     "password typed, or the stored one); nothing is sent")
-        self.check_button.clicked.connect(self.check_connection)
-        self.check_result = QLabel()
-        self.check_result.setWordWrap(True)
-        self.check_result.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse)
-        check_row = QHBoxLayout()
-        check_row.addWidget(self.check_button, 0, Qt.AlignmentFlag.AlignTop)
-        check_row.addWidget(self.check_result, 1)
-
-        form = QFormLayout()
-        form.addRow("SMTP &server", self.host)
-        form.addRow("S&ecurity", self.security)
-        form.addRow("P&ort", self.port)
-        form.addRow("&User", self.user)
-        form.addRow("&Password", self.password)
-        form.addRow("", self.password_state)
-        form.addRow("&From address", self.from_address)
-        form.addRow("From &name", self.from_name)
-        intro = QLabel("Letters are emailed through this server, as a PDF attachment with "
-                       "the case reference in the subject; the sent message joins the "
-                       "case's messages.")
-        intro.setWordWrap(True)
-        intro.setStyleSheet(HINT_STYLE)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.problem_label)
-        layout.addLayout(check_row)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
-
-        self.security.currentIndexChanged.connect(self._security_changed)
-        for edit in (self.host, self.user, self.from_address, self.from_name):
+        self.form.addRow("&From address", self.from_address)
+        self.form.addRow("From &name", self.from_name)
+        self.lay_out("Letters are emailed through this server, as a PDF attachment with the "
+                     "case reference in the subject; the sent message joins the case's "
+                     "messages.")
+        for edit in (self.from_address, self.from_name):
             edit.textChanged.connect(self.validate)
-        self.port.valueChanged.connect(self.validate)
         self.loaded = False
         self.ok_button.setEnabled(False)
         self.check_button.setEnabled(False)
@@ -146,19 +84,13 @@ class SmtpSettingsDialog(SavingDialog):
 
     def _loaded(self, loaded: _Loaded) -> None:
         current = loaded.settings
-        self.host.setText(current.host)
-        self.security.setCurrentIndex(SMTP_SECURITY.index(current.security))
-        self._last_security = current.security
-        self.port.setValue(current.port)
-        self.user.setText(current.user)
+        self.show_server(current.host, current.security, current.port, current.user)
         self.from_address.setText(current.from_address)
         self.from_name.setText(current.from_name)
-        if loaded.stored:
-            self.password.setPlaceholderText("stored — type a new one to replace it")
-        self.password_state.setText(
-            f"A password is stored in the keyring ({loaded.keyring})." if loaded.stored
-            else f"Passwords are kept in the keyring ({loaded.keyring}), never in the "
-                 "settings file.")
+        self.show_password_stored(
+            loaded.stored, loaded.keyring,
+            f"Passwords are kept in the keyring ({loaded.keyring}), never in the settings "
+            "file.")
         self.loaded = True
         self.validate()
 
@@ -168,23 +100,11 @@ class SmtpSettingsDialog(SavingDialog):
             return
         # A keyring that cannot be used, or a settings file with a mistake: say so; what
         # is typed can still be checked (and saved, if the file is the problem).
-        self.password_state.setStyleSheet(ERROR_STYLE)
-        self.password_state.setText(error.message)
+        self.show_password_problem(error.message)
         self.loaded = True
         self.validate()
 
     # --- the values ----------------------------------------------------------------------
-    def security_value(self) -> str:
-        return str(self.security.currentData())
-
-    def _security_changed(self) -> None:
-        """The port follows the security unless someone typed a port of their own."""
-        security = self.security_value()
-        if self.port.value() == default_smtp_port(self._last_security):
-            self.port.setValue(default_smtp_port(security))
-        self._last_security = security
-        self.validate()
-
     def smtp_settings(self) -> SmtpSettings:
         """The settings typed in; raises ConfigError with what is wrong."""
         return SmtpSettings(
@@ -202,15 +122,6 @@ class SmtpSettingsDialog(SavingDialog):
             return "Give both the SMTP server and the from address."
         return ""
 
-    def validate(self) -> bool:
-        problem = self.problem()
-        self.problem_label.setText(problem)
-        self.problem_label.setVisible(bool(problem))
-        self.ok_button.setEnabled(self.loaded and not problem and not self.saving)
-        self.check_button.setEnabled(self.loaded and not problem
-                                     and bool(self.host.text().strip()))
-        return not problem
-
     # --- check ---------------------------------------------------------------------------
     def check_connection(self) -> None:
         if not self.validate():
@@ -218,29 +129,11 @@ class SmtpSettingsDialog(SavingDialog):
         smtp = self.smtp_settings()
         password = self.password.text()
         desk = self._desk
-        self.check_button.setEnabled(False)
-        self.check_result.setStyleSheet(HINT_STYLE)
-        self.check_result.setText(f"Connecting to {smtp.where}…")
 
         def check(_progress: Progress) -> SmtpCheck:
             return desk.check_smtp(smtp, password or None)
 
-        self._runner.run(check, label="Checking the outgoing mail server",
-                         on_done=self._checked, on_error=self._check_failed)
-
-    def _checked(self, result: SmtpCheck) -> None:
-        self.check_button.setEnabled(True)
-        self.check_result.setStyleSheet(OK_STYLE)
-        self.check_result.setText(result.sentence())
-
-    def _check_failed(self, error: BaseException) -> None:
-        self.check_button.setEnabled(True)
-        if not isinstance(error, UserError):  # a bug
-            self.check_result.setText("")
-            self._runner.report(error)
-            return
-        self.check_result.setStyleSheet(ERROR_STYLE)
-        self.check_result.setText(error.message)
+        self.run_check(check, where=smtp.where, label="Checking the outgoing mail server")
 
     # --- save ----------------------------------------------------------------------------
     def submit(self) -> None:
@@ -261,12 +154,3 @@ class SmtpSettingsDialog(SavingDialog):
     def _saved(self, smtp: SmtpSettings) -> None:
         self.saved_settings.emit(smtp)
         self.saved()
-
-    def _failed(self, error: BaseException) -> None:
-        if not self.save_failed(error):
-            self._runner.report(error)
-
-    def set_saving(self, saving: bool) -> None:
-        super().set_saving(saving)
-        if not saving:
-            self.validate()
