@@ -6,8 +6,9 @@ Writes main_window.png, case_page.png, new_case_dialog.png, edit_request_dialog.
 legal_clocks.png, for mail intake import_results.png, message_viewer.png,
 quarantine.png, review_banner.png and to_review.png, and for scans and the mailbox
 scan_review_dialog.png, scan_review_parent_letter.png and mailbox_settings.png, and
-for the customer systems sources_settings.png and sources_settings_edit.png into the
-folder given.
+for the customer systems sources_settings.png and sources_settings_edit.png, and for
+letters letters_tab.png, new_letter_dialog.png and letter_texts.png into the folder
+given.
 """
 
 from __future__ import annotations
@@ -240,6 +241,7 @@ def main(argv: list[str]) -> int:
         _mail_screenshots(window, agent, mail, out)
         _intake_shots(window, out)
         _sources_shots(window, Path(temp), out)
+        _letters_shots(window, desk, Path(temp), out)
         window.close()
         desk.close()
     return 0
@@ -327,6 +329,88 @@ def _sources_shots(window: MainWindow, folder: Path, out: Path) -> None:
     _save(dialog, out / "sources_settings_edit.png")
     dialog.editor.document().setModified(False)
     dialog.close()
+
+
+def _settle_pages(window: MainWindow, seconds: float = 1.5) -> None:
+    """QPdfView renders its pages in a thread of its own: give it a moment."""
+    import time
+
+    _settle(window)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def letters_case(desk: Desk) -> str:
+    """A request by post with its acknowledgement mailed (certified) and an identity
+    verification request issued, not mailed yet."""
+    from caseapp.services.letters import LetterRequest
+
+    requester = PartyData(name="Zoë Ågren", email="zoe.agren@example.com",
+                          phone="(415) 555-0134",
+                          postal_address="88 Valencia Street, Apt 4\nSan Francisco, CA 94103",
+                          postal_code="94103", state="CA")
+    ref = desk.create_case(NewCase(
+        channel="postal", request_types=("access", "delete"), requester=requester,
+        summary="A copy of my data, then delete it.")).case.ref
+    acknowledgement = desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="post"))
+    desk.record_mailing(ref, acknowledgement.serial, method="certified",
+                        tracking_number="9407 1118 9876 5400 1234 56")
+    desk.issue_letter(ref, LetterRequest(
+        "verification_request", delivery="post",
+        needed="a copy of a recent bill showing your name and address"))
+    desk.issue_letter(ref, LetterRequest("acknowledgement", language="es", delivery="email"))
+    return ref
+
+
+def _letters_shots(window: MainWindow, admin: Desk, folder: Path, out: Path) -> None:
+    """The Letters tab of a case, the New letter dialog with its draft, and Settings →
+    Letter texts with a mistake shown on its line."""
+    from ui.dialogs.letter_texts import LetterTextsDialog
+    from ui.dialogs.new_letter import NewLetterDialog
+
+    admin.use_letter_texts(folder / "letter-texts")
+    window.desk.use_letter_texts(folder / "letter-texts")
+    ref = letters_case(window.desk)
+    window.open_case(ref)
+    _settle(window)
+    page = window.case_page
+    page.tabs.setCurrentWidget(page.letters)
+    _settle(window)
+    page.letters.select_serial(page.letters.letters[1].serial)
+    _settle(window)
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = page.findChild(QScrollArea)
+    assert scroll is not None
+    scroll.ensureWidgetVisible(page.letters.returned_button)  # the tab's buttons too
+    _settle(window)
+    _save(page, out / "letters_tab.png")
+    dialog = page.letters.new_letter("information_request")
+    assert isinstance(dialog, NewLetterDialog)
+    dialog.needed.setPlainText("the VIN of the vehicle you asked about, from your "
+                               "registration card")
+    dialog.schedule(0)
+    _settle_pages(window)
+    _save(dialog, out / "new_letter_dialog.png")
+    dialog.close()
+    texts = LetterTextsDialog(admin, window.runner, True, window)
+    texts.show()
+    _settle(window)
+    texts.choose("acknowledgement", "en")
+    _settle_pages(window)
+    text = texts.text()
+    at = text.index("{{ case.due_on }}") + len("{{ case.due_")
+    cursor = texts.editor.textCursor()
+    cursor.setPosition(at)
+    cursor.insertText("date_")  # typed: a placeholder nobody knows
+    texts.editor.setTextCursor(cursor)
+    texts.editor.centerCursor()
+    _settle_pages(window, 1.0)
+    _save(texts, out / "letter_texts.png")
+    texts.editor.setPlainText(texts.shown.saved_text if texts.shown else "")
+    texts.close()
 
 
 # A second system the workstation cannot reach (nothing listens on port 1).

@@ -42,7 +42,9 @@ from caseapp.services.dto import (
     StepRequest,
     UserView,
 )
+from caseapp.services.letters import STEP_AFTER_SENDING
 from caseapp.workflow.machine import StepOption
+from ui.dialogs.confirm import ask
 from ui.dialogs.edit_request import EditRequestDialog, RequestChange
 from ui.dialogs.message_viewer import MessageViewer
 from ui.dialogs.party import PartyDialog
@@ -51,10 +53,12 @@ from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
 from ui.formatting import RESPONSE_SENT, method_text, types_long_text
 from ui.models.history import HistoryModel
 from ui.models.intake import MessagesModel
+from ui.pages.letters_tab import LettersTab
 from ui.pages.records_tab import RecordsTab
 from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
+from ui.widgets.compact_tabs import make_compact
 from ui.widgets.deadlines import DeadlinePanel
 from ui.widgets.notes import NotesPanel, TasksPanel
 from ui.widgets.party_box import PartyBox
@@ -134,7 +138,8 @@ class CasePage(QWidget):
         self.deadlines = DeadlinePanel()
         self.tabs = QTabWidget()
         self.tabs.setMinimumHeight(280)
-        self.tabs.setDocumentMode(True)  # flatter tabs: all six fit the case pane
+        self.tabs.setDocumentMode(True)  # flatter tabs: all seven fit the case pane
+        make_compact(self.tabs)
         self.tabs.addTab(self._request_tab(), "Request")
         self.messages_model = MessagesModel(timezone, self)
         self.messages_proxy = QSortFilterProxyModel(self)
@@ -167,6 +172,15 @@ class CasePage(QWidget):
         self.records.lookup_action.triggered.connect(
             lambda _checked=False: self.tabs.setCurrentWidget(self.records))
         self.tabs.addTab(self.records, "Records")
+        self.letters = LettersTab(desk, runner)
+        self.letters.changed.connect(self._records_changed)
+        self.letters.went_out.connect(self._letter_went_out)
+        self.letters.count_changed.connect(self._letters_counted)
+        self.addAction(self.letters.new_letter_action)  # Ctrl+Shift+L on the page
+        self.letters.new_letter_action.triggered.connect(
+            lambda _checked=False: self.tabs.setCurrentWidget(self.letters))
+        self._letter_offer: tuple[str, str, str] | None = None  # ref, step, what happened
+        self.tabs.addTab(self.letters, "Letters")
         self.notes = NotesPanel(timezone)
         self.notes.note_submitted.connect(self._add_note)
         self.tabs.addTab(self.notes, "Notes")
@@ -291,6 +305,7 @@ class CasePage(QWidget):
         if self.detail is not None:
             self.show_ref(self.detail.ref)
             self.records.reload()
+            self.letters.reload()
 
     def _records_changed(self, ref: str) -> None:
         """Notices and manual searches add tasks and notes: show the case as it is now."""
@@ -302,6 +317,7 @@ class CasePage(QWidget):
         self._target = None
         self.detail = None
         self.records.clear()
+        self.letters.clear()
         self.stack.setCurrentIndex(0)
         self._sync_actions()
 
@@ -337,6 +353,7 @@ class CasePage(QWidget):
         self.history_model.set_entries(detail.history)
         self.records.set_case(detail.ref, request_types=detail.request_types,
                               is_open=detail.is_open)
+        self.letters.set_case(detail)
         self.messages_model.set_rows(detail.messages)
         tab = self.tabs.indexOf
         self.tabs.setTabText(tab(self.messages), f"Messages ({len(detail.messages)})")
@@ -356,6 +373,7 @@ class CasePage(QWidget):
                 + ("" if detail.is_privacy_request else " · not a privacy request?"))
         self.stack.setCurrentIndex(1)
         self.shown.emit(detail)
+        self._offer_letter_step(detail)
 
     def _update_actions(self, detail: CaseDetail) -> None:
         busy = self._busy
@@ -668,3 +686,35 @@ class CasePage(QWidget):
         ref = detail.ref
         self._mutate(f"Completing a task of {ref}",
                      lambda desk: desk.complete_task(ref, task_id))
+
+    # --- letters -------------------------------------------------------------------------
+    def _letters_counted(self, count: int) -> None:
+        index = self.tabs.indexOf(self.letters)
+        self.tabs.setTabText(index, f"Letters ({count})" if self.detail else "Letters")
+        self.tabs.setTabToolTip(index, f"{count} letter(s) issued; New letter: "
+                                       f"{shortcut_text(self.letters.new_letter_action)}")
+
+    def _letter_went_out(self, ref: str, kind: str, what: str) -> None:
+        """A letter that completes a step (the acknowledgement, the response) was issued,
+        mailed or emailed: once the case is reloaded, ask whether to take the step."""
+        step = STEP_AFTER_SENDING.get(kind)
+        if step is not None and self.showing(ref):
+            self._letter_offer = (ref, step, what)
+            self.show_ref(ref)
+
+    def _offer_letter_step(self, detail: CaseDetail) -> None:
+        offer = self._letter_offer
+        if offer is None or offer[0] != detail.ref:
+            return
+        self._letter_offer = None
+        _ref, step, what = offer
+        option = next((o for o in detail.steps if o.name == step), None)
+        if option is None or not option.allowed or needs_input(option):
+            return  # the case cannot take it now: nothing to offer
+        after = {"acknowledge": "acknowledged",
+                 "approve_and_send": "response sent"}.get(step, option.label.lower())
+        self.active_dialog = ask(
+            self, f"{detail.ref}: {option.label}",
+            f"{what} Move the case on to “{after}” now?\n\n"
+            f"{option.help}".rstrip(),
+            option.label, lambda: self.take_step(option, StepValues()))
