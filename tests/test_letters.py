@@ -24,7 +24,14 @@ from caseapp.errors import InvalidInput, PermissionDenied, TransitionRefused
 from caseapp.letters.blocks import Paragraph, plain_text, read_blocks
 from caseapp.letters.kinds import LETTER_KINDS
 from caseapp.letters.sample import sample_context
-from caseapp.letters.templates import TemplateProblem, check_template, load_template, plain
+from caseapp.letters.templates import (
+    TemplateProblem,
+    check_template,
+    load_template,
+    parse_template,
+    plain,
+    render,
+)
 from caseapp.resources import resources_dir
 from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData
@@ -222,6 +229,24 @@ def test_a_broken_template_never_produces_a_letter(staff: Staff, tmp_path: Path)
     with pytest.raises(TemplateProblem):
         alice.preview_letter_template("acknowledgement", "en", sandbox)
     assert not (tmp_path / "texts" / "en" / "acknowledgement.toml").exists()
+
+
+def test_a_template_problem_names_its_line_in_the_file() -> None:
+    text = ('title = "T"\nsubject = "S {{ case.nothing }}"\nbody = \'\'\'\n\nHello '
+            '{{ requester.nam }}\n{% if case.is_child %}Child{% endif %}\n\'\'\'\n')
+
+    def line_of(template_text: str) -> int | None:
+        with pytest.raises(TemplateProblem) as problem:
+            render(parse_template(template_text, "acknowledgement", "en", "edited"),
+                   sample_context("en"))
+        return problem.value.line
+
+    assert line_of(text) == 2  # the subject's unknown placeholder
+    text = text.replace(" {{ case.nothing }}", "")
+    assert line_of(text) == 5  # the body's, after a blank line
+    text = text.replace("requester.nam", "requester.name")
+    assert line_of(text.replace("{% if", "{% iff")) == 6  # an unknown tag
+    assert line_of(text.replace('subject = "S"', "subject = S")) == 2  # TOML
 
 
 def test_an_edited_text_is_used_audited_and_can_be_reverted(staff: Staff,

@@ -20,6 +20,7 @@ an empty gap: ``check_template`` finds both before a template is saved.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class LetterTemplate:
     body: str
     source: str
     """Where it came from (a file path, or "edited") for messages."""
+    text: str = ""
+    """The whole template file, to tell the line a problem is on."""
+    body_skipped: int = 0
+    """Blank lines dropped from the start of the body."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,10 @@ def parse_template(text: str, kind: str, language: str, source: str) -> LetterTe
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise TemplateProblem(f"{source}: {error}", getattr(error, "lineno", None)) from None
+        # Python 3.11's error has no lineno; its message ends "(at line N, column M)".
+        found = re.search(r"at line (\d+)", str(error))
+        raise TemplateProblem(f"{source}: {error}", getattr(error, "lineno", None) or (
+            int(found.group(1)) if found else None)) from None
     values = {}
     for key in ("title", "subject", "body"):
         value = data.get(key)
@@ -107,8 +115,10 @@ def parse_template(text: str, kind: str, language: str, source: str) -> LetterTe
     unknown = set(data) - {"title", "subject", "body"}
     if unknown:
         raise TemplateProblem(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+    body = values["body"]
+    skipped = len(body) - len(body.lstrip("\n"))
     return LetterTemplate(kind, language, values["title"], values["subject"],
-                          values["body"].strip("\n") + "\n", source)
+                          body.strip("\n") + "\n", source, text, skipped)
 
 
 def load_template(folder: Path, kind: str, language: str) -> LetterTemplate:
@@ -136,9 +146,12 @@ def render(template: LetterTemplate, context: Mapping[str, Any]) -> RenderedText
             raise TemplateProblem(f"{template.source}, {part}, line {error.lineno}: "
                                   f"{error.message}", line) from None
         except jinja2.UndefinedError as error:
-            raise TemplateProblem(f"{template.source}, {part}: unknown placeholder "
-                                  f"({error.message}); the placeholders a letter knows are "
-                                  "listed in resources/letters/README.md") from None
+            where = _template_line(error)
+            raise TemplateProblem(
+                f"{template.source}, {part}{f', line {where}' if where else ''}: unknown "
+                f"placeholder ({error.message}); the placeholders a letter knows are listed "
+                "in resources/letters/README.md",
+                _line_in_file(template, part, where) if where else None) from None
         except jinja2.exceptions.SecurityError as error:
             raise TemplateProblem(f"{template.source}, {part}: not allowed in a letter "
                                   f"({error})") from None
@@ -147,18 +160,33 @@ def render(template: LetterTemplate, context: Mapping[str, Any]) -> RenderedText
     return RenderedText(parts["title"].strip(), parts["subject"].strip(), parts["body"])
 
 
+def _template_line(error: BaseException) -> int | None:
+    """The template line an error happened on: Jinja runs a template as code whose
+    frames it names "<template>", with the template's own line numbers."""
+    line = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
+
+
 def _line_in_file(template: LetterTemplate, part: str, line: int) -> int | None:
     """The line in the template file of line ``line`` of one part (for the editor)."""
-    if not template.source.endswith(".toml"):
-        return None
-    try:
-        text = Path(template.source).read_text(encoding="utf-8")
-    except OSError:
-        return None
+    text = template.text
+    if not text and template.source.endswith(".toml"):
+        try:
+            text = Path(template.source).read_text(encoding="utf-8")
+        except OSError:
+            return None
     for number, row in enumerate(text.splitlines(), start=1):
         if row.replace(" ", "").startswith(f"{part}="):
-            # A multi-line string's first line is the one after its opening quotes.
-            return number + line if row.rstrip().endswith(('"""', "'''")) else number
+            # A multi-line string starts on the line after its opening quotes.
+            if row.rstrip().endswith(('"""', "'''")):
+                skipped = template.body_skipped if part == "body" else 0
+                return number + skipped + line
+            return number
     return None
 
 

@@ -20,7 +20,7 @@ from caseapp.services.letters import LetterRequest
 from tests.ui.conftest import Ui
 from tests.ui.helpers import click, closed
 from ui.dialogs.confirm import yes_button
-from ui.dialogs.letter_texts import LetterTextsDialog, problem_line
+from ui.dialogs.letter_texts import LetterTextsDialog
 from ui.models.frozen_rows import FrozenRowsModel
 from ui.models.letters import LetterTemplatesModel
 
@@ -221,20 +221,3 @@ def test_only_an_administrator_changes_texts(qtbot: QtBot, sqlite_desk: Desk,
     dialog.save()
     assert "administrator" in dialog.status.text()
     runner.shutdown()
-
-
-def test_problem_lines_are_found_in_the_text() -> None:
-    from caseapp.letters.templates import TemplateProblem
-
-    text = 'title = "T"\nsubject = "S"\nbody = \'\'\'\nHello {{ requester.nam }}\n' \
-           '{% if x %}\n\'\'\'\n'
-    assert problem_line(text, TemplateProblem(
-        "edited, body: unknown placeholder ('dict object' has no attribute 'nam')")) == 4
-    assert problem_line(text, TemplateProblem(
-        "edited, body: unknown placeholder ('x' is undefined)")) == 5
-    assert problem_line(text, TemplateProblem(
-        "edited, body, line 3: Unexpected end of template.")) == 6
-    assert problem_line(text, TemplateProblem(
-        "edited: Invalid value (at line 2, column 8)")) == 2
-    assert problem_line(text, TemplateProblem("edited: 'body' is missing or empty")) is None
-    assert problem_line(text, TemplateProblem("anything", line=3)) == 3

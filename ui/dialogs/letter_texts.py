@@ -13,7 +13,6 @@ Unsaved changes are never dropped without asking.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 
 import shiboken6
@@ -61,45 +60,6 @@ ADMIN_ONLY = "Only an administrator can change letter texts."
 
 def _key(info: TemplateInfo) -> tuple[str, str]:
     return info.kind, info.language
-
-
-def _line_of_part(lines: list[str], part: str, line: int) -> int | None:
-    """The file line of line ``line`` of the title, subject or body (cf. caseapp)."""
-    for number, row in enumerate(lines, start=1):
-        if row.replace(" ", "").startswith(f"{part}="):
-            return number + line if row.rstrip().endswith(('"""', "'''")) else number
-    return None
-
-
-def _first_line_with(lines: list[str], pattern: str) -> int | None:
-    """The first line where ``pattern`` appears inside a placeholder ({{ }} or {% %})."""
-    word = re.compile(pattern)
-    for number, row in enumerate(lines, start=1):
-        for code in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", row):
-            if word.search(code):
-                return number
-    return None
-
-
-def problem_line(text: str, problem: TemplateProblem) -> int | None:
-    """The line of the text a problem is on (1-based), when it can be told."""
-    if problem.line:
-        return problem.line
-    message = problem.message
-    lines = text.splitlines()
-    found = re.search(r"\(at line (\d+), column \d+\)", message)  # TOML
-    if found:
-        return int(found.group(1))
-    found = re.search(r"\b(title|subject|body), line (\d+):", message)  # template syntax
-    if found:
-        return _line_of_part(lines, found.group(1), int(found.group(2)))
-    found = re.search(r"'(\w+)' is undefined", message)
-    if found:
-        return _first_line_with(lines, rf"(?<![\w.]){re.escape(found.group(1))}\b")
-    found = re.search(r"has no attribute '(\w+)'", message)
-    if found:
-        return _first_line_with(lines, rf"\.{re.escape(found.group(1))}\b")
-    return None
 
 
 @dataclass(frozen=True)
@@ -386,7 +346,7 @@ class LetterTextsDialog(QDialog):
 
     def _show_problem(self, problem: TemplateProblem | None) -> None:
         self.problem = problem
-        self.problem_at = problem_line(self.text(), problem) if problem else None
+        self.problem_at = problem.line if problem else None
         if problem is None:
             self.problem_label.setText("")
             self.problem_label.hide()
