@@ -273,6 +273,29 @@ def test_an_edited_text_is_used_audited_and_can_be_reverted(staff: Staff,
     assert alice.verify_audit().ok
 
 
+def test_the_letterhead_carries_the_organizations_logo(staff: Staff, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from caseapp.errors import ConfigError
+
+    alice = staff.alice
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    alice.use_letter_texts(texts)
+    ref = new_case(alice)
+    shipped = (resources_dir() / "letters" / "organization.toml").read_text(encoding="utf-8")
+    (texts / "organization.toml").write_text(
+        shipped.replace('logo = ""', 'logo = "logo.png"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="logo.png cannot be used"):
+        alice.draft_letter(ref, LetterRequest("acknowledgement"))
+    Image.new("RGB", (300, 100), (31, 58, 95)).save(texts / "logo.png")
+    letter = alice.draft_letter(ref, LetterRequest("acknowledgement"))
+    first = PdfReader(io.BytesIO(letter.pdf)).pages[0]
+    assert len(first.images) == 1 and first.images[0].image is not None
+    assert first.images[0].image.size == (300, 100)
+    assert "Customer Relations and Services" in pdf_text(letter.pdf)
+
+
 def test_issued_letters_are_stored_audited_and_their_post_recorded(staff: Staff) -> None:
     alice = staff.alice
     ref = new_case(alice, name="José Núñez")

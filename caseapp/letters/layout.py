@@ -21,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -54,6 +55,8 @@ class Organization:
     website: str
     attorneys_general: tuple[tuple[str, str], ...]
     """Jurisdiction code → where a requester may complain about our answer."""
+    logo: Path | None = None
+    """A PNG or JPEG printed at the letterhead's left (None: the name alone)."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,30 @@ def load_organization(path: Path) -> Organization:
     address = data.get("address", [])
     if not isinstance(data.get("name"), str) or not isinstance(address, list):
         raise ConfigError(f"{path}: 'name' (text) and 'address' (a list of lines) are needed")
+    logo = _logo(path, str(data.get("logo", "")).strip())
     return Organization(
         name=data["name"], department=str(data.get("department", "")),
         address=tuple(str(line) for line in address), email=str(data.get("email", "")),
         phone=str(data.get("phone", "")), website=str(data.get("website", "")),
         attorneys_general=tuple((str(code), str(text)) for code, text
-                                in dict(data.get("attorneys_general", {})).items()))
+                                in dict(data.get("attorneys_general", {})).items()),
+        logo=logo)
+
+
+def _logo(profile: Path, name: str) -> Path | None:
+    """The logo file named in the profile (beside it), checked to be a picture now so
+    that a wrong one is said at once, never found half-way through a batch."""
+    if not name:
+        return None
+    logo = profile.parent / name
+    try:
+        width, height = ImageReader(str(logo)).getSize()
+    except Exception as error:  # ReportLab/PIL raise many kinds for a bad picture
+        raise ConfigError(f"{profile}: the logo {logo} cannot be used ({error}); give a "
+                          "PNG or JPEG file beside the profile, or logo = \"\"") from None
+    if width <= 0 or height <= 0:
+        raise ConfigError(f"{profile}: the logo {logo} is empty")
+    return logo
 
 
 @cache
@@ -249,14 +270,24 @@ def _letterhead(canvas: Canvas, page: Page, head: dict[str, Any], margins: dict[
     canvas.saveState()
     color = colors.HexColor(head["color"])
     top = height - margins["margin_top"]
+    left = margins["margin_left"]
+    if org.logo is not None:
+        picture = ImageReader(str(org.logo))
+        width_px, height_px = picture.getSize()
+        logo_height = head["logo_height"]
+        logo_width = min(logo_height * width_px / height_px, head["logo_max_width"])
+        canvas.drawImage(picture, left, top - logo_height, width=logo_width,
+                         height=logo_height, preserveAspectRatio=True, anchor="nw",
+                         mask="auto")
+        left += logo_width + head["logo_gap"]
     canvas.setFillColor(color)
     canvas.setFont(BOLD, head["name_size"])
-    canvas.drawString(margins["margin_left"], top - head["name_size"], org.name)
+    canvas.drawString(left, top - head["name_size"], org.name)
     canvas.setFont(REGULAR, head["line_size"])
     y = top - head["name_size"] - head["leading"]
     for line in (org.department, *org.address):
         if line:
-            canvas.drawString(margins["margin_left"], y, line)
+            canvas.drawString(left, y, line)
             y -= head["leading"]
     right = width - margins["margin_right"]
     y = top - head["line_size"]
