@@ -286,7 +286,7 @@ def test_the_letterhead_carries_the_organizations_logo(staff: Staff, tmp_path: P
     shipped = (resources_dir() / "letters" / "organization.toml").read_text(encoding="utf-8")
     (texts / "organization.toml").write_text(
         shipped.replace('logo = ""', 'logo = "logo.png"'), encoding="utf-8")
-    with pytest.raises(ConfigError, match="logo.png cannot be used"):
+    with pytest.raises(ConfigError, match=r"logo\.png cannot be used"):
         alice.draft_letter(ref, LetterRequest("acknowledgement"))
     Image.new("RGB", (300, 100), (31, 58, 95)).save(texts / "logo.png")
     letter = alice.draft_letter(ref, LetterRequest("acknowledgement"))
