@@ -130,6 +130,19 @@ def test_every_kind_says_what_it_must_in_english_and_spanish(
     assert len(serials) == 2 * len(LETTER_KINDS)  # every letter its own serial
 
 
+def test_a_spanish_case_gets_spanish_letters_and_its_notices_go_out_in_english(
+        staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
+    alice = staff.alice
+    case = letter_cases["deletion_confirmation"]
+    alice.update_case(case.ref, language="es")
+    carta = alice.issue_letter(case.ref, case.request)
+    texto = pdf_text(carta.pdf)
+    assert carta.language == "es" and "Solicitudes de privacidad" in texto
+    assert "confirmado" in texto and "acknowledged" not in texto
+    notice = letter_cases["downstream_notice"]
+    assert alice.issue_letter(notice.ref, notice.request).language == "en"
+
+
 def test_a_deletion_confirmation_holds_everything_the_regulations_list(
         staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
     alice = staff.alice

@@ -79,12 +79,18 @@ class Page:
     """PDF metadata: title, subject, author, keywords."""
 
 
-def load_organization(path: Path) -> Organization:
+def load_organization(path: Path, language: str = "en") -> Organization:
+    """The profile, with its table for ``language`` (``[es]``: the name, department or
+    address as letters in that language print them) laid over it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: the organization profile cannot be read ({error})"
                           ) from None
+    translated = data.get(language, {})
+    if isinstance(translated, dict):
+        data |= {key: value for key, value in translated.items()
+                 if key in ("name", "department", "address")}
     address = data.get("address", [])
     if not isinstance(data.get("name"), str) or not isinstance(address, list):
         raise ConfigError(f"{path}: 'name' (text) and 'address' (a list of lines) are needed")

@@ -193,7 +193,8 @@ def _notices(session: Session, case: Case, words: Words, part: dict[str, Any]) -
                                          "reason": notice.answer_note})
         elif notice.sent_at is not None:
             part["notified"].append({
-                "recipient": notice.recipient_name, "kind": kind, "status": notice.status,
+                "recipient": notice.recipient_name, "kind": kind,
+                "status": words.label("notice_status", notice.status),
                 "date": words.date(notice.sent_at.date())})
         else:
             part["pending"].append({"recipient": notice.recipient_name, "kind": kind,

@@ -78,7 +78,7 @@ def preview_template(edited: Path, kind: str, language: str, text: str) -> Rende
     rendered = check_template(template, context)
     folder = resources_dir()
     words = load_words(folder, language)
-    org = load_organization(letter_file(folder, edited, "organization.toml"))
+    org = load_organization(letter_file(folder, edited, "organization.toml"), language)
     return lay_out(words, org, rendered, kind=kind, language=language, ref=SAMPLE_REF,
                    received_on=context["case"]["received_on"], serial=SAMPLE_SERIAL,
                    address=tuple(context["requester"]["address"]),

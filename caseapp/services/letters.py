@@ -139,9 +139,11 @@ def letter_file(folder: Path, edited: Path | None, relative: str) -> Path:
 def _compose(ctx: ServiceContext, session: Session, case: Case, request: LetterRequest,
              serial: str, extra: Extra, folder: Path, edited: Path | None = None
              ) -> RenderedLetter:
-    language = request.language or case.language or "en"
+    # A notice to a business downstream is in English, whatever the requester's language.
+    to_recipient = LETTER_KINDS[request.kind].to == "recipient"
+    language = request.language or ("en" if to_recipient else case.language) or "en"
     words: Words = load_words(folder, language)
-    org = load_organization(letter_file(folder, edited, "organization.toml"))
+    org = load_organization(letter_file(folder, edited, "organization.toml"), language)
     context = build_context(ctx, session, case, request.kind, words, org, serial, extra)
     address, email = _recipient(session, case, context, request)
     _required(case, request.kind, request.delivery, address, email)
