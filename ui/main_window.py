@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import (
     QAction,
@@ -36,6 +37,7 @@ from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.letter_texts import LetterTextsDialog
 from ui.dialogs.new_case import NewCaseDialog
+from ui.dialogs.print_batch import PrintBatchDialog
 from ui.dialogs.smtp_settings import SmtpSettingsDialog
 from ui.dialogs.sources_settings import SourcesSettingsDialog
 from ui.errors import ErrorPresenter
@@ -165,10 +167,14 @@ class MainWindow(QMainWindow):
             "&Import mail…", lambda _checked=False: self.import_mail(), "Ctrl+I",
             "Take in .eml, .msg and .mbox files (or drop them on the window)")
         self.import_action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
+        self.print_due_action = self._action(
+            "&Print acknowledgements due…", self.print_acknowledgements_due, "Ctrl+Shift+P",
+            "Issue and print the acknowledgement letters due today, as one batch")
         quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.new_case_action)
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.print_due_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -475,6 +481,25 @@ class MainWindow(QMainWindow):
         else:
             self.model.reload()
         self.refresh_counts()
+
+    def print_acknowledgements_due(self) -> PrintBatchDialog:
+        """File → Print acknowledgements due… (Ctrl+Shift+P): one dialog at a time."""
+        dialog = self.active_dialog
+        if (isinstance(dialog, PrintBatchDialog) and shiboken6.isValid(dialog)
+                and dialog.isVisible()):
+            dialog.raise_()
+            dialog.activateWindow()
+            return dialog
+        dialog = PrintBatchDialog(self.desk, self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self.refresh)  # letters issued, mailed, cases acknowledged
+        dialog.batch_done.connect(
+            lambda result: self.statusBar().showMessage(
+                f"Print batch: {len(result.printed)} printed, {len(result.failed)} failed, "
+                f"{len(result.not_done)} not reached", 10000))
+        self.active_dialog = dialog
+        dialog.open()
+        return dialog
 
     def show_legal_clocks(self) -> None:
         is_admin = self.me is not None and self.me.role == "admin"
