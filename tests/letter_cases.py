@@ -41,8 +41,9 @@ def _new_case(desk: Desk, types: tuple[str, ...], name: str = "Zoë Ågren",
 
 
 def prepare_letter_cases(alice: Desk, bob: Desk) -> dict[str, LetterCase]:
-    """One case per letter kind (alice works them, bob approves); alice and bob must use
-    the demo customer systems."""
+    """One case per letter kind (alice works them; the responses wait in review for bob,
+    who approves and so issues them); alice and bob must use the demo customer
+    systems."""
     jose, emily, robert = open_planted_cases(alice)
     cases: dict[str, LetterCase] = {}
 
@@ -52,10 +53,12 @@ def prepare_letter_cases(alice: Desk, bob: Desk) -> dict[str, LetterCase]:
     bob.approve_action(jose, action.id)
     alice.execute_action(jose, action.id)
     notices = alice.notices(jose)
-    alice.mark_notice_sent(jose, notices[0].id, "email")
+    for notice in notices[:-1]:
+        alice.mark_notice_sent(jose, notice.id, "email")
     alice.record_notice_answer(jose, notices[0].id, acknowledged=True, note="Done, they say")
     alice.record_notice_answer(jose, notices[-1].id, acknowledged=False,
                                note="This affiliate was dissolved in 2025; no successor.")
+    alice.take_step(jose, StepRequest(step="submit_for_review"))
     cases["deletion_confirmation"] = LetterCase(jose, LetterRequest("deletion_confirmation",
                                                                     delivery="post"))
     cases["downstream_notice"] = LetterCase(jose, LetterRequest(
@@ -66,11 +69,15 @@ def prepare_letter_cases(alice: Desk, bob: Desk) -> dict[str, LetterCase]:
     action = alice.propose_action(emily, "delete")
     bob.approve_action(emily, action.id)
     alice.execute_action(emily, action.id)
+    for notice in alice.notices(emily):
+        alice.mark_notice_sent(emily, notice.id, "first-class mail")
+    alice.take_step(emily, StepRequest(step="submit_for_review"))
     cases["parent_response"] = LetterCase(emily, LetterRequest("parent_response",
                                                                delivery="post"))
 
     # Robert: an access request by post; then a correction and an opt-out.
     _verified_and_confirmed(alice, robert, 100)
+    alice.take_step(robert, StepRequest(step="submit_for_review"))
     cases["access_report"] = LetterCase(robert, LetterRequest("access_report",
                                                               delivery="post"))
     corrections = _new_robert_requests(alice, robert)
@@ -123,4 +130,7 @@ def _new_robert_requests(alice: Desk, robert: str) -> str:
     alice.execute_action(ref, correction.id)
     opt_out = alice.propose_action(ref, "opt_out")
     alice.execute_action(ref, opt_out.id)
+    for notice in alice.notices(ref):
+        alice.mark_notice_sent(ref, notice.id, "email")
+    alice.take_step(ref, StepRequest(step="submit_for_review"))
     return ref

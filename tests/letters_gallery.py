@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
             if options.kinds and kind not in options.kinds:
                 continue
             for language in options.language or ("en", "es"):
-                letter = alice.issue_letter(case.ref, dataclasses.replace(
+                letter = bob.issue_letter(case.ref, dataclasses.replace(
                     case.request, language=language))
                 pdf = options.out / f"{kind}-{language}.pdf"
                 pdf.write_bytes(letter.pdf)

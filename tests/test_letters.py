@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from caseapp.cli import main
 from caseapp.db.models import AuditEvent
+from caseapp.demo import open_planted_cases
 from caseapp.errors import InvalidInput, PermissionDenied, TransitionRefused
 from caseapp.letters.blocks import Paragraph, plain_text, read_blocks
 from caseapp.letters.kinds import LETTER_KINDS
@@ -34,7 +35,7 @@ from caseapp.letters.templates import (
 )
 from caseapp.resources import resources_dir
 from caseapp.services import Desk
-from caseapp.services.dto import NewCase, PartyData
+from caseapp.services.dto import NewCase, PartyData, StepRequest
 from caseapp.services.letters import LetterRequest
 from tests.conftest import Staff
 from tests.keyring_fixtures import MemoryKeyring
@@ -105,7 +106,7 @@ def letter_cases(staff: Staff, demo: DemoCopy, memory_keyring: MemoryKeyring
 
 def test_every_kind_says_what_it_must_in_english_and_spanish(
         staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
-    alice = staff.alice
+    alice = staff.bob  # the responses are issued by whoever approves them
     assert set(letter_cases) == set(LETTER_KINDS)
     serials = set()
     for kind, case in letter_cases.items():
@@ -132,9 +133,9 @@ def test_every_kind_says_what_it_must_in_english_and_spanish(
 
 def test_a_spanish_case_gets_spanish_letters_and_its_notices_go_out_in_english(
         staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
-    alice = staff.alice
+    alice = staff.bob
     case = letter_cases["deletion_confirmation"]
-    alice.update_case(case.ref, language="es")
+    staff.alice.update_case(case.ref, language="es")
     carta = alice.issue_letter(case.ref, case.request)
     texto = pdf_text(carta.pdf)
     assert carta.language == "es" and "Solicitudes de privacidad" in texto
@@ -145,7 +146,7 @@ def test_a_spanish_case_gets_spanish_letters_and_its_notices_go_out_in_english(
 
 def test_a_deletion_confirmation_holds_everything_the_regulations_list(
         staff: Staff, letter_cases: dict[str, LetterCase]) -> None:
-    alice = staff.alice
+    alice = staff.bob
     case = letter_cases["deletion_confirmation"]
     letter = alice.issue_letter(case.ref, case.request)
     text = pdf_text(letter.pdf)
@@ -162,6 +163,41 @@ def test_a_deletion_confirmation_holds_everything_the_regulations_list(
     assert issued[-1]["fingerprint"] == letter.fingerprint
     # Nothing of what was deleted is printed: not the email, not the phone.
     assert detail.requester.email not in text or "suppression" in text
+
+
+def test_a_deletion_confirmation_waits_for_everything_it_reports(
+        staff: Staff, demo: DemoCopy, memory_keyring: MemoryKeyring) -> None:
+    alice, bob = staff.alice, staff.bob
+    use_demo(staff, demo)
+    jose = open_planted_cases(alice)[0]
+    request = LetterRequest("deletion_confirmation")
+    alice.take_step(jose, StepRequest(step="start_verification"))
+    alice.take_step(jose, StepRequest(step="verify", method="email_match"))
+    hits = alice.lookup(jose).hits
+    with pytest.raises(TransitionRefused, match="neither confirmed nor rejected"):
+        alice.draft_letter(jose, request)  # never "we hold nothing" over undecided records
+    for hit in hits:
+        alice.decide_hit(jose, hit.id, hit.score >= 90)
+    action = alice.propose_action(jose, "delete")
+    with pytest.raises(TransitionRefused, match="awaiting"):
+        alice.draft_letter(jose, request)
+    bob.approve_action(jose, action.id)
+    alice.execute_action(jose, action.id)
+    with pytest.raises(TransitionRefused, match="not sent yet"):
+        alice.draft_letter(jose, request)  # it says who was told: tell them first
+    notices = alice.notices(jose)
+    for notice in notices[:-1]:
+        alice.mark_notice_sent(jose, notice.id, "email")
+    alice.record_notice_answer(jose, notices[-1].id, acknowledged=False, note="Closed down")
+    assert "in part" in pdf_text(alice.draft_letter(jose, request).pdf)  # warranty kept
+    with pytest.raises(TransitionRefused, match="submit the case for review"):
+        alice.issue_letter(jose, request)
+    alice.take_step(jose, StepRequest(step="submit_for_review"))
+    with pytest.raises(TransitionRefused, match="approved"):
+        alice.issue_letter(jose, request)  # four eyes: not the one who submitted it
+    letter = bob.issue_letter(jose, request)
+    offer = bob.step_after_sending(jose, letter.kind)
+    assert offer is not None and offer.name == "approve_and_send"
 
 
 def test_nothing_a_requester_writes_changes_the_letter(staff: Staff) -> None:
@@ -206,12 +242,17 @@ def test_a_letter_missing_what_it_needs_is_refused_naming_it(staff: Staff) -> No
         alice.issue_letter(no_email, LetterRequest("acknowledgement", delivery="email"))
     with pytest.raises(InvalidInput, match="must send"):
         alice.issue_letter(no_email, LetterRequest("verification_request"))
+    # Even a draft says what the case lacks for a letter.
     with pytest.raises(TransitionRefused, match="before the deletion ran"):
-        alice.issue_letter(no_email, LetterRequest("deletion_confirmation"))
+        alice.draft_letter(no_email, LetterRequest("deletion_confirmation"))
+    with pytest.raises(TransitionRefused, match="identity is not verified"):
+        alice.draft_letter(no_email, LetterRequest("access_report"))
     with pytest.raises(TransitionRefused, match="not extended"):
         alice.issue_letter(no_email, LetterRequest("extension_notice"))
     with pytest.raises(TransitionRefused, match="not denied"):
         alice.issue_letter(no_email, LetterRequest("denial"))
+    with pytest.raises(TransitionRefused, match="is not an appeal"):
+        alice.draft_letter(no_email, LetterRequest("appeal_decision"))
     with pytest.raises(InvalidInput, match="Unknown letter"):
         alice.issue_letter(no_email, LetterRequest("love_letter"))
     assert alice.list_letters(no_address) == [] and alice.list_letters(no_email) == []

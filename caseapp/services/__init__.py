@@ -410,12 +410,12 @@ class Desk:
     # --- letters ---------------------------------------------------------------------------
     def draft_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """The letter as it would be issued now (serial DRAFT); nothing is stored."""
-        return letters.draft(self.ctx, self._systems_for(request), ref, request,
+        return letters.draft(self.ctx, self._systems_for(ref, request), ref, request,
                              edited=self.letter_texts)
 
     def issue_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """Issue a letter: serial, PDF stored with the case, audited with its SHA-256."""
-        return letters.issue(self.ctx, self._systems_for(request), ref, request,
+        return letters.issue(self.ctx, self._systems_for(ref, request), ref, request,
                              edited=self.letter_texts)
 
     def letter_pdf(self, ref: str, serial: str) -> bytes:
@@ -585,8 +585,13 @@ class Desk:
             printer=printer, copies=copies, progress=progress, should_stop=should_stop)
     # --- end of letters: printing ----------------------------------------------------------
 
-    def _systems_for(self, request: letters.LetterRequest) -> RecordSystems | None:
-        return self.record_systems if request.kind == "access_report" else self._records
+    def _systems_for(self, ref: str, request: letters.LetterRequest) -> RecordSystems | None:
+        """The customer systems, read only for an access report (and only for a verified
+        requester: checked before the systems are even opened)."""
+        if request.kind != "access_report":
+            return self._records
+        letters.require_verified_case(self.ctx, ref)
+        return self.record_systems
 
     def check_suppression(self, person: PersonIdentifiers) -> tuple[SuppressionMatch, ...]:
         return suppression.check(self.ctx, person)

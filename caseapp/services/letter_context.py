@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import (
@@ -30,8 +31,10 @@ from caseapp.records.action_model import ActionResult
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import AccessReportData
 from caseapp.services.views import party_of
+from caseapp.vocabulary import ACTION_STATUS_LABELS
 
-DONE = ("executed", "verified", "verify_failed")
+SETTLED = ("verified", "withdrawn")
+"""Action states a confirmation letter can speak of: done and checked, or never to be."""
 INCOMPLETE_SEARCH = ("unreachable", "schema_mismatch", "manual_pending")
 
 
@@ -90,6 +93,7 @@ def build_context(ctx: ServiceContext, session: Session, case: Case, kind: str,
             "verified": bool(case.verification_method), "is_child": case.is_child,
             "via_agent": case.via_agent,
             "appeal_of": case.appeal_of.ref if case.appeal_of else "",
+            "appeal_granted": False,
             "appeals_allowed": appeal_policy.appeals_allowed,
             "appeal_days": appeal_policy.respond.days},
         "requester": {"name": requester.name if requester else "",
@@ -114,46 +118,95 @@ def build_context(ctx: ServiceContext, session: Session, case: Case, kind: str,
     }
     fill = _FILLERS.get(kind)
     if fill is not None:
-        fill(session, case, words, context, extra)
+        fill(ctx, session, case, words, context, extra)
     return context
 
 
-def _actions(session: Session, case: Case, kinds: Sequence[str]) -> list[RecordAction]:
-    return list(session.scalars(select(RecordAction).where(
-        RecordAction.case_id == case.id, RecordAction.kind.in_(list(kinds)),
-        RecordAction.status.in_(DONE)).order_by(RecordAction.id)))
+def _actions(session: Session, case: Case, kinds: Sequence[str], what: str
+             ) -> list[RecordAction]:
+    """The verified actions of these kinds; refused while one is still on its way (a
+    letter saying what was done must not run ahead of it)."""
+    actions = list(session.scalars(select(RecordAction).where(
+        RecordAction.case_id == case.id, RecordAction.kind.in_(list(kinds)))
+        .order_by(RecordAction.id)))
+    for action in actions:
+        if action.status not in SETTLED:
+            state = ACTION_STATUS_LABELS.get(action.status, action.status)
+            raise TransitionRefused(
+                f"{case.ref}: the {what} (action {action.id}) is {state.lower()}: the letter "
+                "waits until it has run and been verified (or is withdrawn).")
+    return [action for action in actions if action.status == "verified"]
 
 
-def _nothing_held(session: Session, case: Case) -> bool:
-    """Every system searched, nothing confirmed: no records are held about the person."""
+@dataclass(frozen=True)
+class SearchState:
+    searched_on: date | None
+    """The day of the latest search (None: never searched)."""
+    confirmed: int
+    undecided: int
+    """Records the lookup proposed that nobody confirmed or rejected yet."""
+    incomplete: tuple[str, ...]
+    """Systems not searched to the end (unreachable, waiting for a search by hand)."""
+
+
+def _search_state(ctx: ServiceContext, session: Session, case: Case) -> SearchState:
     searches = list(session.scalars(select(SourceSearch).where(SourceSearch.case_id == case.id)
                                     .order_by(SourceSearch.id)))
-    if not searches:
-        return False
-    latest = {s.source: s.outcome for s in searches}
-    confirmed = session.scalars(select(RecordHit.id).where(
-        RecordHit.case_id == case.id, RecordHit.status == "confirmed")).first()
-    return confirmed is None and not any(o in INCOMPLETE_SEARCH for o in latest.values())
+    latest = {s.source: s for s in searches}
+    counts: dict[str, int] = {status: count for status, count in session.execute(
+        select(RecordHit.status, func.count()).where(RecordHit.case_id == case.id)
+        .group_by(RecordHit.status))}
+    last = max((s.searched_at for s in searches if s.searched_at), default=None)
+    return SearchState(
+        searched_on=ctx.clock.local_date(last) if last else None,
+        confirmed=counts.get("confirmed", 0), undecided=counts.get("proposed", 0),
+        incomplete=tuple(s.source for s in latest.values() if s.outcome in INCOMPLETE_SEARCH))
 
 
-def _deletion(session: Session, case: Case, words: Words, context: dict[str, Any],
-              _extra: Extra) -> None:
-    actions = _actions(session, case, ("delete",))
+def _nothing_held(ctx: ServiceContext, session: Session, case: Case) -> date | None:
+    """The day the search ended with nothing found in any system (None: it did not)."""
+    search = _search_state(ctx, session, case)
+    if search.searched_on is None or search.confirmed or search.undecided or search.incomplete:
+        return None
+    return search.searched_on
+
+
+def _deletion(ctx: ServiceContext, session: Session, case: Case, words: Words,
+              context: dict[str, Any], _extra: Extra) -> None:
+    actions = _actions(session, case, ("delete",), "deletion")
     part = context["deletion"]
     head = session.get(AuditHead, 1)
     part["audit_hash"] = head.hash if head else ""
     if not actions:
-        if _nothing_held(session, case):
+        search = _search_state(ctx, session, case)
+        nothing_on = _nothing_held(ctx, session, case)
+        if nothing_on is not None:
+            part["completed_on"] = words.date(nothing_on)
             return  # decision "none_held"
+        if search.undecided:
+            raise TransitionRefused(
+                f"{case.ref}: {search.undecided} record(s) the lookup found are neither "
+                "confirmed nor rejected: decide them (and delete what is confirmed) before "
+                "the deletion confirmation.")
+        if search.incomplete:
+            raise TransitionRefused(
+                f"{case.ref}: not every system was searched to the end "
+                f"({', '.join(search.incomplete)}): finish the search before the deletion "
+                "confirmation.")
         raise TransitionRefused(
             f"No deletion confirmation before the deletion ran: {case.ref} has no deletion "
             "carried out yet (and its search is not complete with nothing found).")
-    complete = True
+    unsent = _unsent_notices(session, case)
+    if unsent:
+        raise TransitionRefused(
+            f"{case.ref}: the downstream notices to {', '.join(unsent)} are not sent yet: send "
+            "them (or record why a recipient is not notified) before the deletion "
+            "confirmation, which says who was told.")
     for action in actions:
         result = ActionResult.from_json(action.result_json)
-        done_on = words.date(action.executed_at.date() if action.executed_at else None)
+        done_on = words.date(ctx.clock.local_date(action.executed_at)
+                             if action.executed_at else None)
         part["completed_on"] = done_on
-        complete &= result.complete and action.status == "verified"
         for source in result.sources:
             for table in source.tables:
                 rows = len(table.changed) + len(table.already_done) + (
@@ -168,8 +221,14 @@ def _deletion(session: Session, case: Case, words: Words, context: dict[str, Any
                         "category": words.category(table.category), "system": source.label,
                         "reason": kept.reason, "legal_basis": kept.legal_basis, "rows": 1})
     part["kept"] = _merged(part["kept"])
-    part["decision"] = "full" if complete and not part["kept"] else "partial"
-    _notices(session, case, words, part)
+    part["decision"] = "partial" if part["kept"] else "full"
+    _notices(ctx, session, case, words, part)
+
+
+def _unsent_notices(session: Session, case: Case) -> list[str]:
+    return [n.recipient_name for n in session.scalars(select(DownstreamNotice).where(
+        DownstreamNotice.case_id == case.id, DownstreamNotice.status == "open",
+        DownstreamNotice.sent_at.is_(None)).order_by(DownstreamNotice.id))]
 
 
 def _merged(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -184,7 +243,8 @@ def _merged(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def _notices(session: Session, case: Case, words: Words, part: dict[str, Any]) -> None:
+def _notices(ctx: ServiceContext, session: Session, case: Case, words: Words,
+             part: dict[str, Any]) -> None:
     for notice in session.scalars(select(DownstreamNotice).where(
             DownstreamNotice.case_id == case.id).order_by(DownstreamNotice.id)):
         kind = words.label("recipient_kinds", notice.recipient_kind)
@@ -195,22 +255,23 @@ def _notices(session: Session, case: Case, words: Words, part: dict[str, Any]) -
             part["notified"].append({
                 "recipient": notice.recipient_name, "kind": kind,
                 "status": words.label("notice_status", notice.status),
-                "date": words.date(notice.sent_at.date())})
+                "date": words.date(ctx.clock.local_date(notice.sent_at))})
         else:
             part["pending"].append({"recipient": notice.recipient_name, "kind": kind,
                                     "due": words.date(notice.due_on)})
 
 
-def _correction(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _correction(ctx: ServiceContext, session: Session, case: Case, words: Words,
+                context: dict[str, Any],
                 _extra: Extra) -> None:
-    actions = _actions(session, case, ("correct",))
+    actions = _actions(session, case, ("correct",), "correction")
     if not actions:
         raise TransitionRefused(f"No correction confirmation before the correction ran: "
                                 f"{case.ref} has no correction carried out yet.")
     part = context["correction"]
     for action in actions:
         result = ActionResult.from_json(action.result_json)
-        part["completed_on"] = words.date(action.executed_at.date()
+        part["completed_on"] = words.date(ctx.clock.local_date(action.executed_at)
                                           if action.executed_at else None)
         for source in result.sources:
             for table in source.tables:
@@ -224,16 +285,17 @@ def _correction(session: Session, case: Case, words: Words, context: dict[str, A
                                             else str(value)})
 
 
-def _opt_out(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _opt_out(ctx: ServiceContext, session: Session, case: Case, words: Words,
+             context: dict[str, Any],
              _extra: Extra) -> None:
-    actions = _actions(session, case, ("opt_out", "stop_sharing"))
+    actions = _actions(session, case, ("opt_out", "stop_sharing"), "opt-out")
     asked = {"opt_out_marketing", "opt_out_sale_share", "limit_sensitive"} & set(case.type_names)
     if not actions and not asked:
         raise TransitionRefused(f"{case.ref} asks for no opt-out.")
     part = context["opt_out"]
     for action in actions:
         result = ActionResult.from_json(action.result_json)
-        part["completed_on"] = words.date(action.executed_at.date()
+        part["completed_on"] = words.date(ctx.clock.local_date(action.executed_at)
                                           if action.executed_at else None)
         for source in result.sources:
             for table in source.tables:
@@ -243,8 +305,15 @@ def _opt_out(session: Session, case: Case, words: Words, context: dict[str, Any]
                                             "category": words.category(table.category)})
 
 
-def _access(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _access(ctx: ServiceContext, session: Session, case: Case, words: Words,
+            context: dict[str, Any],
             extra: Extra) -> None:
+    require_verified(case)
+    search = _search_state(ctx, session, case)
+    if search.undecided:
+        raise TransitionRefused(
+            f"{case.ref}: {search.undecided} record(s) the lookup found are neither confirmed "
+            "nor rejected: decide them first, so the report holds every record.")
     if extra.access is None:
         raise TransitionRefused(f"{case.ref}: the access report needs the records read from "
                                 "the customer systems.")
@@ -264,7 +333,16 @@ def _access(session: Session, case: Case, words: Words, context: dict[str, Any],
                         for record in group.records]})
 
 
-def _request(session: Session, case: Case, words: Words, context: dict[str, Any],
+def require_verified(case: Case) -> None:
+    if not case.verification_method:
+        raise TransitionRefused(
+            f"{case.ref}: identity is not verified: an access report discloses personal "
+            "information only to a requester whose identity was checked (11 CCR §7060-7062). "
+            "Take the Identity verified step first.")
+
+
+def _request(ctx: ServiceContext, session: Session, case: Case, words: Words,
+             context: dict[str, Any],
              extra: Extra) -> None:
     needed = extra.needed.strip() or (case.status_reason or "").strip()
     if not needed:
@@ -272,37 +350,48 @@ def _request(session: Session, case: Case, words: Words, context: dict[str, Any]
     context["info"]["needed"] = needed
 
 
-def _extension(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _extension(ctx: ServiceContext, session: Session, case: Case, words: Words,
+               context: dict[str, Any],
                _extra: Extra) -> None:
     if case.extended_at is None:
         raise TransitionRefused(f"{case.ref} is not extended: extend the deadline first "
                                 "(the reason goes into this notice).")
 
 
-def _denial(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _denial(ctx: ServiceContext, session: Session, case: Case, words: Words,
+            context: dict[str, Any],
             _extra: Extra) -> None:
     if case.status not in ("denied", "closed_unverified") or not case.status_reason:
         raise TransitionRefused(f"{case.ref} is not denied: take the Deny step with its "
                                 "reason first (the reason goes into the letter).")
 
 
-def _appeal(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _appeal(ctx: ServiceContext, session: Session, case: Case, words: Words,
+            context: dict[str, Any],
             _extra: Extra) -> None:
     if "appeal" not in case.type_names or case.appeal_of is None:
         raise TransitionRefused(f"{case.ref} is not an appeal.")
-    if not case.status_reason:
-        raise TransitionRefused(f"{case.ref}: decide the appeal first, with its reasons.")
+    if case.status == "denied" and case.status_reason:
+        context["case"]["appeal_granted"] = False
+    elif case.status in ("response_sent", "closed"):
+        context["case"]["appeal_granted"] = True
+    else:
+        raise TransitionRefused(f"{case.ref}: decide the appeal first: Deny (with the "
+                                "reasons) upholds the decision; Approve, response sent "
+                                "grants the appeal.")
 
 
-def _parent(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _parent(ctx: ServiceContext, session: Session, case: Case, words: Words,
+            context: dict[str, Any],
             extra: Extra) -> None:
     if not context["subject"]["is_child"]:
         raise TransitionRefused(f"{case.ref} is not about a child.")
-    if _actions(session, case, ("delete",)) or _nothing_held(session, case):
-        _deletion(session, case, words, context, extra)
+    if _actions(session, case, ("delete",), "deletion") or _nothing_held(ctx, session, case):
+        _deletion(ctx, session, case, words, context, extra)
 
 
-def _notice(session: Session, case: Case, words: Words, context: dict[str, Any],
+def _notice(ctx: ServiceContext, session: Session, case: Case, words: Words,
+            context: dict[str, Any],
             extra: Extra) -> None:
     notice = session.get(DownstreamNotice, extra.notice_id) if extra.notice_id else None
     if notice is None or notice.case_id != case.id:

@@ -220,7 +220,7 @@ def _todays_letter(ctx: ServiceContext, ref: str, kind: str) -> tuple[str | None
         rows = [row for row in session.scalars(
             select(Letter).where(Letter.case_id == case.id, Letter.kind == kind,
                                  Letter.delivery == "post").order_by(Letter.id.desc()))
-            if row.issued_at.date() == today and row.emailed_at is None]
+            if ctx.clock.local_date(row.issued_at) == today and row.emailed_at is None]
         if not rows:
             return None, False
         printed = _printed_serials(session, [case.id])[case.id]
@@ -271,7 +271,9 @@ def print_batch(ctx: ServiceContext, issue: IssueLetter, cups: Cups,
                 continue
             issued_now = serial is None
             if serial is None:
-                serial = issue(ref, letters.LetterRequest(kind, delivery="post")).serial
+                # once_per_day: another workstation's batch may have issued it meanwhile.
+                serial = issue(ref, letters.LetterRequest(kind, delivery="post",
+                                                          once_per_day=True)).serial
             done = print_letter(ctx, cups, ref, serial, printer=printer, copies=copies)
             printed.append(dataclasses.replace(done, issued_now=issued_now))
         except PrintingUnavailable as error:  # every other letter would fail the same way

@@ -41,8 +41,10 @@ from caseapp.resources import resources_dir
 from caseapp.services import records
 from caseapp.services.cases import load_case, touch
 from caseapp.services.context import ServiceContext
-from caseapp.services.letter_context import Extra, build_context
+from caseapp.services.letter_context import Extra, build_context, require_verified
+from caseapp.services.views import facts_of
 from caseapp.vocabulary import LANGUAGES
+from caseapp.workflow.machine import Actor, options
 
 DRAFT_SERIAL = "DRAFT"
 RETURNED_FOLLOW_UP_DAYS = 2
@@ -58,6 +60,9 @@ class LetterRequest:
     address), file (a PDF only)."""
     needed: str = ""
     notice_id: int | None = None
+    once_per_day: bool = False
+    """Give back the case's letter of this kind issued today (not emailed) instead of a
+    second one: a daily batch run twice, or on two workstations at once."""
 
 
 @dataclass(frozen=True)
@@ -191,10 +196,16 @@ def _extra(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
            request: LetterRequest) -> Extra:
     access = None
     if request.kind == "access_report":
+        require_verified_case(ctx, ref)  # before reading anyone's records
         if systems is None:
             raise InvalidInput("The access report reads the customer systems: none are set up.")
         access = records.access_report_data(ctx, systems, ref)
     return Extra(needed=request.needed, notice_id=request.notice_id, access=access)
+
+
+def require_verified_case(ctx: ServiceContext, ref: str) -> None:
+    with ctx.read() as session:
+        require_verified(load_case(session, ref))
 
 
 def draft(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
@@ -228,6 +239,12 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
+        _may_send(ctx, case, actor, request.kind)
+        if request.once_per_day:
+            # Inside the write transaction, which every workstation takes in turn.
+            earlier = _issued_today(ctx, session, case, request)
+            if earlier is not None:
+                return earlier
         serial = _next_serial(session, ctx.clock.today().year)
         letter = _compose(ctx, session, case, request, serial, extra,
                           folder or resources_dir(), edited)
@@ -259,6 +276,46 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
         return dataclasses.replace(letter, letter_id=row.id, document_id=document.id)
 
 
+def _may_send(ctx: ServiceContext, case: Case, actor: Actor, kind: str) -> None:
+    """A response says what the desk decided and did: it is issued when it is approved
+    (by whoever may take "Approve, response sent", a second person for a deletion), or
+    again after it was sent; before that it can only be previewed as a draft."""
+    if kind not in RESPONSE_KINDS or case.status in ("response_sent", "closed"):
+        return
+    step = next((option for option in options(ctx.workflow, facts_of(case), actor)
+                 if option.name == "approve_and_send"), None)
+    if case.status == "review" and step is not None and step.allowed:
+        return
+    why = (step.why_not if case.status == "review" and step is not None
+           else "submit the case for review first")
+    raise TransitionRefused(
+        f"{case.ref}: a response is issued when it is approved ({why}); until then it can "
+        "be previewed as a draft.")
+
+
+def _issued_today(ctx: ServiceContext, session: Session, case: Case, request: LetterRequest
+                  ) -> RenderedLetter | None:
+    rows = session.scalars(select(Letter).where(
+        Letter.case_id == case.id, Letter.kind == request.kind,
+        Letter.delivery == request.delivery).order_by(Letter.id.desc()))
+    for row in rows:
+        if ctx.clock.local_date(row.issued_at) != ctx.clock.today():
+            return None
+        if row.emailed_at is None and row.returned_on is None:
+            blob = session.get(Blob, row.sha256)
+            document = session.get(Document, row.document_id) if row.document_id else None
+            if blob is None:
+                return None
+            return RenderedLetter(
+                ref=case.ref, kind=row.kind, language=row.language, serial=row.serial,
+                title=row.title, subject=row.subject,
+                text=document.text if document else "", pdf=blob.data, sha256=row.sha256,
+                filename=document.filename if document else f"{row.serial}.pdf",
+                recipient=tuple(row.recipient.splitlines()), fingerprint=row.fingerprint,
+                letter_id=row.id, document_id=row.document_id)
+    return None
+
+
 def letter_pdf(ctx: ServiceContext, ref: str, serial: str) -> bytes:
     with ctx.read() as session:
         case = load_case(session, ref)
@@ -273,7 +330,9 @@ def letter_pdf(ctx: ServiceContext, ref: str, serial: str) -> bytes:
 
 
 RESPONSE_KINDS: Final = ("access_report", "correction_confirmation", "opt_out_confirmation",
-                         "deletion_confirmation", "parent_response", "appeal_decision")
+                         "deletion_confirmation", "parent_response")
+"""The letters that answer a request: issued when the response is approved. (A denial
+and an appeal decision follow their own steps.)"""
 STEP_AFTER_SENDING: Final = {"acknowledgement": "acknowledge",
                              **dict.fromkeys(RESPONSE_KINDS, "approve_and_send")}
 """The workflow step that sending a kind of letter completes: offered, never taken
@@ -300,6 +359,9 @@ class LetterView:
     sha256: str
     fingerprint: str
     issued_at: datetime
+    """UTC."""
+    issued_on: date
+    """The desk's local day it was issued."""
     issued_by: str
     mailed_on: date | None
     mail_method: str
@@ -321,13 +383,14 @@ class LetterView:
         return "issued"
 
 
-def _view(case: Case, row: Letter) -> LetterView:
+def _view(ctx: ServiceContext, case: Case, row: Letter) -> LetterView:
     return LetterView(
         id=row.id, ref=case.ref, kind=row.kind, kind_label=LETTER_KINDS[row.kind].label
         if row.kind in LETTER_KINDS else row.kind, language=row.language, serial=row.serial,
         title=row.title, subject=row.subject, delivery=row.delivery,
         recipient=tuple(row.recipient.splitlines()), sha256=row.sha256,
-        fingerprint=row.fingerprint, issued_at=row.issued_at, issued_by=row.issued_by,
+        fingerprint=row.fingerprint, issued_at=row.issued_at,
+        issued_on=ctx.clock.local_date(row.issued_at), issued_by=row.issued_by,
         mailed_on=row.mailed_on, mail_method=row.mail_method,
         tracking_number=row.tracking_number, emailed_at=row.emailed_at,
         emailed_to=row.emailed_to, returned_on=row.returned_on, notice_id=row.notice_id)
@@ -339,7 +402,7 @@ def list_letters(ctx: ServiceContext, ref: str) -> list[LetterView]:
         case = load_case(session, ref)
         rows = session.scalars(select(Letter).where(Letter.case_id == case.id)
                                .order_by(Letter.id))
-        return [_view(case, row) for row in rows]
+        return [_view(ctx, case, row) for row in rows]
 
 
 def _letter(session: Session, case: Case, serial: str) -> Letter:
@@ -369,9 +432,10 @@ def record_mailing(ctx: ServiceContext, ref: str, serial: str, *, method: str,
         day = mailed_on or ctx.clock.today()
         if day > ctx.clock.today():
             raise InvalidInput("A letter cannot be mailed in the future.")
-        if day < row.issued_at.date():
-            raise InvalidInput(f"Letter {row.serial} was issued on "
-                               f"{row.issued_at.date()}; it cannot be mailed before.")
+        issued_on = ctx.clock.local_date(row.issued_at)
+        if day < issued_on:
+            raise InvalidInput(f"Letter {row.serial} was issued on {issued_on}; it cannot be "
+                               "mailed before.")
         row.mailed_on, row.mail_method, row.tracking_number = day, method, tracking
         row.returned_on = None
         touch(case, ctx.clock.now())
@@ -379,7 +443,7 @@ def record_mailing(ctx: ServiceContext, ref: str, serial: str, *, method: str,
                      at=ctx.clock.now(), case=case,
                      detail={"letter": row.id, "serial": row.serial, "on": day.isoformat(),
                              "method": method, "tracking": tracking})
-        return _view(case, row)
+        return _view(ctx, case, row)
 
 
 def record_returned(ctx: ServiceContext, ref: str, serial: str, *,
@@ -407,4 +471,4 @@ def record_returned(ctx: ServiceContext, ref: str, serial: str, *,
         audit.record(session, actor=actor.username, action="letter.returned", at=now,
                      case=case, detail={"letter": row.id, "serial": row.serial,
                                         "on": day.isoformat(), "note": note.strip()[:500]})
-        return _view(case, row)
+        return _view(ctx, case, row)

@@ -395,7 +395,7 @@ class LettersTab(QWidget):
         if letter is None:
             return
         today = self._desk.clock.today()
-        issued_on = letter.issued_at.date()
+        issued_on = letter.issued_on  # the desk's local day, as the service checks it
         dialog = MarkMailedDialog(letter, today, issued_on, self)
         ref, serial = letter.ref, letter.serial
 
