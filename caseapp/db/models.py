@@ -557,6 +557,10 @@ class Letter(Base):
     tracking_number: Mapped[str] = mapped_column(String(60), default="")
     emailed_at: Mapped[datetime | None] = mapped_column(DateTime)
     emailed_to: Mapped[str] = mapped_column(String(320), default="")
+    sending_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """Set while one workstation emails the letter (a claim), so no other sends it too;
+    a claim older than a few minutes is from a crashed sender."""
+    sending_by: Mapped[str] = mapped_column(String(100), default="")
     returned_on: Mapped[date | None] = mapped_column(Date)
 
 

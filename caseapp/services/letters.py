@@ -263,7 +263,7 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
                      delivery=request.delivery, recipient="\n".join(letter.recipient),
                      fingerprint=letter.fingerprint, notice_id=request.notice_id, issued_at=now,
                      issued_by=actor.username, mail_method="", tracking_number="",
-                     emailed_to="")
+                     emailed_to="", sending_by="")
         session.add(row)
         session.flush()
         touch(case, now)

@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("tracking_number", sa.String(length=60), nullable=False),
         sa.Column("emailed_at", sa.DateTime(), nullable=True),
         sa.Column("emailed_to", sa.String(length=320), nullable=False),
+        sa.Column("sending_at", sa.DateTime(), nullable=True),
+        sa.Column("sending_by", sa.String(length=100), nullable=False, server_default=""),
         sa.Column("returned_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"],
                                 name=op.f("fk_letters_case_id_cases"), ondelete="CASCADE"),
