@@ -161,8 +161,8 @@ def test_a_deletion_confirmation_holds_everything_the_regulations_list(
     issued = audit_details(alice, case.ref, "letter.issued")
     assert issued[-1]["sha256"] == letter.sha256
     assert issued[-1]["fingerprint"] == letter.fingerprint
-    # Nothing of what was deleted is printed: not the email, not the phone.
-    assert detail.requester.email not in text or "suppression" in text
+    # The letter names the requester, and prints no identifier of what was deleted.
+    assert detail.requester.email not in text and detail.requester.phone not in text
 
 
 def test_a_deletion_confirmation_waits_for_everything_it_reports(
@@ -207,10 +207,19 @@ def test_nothing_a_requester_writes_changes_the_letter(staff: Staff) -> None:
     letter = alice.issue_letter(ref, LetterRequest("acknowledgement", delivery="post"))
     text = pdf_text(letter.pdf)
     assert "<font size=40>BIG</font> **bold** | cell | # head {{ 7*7 }} <b>x</b> &amp;" in text
+    # A right-to-left override in a name cannot turn a line of the letter around.
+    reversed_ref = new_case(alice, name="Eve \u202eevilname\u202c Doe")
+    flipped = alice.draft_letter(reversed_ref, LetterRequest("acknowledgement"))
+    assert "\u202e" not in pdf_text(flipped.pdf) and "Eve evilname Doe" in flipped.text
     assert "49" not in text.split("Dear", 1)[1].split(",", 1)[0]  # not evaluated
-    fonts = {str(font) for page in PdfReader(io.BytesIO(letter.pdf)).pages
-             for font in page["/Resources"]["/Font"].values()}
-    assert fonts  # only the bundled fonts: nothing added by the name
+    def fonts(pdf: bytes) -> set[str]:
+        return {str(font.get_object()["/BaseFont"]).split("+")[-1]
+                for page in PdfReader(io.BytesIO(pdf)).pages
+                for font in page["/Resources"]["/Font"].values()}
+
+    plain_letter = alice.draft_letter(new_case(alice, name="Ann Lee"),
+                                      LetterRequest("acknowledgement"))
+    assert fonts(letter.pdf) == fonts(plain_letter.pdf)  # "<font ...>" added no font
     # The longest name a case holds, in one word, and 10,000 characters of what the
     # requester must send: wrapped, never off the page, nothing lost.
     ref = new_case(alice, name="Ñ" * 300)
@@ -225,7 +234,9 @@ def test_nothing_a_requester_writes_changes_the_letter(staff: Staff) -> None:
 @given(st.text(max_size=200))
 def test_a_value_is_one_plain_line_whatever_it_holds(value: str) -> None:
     blocks = read_blocks(f"Name: {plain(value)}\n")
-    folded = " ".join(value.split())
+    invisible = {*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)),
+                 *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+    folded = "".join(c for c in " ".join(value.split()) if c not in invisible)
     if not folded:
         return
     assert len(blocks) == 1 and isinstance(blocks[0], Paragraph)
@@ -279,6 +290,11 @@ def test_a_broken_template_never_produces_a_letter(staff: Staff, tmp_path: Path)
     with pytest.raises(TemplateProblem) as problem:
         alice.save_letter_template("acknowledgement", "en", broken)
     assert problem.value.line is not None or "line" in str(problem.value)
+    # An unknown placeholder in a branch the sample letter does not take is found too.
+    hidden = shipped.replace("{{ case.ref }}", "{{ case.ref }}{% if deletion.decision == "
+                             "'full' %}{{ deletion.typo }}{% endif %}", 1)
+    with pytest.raises(TemplateProblem, match=r"deletion\.typo"):
+        alice.save_letter_template("acknowledgement", "en", hidden)
     sandbox = shipped.replace("{{ case.ref }}", "{{ case.__class__.__mro__ }}", 1)
     with pytest.raises(TemplateProblem):
         alice.preview_letter_template("acknowledgement", "en", sandbox)

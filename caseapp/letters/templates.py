@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from caseapp.errors import ConfigError
@@ -69,17 +70,27 @@ _REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "|": "&#12
                "*": "&#42;", "#": "&#35;", "-": "&#45;"}
 
 
+_INVISIBLE = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0),
+                            *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+"""Control characters and bidirectional overrides: a name holding U+202E could show a
+line of the letter reversed. (Line breaks and tabs are folded to spaces first.)"""
+
+
+def visible(value: Any) -> str:
+    """The value on one line without control characters or bidirectional overrides."""
+    return " ".join(str(value).split()).translate(_INVISIBLE)
+
+
 def plain(value: Any) -> str:
     """A value as text that prints as itself: one line, no markup."""
     if value is None:
         return ""
-    text = " ".join(str(value).split())
-    return "".join(_REFERENCES.get(char, char) for char in text)
+    return "".join(_REFERENCES.get(char, char) for char in visible(value))
 
 
 def one_line(value: Any) -> str:
     """A value for the title and subject (metadata, an email subject): one line."""
-    return "" if value is None else " ".join(str(value).split())
+    return "" if value is None else visible(value)
 
 
 def _environment(finalize: Any) -> SandboxedEnvironment:
@@ -191,6 +202,103 @@ def _line_in_file(template: LetterTemplate, part: str, line: int) -> int | None:
 
 
 def check_template(template: LetterTemplate, sample: Mapping[str, Any]) -> RenderedText:
-    """Render with a sample context holding every placeholder: a syntax error or an
-    unknown placeholder raises TemplateProblem before the template is ever used."""
+    """Check a template before it is ever used: every placeholder in every branch must be
+    one a letter knows (found by reading the template, not only by rendering the
+    sample's branches), then a render with a sample context holding every placeholder.
+    Raises TemplateProblem (with the line) for a syntax error or an unknown placeholder."""
+    for part in ("title", "subject", "body"):
+        text = getattr(template, part)
+        try:
+            tree = (_BODY if part == "body" else _LINE).parse(text)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateProblem(f"{template.source}, {part}, line {error.lineno}: "
+                                  f"{error.message}",
+                                  _line_in_file(template, part, error.lineno)) from None
+        unknown = _Placeholders(sample).unknown(tree)
+        if unknown:
+            name, line = unknown[0]
+            raise TemplateProblem(
+                f"{template.source}, {part}, line {line}: unknown placeholder {name}; the "
+                "placeholders a letter knows are listed in resources/letters/README.md",
+                _line_in_file(template, part, line))
     return render(template, sample)
+
+
+_ANYTHING = object()
+"""What a placeholder stands for when the sample cannot say (loop, a set variable)."""
+
+
+class _Placeholders:
+    """Walks a template's syntax tree and finds the names and attributes the sample
+    context does not have, in every branch, whatever the branch conditions."""
+
+    def __init__(self, sample: Mapping[str, Any]) -> None:
+        self.sample = sample
+        self.found: list[tuple[str, int]] = []
+
+    def unknown(self, tree: nodes.Template) -> list[tuple[str, int]]:
+        self._visit(tree, {})
+        return self.found
+
+    def _visit(self, node: nodes.Node, scope: dict[str, Any]) -> None:
+        if isinstance(node, nodes.For):
+            item = self._resolve(node.iter, scope)
+            element = item[0] if isinstance(item, list) and item else _ANYTHING
+            inner = dict(scope, loop=_ANYTHING)
+            for name in _names(node.target):
+                inner[name] = element
+            for child in node.body:
+                self._visit(child, inner)
+            if node.test is not None:
+                self._visit(node.test, inner)
+            for child in node.else_:
+                self._visit(child, scope)
+            return
+        if isinstance(node, (nodes.Assign, nodes.AssignBlock)):
+            for child in ([node.node] if isinstance(node, nodes.Assign) else node.body):
+                self._visit(child, scope)
+            for name in _names(node.target):
+                scope[name] = _ANYTHING
+            return
+        if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
+            self._resolve(node, scope)
+            return
+        for child in node.iter_child_nodes():
+            self._visit(child, scope)
+
+    def _resolve(self, node: nodes.Node, scope: dict[str, Any]) -> Any:
+        if isinstance(node, nodes.Name):
+            if node.name in scope:
+                return scope[node.name]
+            if node.name in self.sample:
+                return self.sample[node.name]
+            self.found.append((node.name, node.lineno))
+            return _ANYTHING
+        if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            key = node.attr if isinstance(node, nodes.Getattr) else (
+                node.arg.value if isinstance(node.arg, nodes.Const) else None)
+            if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+                self._visit(node.arg, scope)
+            base = self._resolve(node.node, scope)
+            if isinstance(base, Mapping) and isinstance(key, str):
+                if key in base:
+                    return base[key]
+                self.found.append((f"{_dotted(node.node)}.{key}", node.lineno))
+            return _ANYTHING
+        self._visit(node, scope)
+        return _ANYTHING
+
+
+def _names(target: nodes.Node) -> list[str]:
+    """The names a for or set binds (one, or a tuple of them)."""
+    if isinstance(target, nodes.Name):
+        return [target.name]
+    return [name.name for name in target.find_all(nodes.Name)]
+
+
+def _dotted(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_dotted(node.node)}.{node.attr}"
+    return "…"

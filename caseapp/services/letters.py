@@ -34,7 +34,7 @@ from caseapp.errors import InvalidInput, NotFound, TransitionRefused
 from caseapp.letters.blocks import plain_text, read_blocks
 from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
 from caseapp.letters.layout import Organization, Page, load_organization, render_pdf
-from caseapp.letters.templates import RenderedText, load_template_file, render
+from caseapp.letters.templates import RenderedText, load_template_file, render, visible
 from caseapp.letters.words import Words, load_words
 from caseapp.records.lookup import RecordSystems
 from caseapp.resources import resources_dir
@@ -106,10 +106,14 @@ def _recipient(session: Session, case: Case, context: dict[str, object],
     if LETTER_KINDS[request.kind].to == "recipient":
         notice = session.get(DownstreamNotice, request.notice_id or 0)
         assert notice is not None  # build_context checked it
-        return [notice.recipient_name, *_address_lines(notice.postal_address)], notice.email
-    requester = context["requester"]
-    assert isinstance(requester, dict)
-    return list(requester["address"]), str(requester["email"])
+        lines = [notice.recipient_name, *_address_lines(notice.postal_address)]
+        email = notice.email
+    else:
+        requester = context["requester"]
+        assert isinstance(requester, dict)
+        lines, email = list(requester["address"]), str(requester["email"])
+    # Printed as they are, outside the template: cleaned the same way as its values.
+    return [line for line in map(visible, lines) if line], visible(email)
 
 
 def _address_lines(address: str) -> list[str]:
