@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,17 @@ def cmd_letter(settings: Settings, args: argparse.Namespace) -> int:
     try:
         request = LetterRequest(args.kind, language=args.language, delivery=args.delivery,
                                 needed=args.needed, notice_id=args.notice)
+        _check_writable(args.output)  # before a serial is used
         letter = (desk.draft_letter if args.draft else desk.issue_letter)(args.ref, request)
         output = args.output or Path(letter.filename)
-        _write(output, letter.pdf)
+        try:
+            _write(output, letter.pdf)
+        except InvalidInput as error:
+            if args.draft:
+                raise
+            raise InvalidInput(f"{error.message} Letter {letter.serial} is issued and stored "
+                               f"with the case: caseapp letters pdf {letter.ref} "
+                               f"{letter.serial} -o FILE writes it again.") from None
         state = "Draft" if args.draft else f"Letter {letter.serial}"
         print(f"{state}: {letter.title} ({LETTER_KINDS[letter.kind].label}, "
               f"{letter.language}) → {output}")
@@ -151,9 +160,21 @@ def _desk(settings: Settings) -> Desk:
     return desk
 
 
+def _check_writable(output: Path | None) -> None:
+    """Refuse at once an output that cannot be written, or would replace a file."""
+    if output is not None and output.exists():
+        raise InvalidInput(f"{output} exists already: choose another file (-o).")
+    folder = output.parent if output is not None else Path.cwd()
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise InvalidInput(f"{folder}: no folder to write the letter into (-o).")
+
+
 def _write(path: Path, data: bytes) -> None:
     try:
-        path.write_bytes(data)
+        with path.open("xb") as out:  # never over another file
+            out.write(data)
+    except FileExistsError:
+        raise InvalidInput(f"{path} exists already: choose another file (-o).") from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot be written ({error.strerror or error}).") from None
 

@@ -424,6 +424,11 @@ def test_the_letter_command_issues_drafts_and_records_the_post(
     printed = capsys.readouterr().out
     assert "L-2026-000001" in printed and "SHA-256" in printed
     assert "José Núñez" in pdf_text(out.read_bytes())
+    # An output that cannot be written is refused before a serial is used.
+    assert main(["--db", db, "--user", "alice", "letter", ref, "acknowledgement", "-o",
+                 str(out)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert [v.serial for v in Desk(db, "alice").list_letters(ref)] == ["L-2026-000001"]
     assert main(["--db", db, "--user", "alice", "letter", ref, "denial", "--draft"]) != 0
     assert "not denied" in capsys.readouterr().err
     assert main(["--db", db, "--user", "alice", "letters", "mailed", ref, "L-2026-000001",

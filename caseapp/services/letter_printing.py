@@ -95,21 +95,13 @@ class BatchResult:
         return len(self.printed) + len(self.failed) + len(self.skipped) + len(self.not_done)
 
 
-def _letter(session: Session, case: Case, serial: str) -> Letter:
-    row = session.scalars(select(Letter).where(Letter.case_id == case.id,
-                                               Letter.serial == serial.strip())).first()
-    if row is None:
-        raise NotFound(f"{case.ref} has no letter {serial}.")
-    return row
-
-
 def print_letter(ctx: ServiceContext, cups: Cups, ref: str, serial: str, *,
                  printer: str | None = None, copies: int = 1) -> PrintedLetter:
     """Send an issued letter's stored PDF to ``printer`` (the server's default when None)
     and audit the print with the job id the server gave it."""
     with ctx.read() as session:
         case = load_case(session, ref)
-        row = _letter(session, case, serial)
+        row = letters.find_letter(session, case, serial)
         blob = session.get(Blob, row.sha256)
         if blob is None:
             raise NotFound(f"The PDF of letter {row.serial} is not stored.")
@@ -124,7 +116,7 @@ def _record_print(ctx: ServiceContext, ref: str, serial: str, kind: str,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        row = _letter(session, case, serial)
+        row = letters.find_letter(session, case, serial)
         now = ctx.clock.now()
         audit.record(session, actor=actor.username, action=PRINTED_ACTION, at=now, case=case,
                      detail={"letter": row.id, "serial": serial, "kind": kind,
@@ -140,7 +132,7 @@ def record_printed(ctx: ServiceContext, ref: str, serial: str, *, printer: str,
     the due list know it went out."""
     with ctx.read() as session:
         case = load_case(session, ref)
-        row = _letter(session, case, serial)
+        row = letters.find_letter(session, case, serial)
         kind, serial, ref = row.kind, row.serial, case.ref
     job = PrintJob(printer=printer.strip()[:200] or "(print dialog)", job_id=job_id.strip(),
                    number=0, title=f"{serial} {ref}", copies=copies)

@@ -322,11 +322,7 @@ def _issued_today(ctx: ServiceContext, session: Session, case: Case, request: Le
 
 def letter_pdf(ctx: ServiceContext, ref: str, serial: str) -> bytes:
     with ctx.read() as session:
-        case = load_case(session, ref)
-        row = session.scalars(select(Letter).where(Letter.case_id == case.id,
-                                                   Letter.serial == serial)).first()
-        if row is None:
-            raise NotFound(f"{case.ref} has no letter {serial}.")
+        row = find_letter(session, load_case(session, ref), serial)
         blob = session.get(Blob, row.sha256)
         if blob is None:
             raise NotFound(f"The PDF of letter {serial} is not stored.")
@@ -409,7 +405,8 @@ def list_letters(ctx: ServiceContext, ref: str) -> list[LetterView]:
         return [_view(ctx, case, row) for row in rows]
 
 
-def _letter(session: Session, case: Case, serial: str) -> Letter:
+def find_letter(session: Session, case: Case, serial: str) -> Letter:
+    """The case's letter with this serial, or NotFound."""
     row = session.scalars(select(Letter).where(Letter.case_id == case.id,
                                                Letter.serial == serial.strip())).first()
     if row is None:
@@ -432,7 +429,7 @@ def record_mailing(ctx: ServiceContext, ref: str, serial: str, *, method: str,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        row = _letter(session, case, serial)
+        row = find_letter(session, case, serial)
         day = mailed_on or ctx.clock.today()
         if day > ctx.clock.today():
             raise InvalidInput("A letter cannot be mailed in the future.")
@@ -457,7 +454,7 @@ def record_returned(ctx: ServiceContext, ref: str, serial: str, *,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        row = _letter(session, case, serial)
+        row = find_letter(session, case, serial)
         if row.mailed_on is None:
             raise TransitionRefused(f"Letter {row.serial} was not recorded as mailed.")
         day = returned_on or ctx.clock.today()
