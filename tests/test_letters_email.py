@@ -6,22 +6,27 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from caseapp.cli import main
 from caseapp.config import SmtpSettings, load_settings, save_smtp_settings
+from caseapp.db.models import Letter
 from caseapp.errors import ConfigError, InvalidInput, TransitionRefused, UserError
 from caseapp.intake.sources import SourceItem, mail_hash
-from caseapp.letters.mailer import SmtpLoginFailed, SmtpRefused, SmtpUnavailable
+from caseapp.letters.mailer import SmtpLoginFailed, SmtpRefused, SmtpUnavailable, send_raw
 from caseapp.secrets import get_secret
-from caseapp.services import Desk
+from caseapp.services import Desk, letter_email
 from caseapp.services.dto import NewCase, PartyData
-from caseapp.services.letter_email import check_smtp
+from caseapp.services.letter_email import CLAIM_LIMIT, check_smtp
 from caseapp.services.letters import LetterRequest
 from tests import mailmaker
 from tests.keyring_fixtures import MemoryKeyring
@@ -74,6 +79,20 @@ def _nothing_recorded(desk: Desk, ref: str, serial: str) -> None:
     letter = next(v for v in desk.list_letters(ref) if v.serial == serial)
     assert letter.emailed_at is None and letter.emailed_to == ""
     assert "letter.emailed" not in _actions(desk, ref)
+
+
+def _claim_of(desk: Desk, serial: str) -> tuple[datetime | None, str]:
+    with desk.db.session() as session:
+        row = session.scalars(select(Letter).where(Letter.serial == serial)).one()
+        return row.sending_at, row.sending_by
+
+
+def _set_claim(desk: Desk, serial: str, at: datetime, by: str) -> None:
+    """Another workstation's claim, as it would have written it."""
+    with desk.db.session() as session:
+        row = session.scalars(select(Letter).where(Letter.serial == serial)).one()
+        row.sending_at, row.sending_by = at, by
+        session.commit()
 
 
 def test_an_emailed_letter_arrives_with_its_pdf_and_joins_the_case_thread(
@@ -346,3 +365,85 @@ def test_a_server_that_never_answers_times_out_clearly() -> None:
         with pytest.raises(SmtpUnavailable, match=r"no answer within 0\.5 seconds") as caught:
             check_smtp(settings, PASSWORD, timeout_s=0.5)
     assert PASSWORD not in caught.value.message
+
+
+def test_a_letter_being_sent_is_not_sent_a_second_time_meanwhile(
+        desk: Desk, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, serial = _issued(desk)
+    desk.add_user("bob", "agent", "Bob Agent")
+    _use(desk, smtp_server)
+    bob = desk.as_user("bob")
+    sending, release = threading.Event(), threading.Event()
+
+    def slow_send(*args: Any, **kwargs: Any) -> None:
+        sending.set()  # the claim is committed by now
+        assert release.wait(20)
+        send_raw(*args, **kwargs)
+
+    monkeypatch.setattr(letter_email, "send_raw", slow_send)
+    outcome: list[object] = []
+    first = threading.Thread(target=lambda: outcome.append(_try_email(desk, ref, serial)))
+    first.start()
+    try:
+        assert sending.wait(20)
+        assert _claim_of(desk, serial) == (desk.clock.now(), "alice")
+        with pytest.raises(TransitionRefused,
+                           match=rf"{serial} is being emailed by alice since .* UTC"):
+            bob.email_letter(ref, serial)
+        with pytest.raises(TransitionRefused, match="being emailed by alice"):
+            bob.email_letter(ref, serial, again=True)  # not even on purpose
+        with pytest.raises(TransitionRefused, match=r"alice \(you, in another window"):
+            desk.email_letter(ref, serial)  # the same user at a second workstation
+    finally:
+        release.set()
+        first.join(30)
+    [sent] = outcome
+    assert isinstance(sent, letter_email.EmailedLetter) and not sent.again
+    assert len(smtp_server.messages) == 1
+    assert _claim_of(desk, serial) == (None, "")  # cleared with the record
+    assert _actions(desk, ref).count("letter.emailed") == 1
+    with pytest.raises(TransitionRefused, match="already emailed"):
+        bob.email_letter(ref, serial)
+
+
+def _try_email(desk: Desk, ref: str, serial: str) -> object:
+    try:
+        return desk.email_letter(ref, serial)
+    except Exception as error:  # reported to the test thread
+        return error
+
+
+def test_a_young_claim_refuses_and_a_stale_claim_is_taken_over(
+        sqlite_desk: Desk, smtp_server: SmtpServer) -> None:
+    desk = sqlite_desk
+    ref, serial = _issued(desk)
+    _use(desk, smtp_server)
+    now = desk.clock.now()
+    _set_claim(desk, serial, now - CLAIM_LIMIT + timedelta(seconds=30), "bob")
+    with pytest.raises(TransitionRefused, match="is being emailed by bob since"):
+        desk.email_letter(ref, serial)
+    assert smtp_server.messages == []
+    _nothing_recorded(desk, ref, serial)
+
+    _set_claim(desk, serial, now - CLAIM_LIMIT - timedelta(seconds=1), "bob")  # crashed
+    sent = desk.email_letter(ref, serial)
+    assert sent.to == REQUESTER and len(smtp_server.messages) == 1
+    assert _claim_of(desk, serial) == (None, "")
+    assert _actions(desk, ref).count("letter.emailed") == 1
+
+
+def test_a_failed_send_leaves_no_claim_and_a_retry_works(
+        sqlite_desk: Desk, smtp_server: SmtpServer) -> None:
+    desk = sqlite_desk
+    ref, serial = _issued(desk)
+    smtp_server.refuse.add(REQUESTER)
+    _use(desk, smtp_server)
+    with pytest.raises(SmtpRefused):
+        desk.email_letter(ref, serial)
+    assert _claim_of(desk, serial) == (None, "")
+    _nothing_recorded(desk, ref, serial)
+
+    smtp_server.refuse.clear()
+    sent = desk.email_letter(ref, serial)  # at once, not only after the claim went stale
+    assert sent.to == REQUESTER and len(smtp_server.messages) == 1
+    assert _claim_of(desk, serial) == (None, "")

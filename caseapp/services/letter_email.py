@@ -6,6 +6,14 @@ accepted it does one transaction store the sent message in the case thread (raw 
 in ``Blob``), set the letter's ``emailed_at``/``emailed_to`` and write the audit event
 ``letter.emailed``. Anything that fails before that changes nothing and says why.
 A letter already emailed is sent again only when asked for explicitly (``again``).
+
+No letter goes out twice by accident: before the message is handed to the server, a short
+write transaction claims the letter (``sending_at``/``sending_by``; every workstation takes
+the write lock in turn, so only one claim can win). While another workstation's claim is
+younger than :data:`CLAIM_LIMIT` the letter is not sent; an older claim is from a sender
+that crashed and is taken over. The server is talked to outside any transaction; the
+transaction that records the email also clears the claim, and a send that fails clears it
+(so a retry works).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import formataddr
 from pathlib import Path
 
@@ -47,8 +55,12 @@ from caseapp.services.cases import load_case, touch
 from caseapp.services.context import ServiceContext
 from caseapp.services.views import party_of
 
-__all__ = ["EmailedLetter", "SmtpCheck", "SmtpSettings", "check_smtp", "email_letter",
-           "load_smtp_settings", "password_stored", "save_smtp_settings"]
+__all__ = ["CLAIM_LIMIT", "EmailedLetter", "SmtpCheck", "SmtpSettings", "check_smtp",
+           "email_letter", "load_smtp_settings", "password_stored", "save_smtp_settings"]
+
+CLAIM_LIMIT = timedelta(minutes=5)
+"""How long a workstation's claim to be emailing a letter keeps others from sending it;
+an older claim is from a sender that crashed (sending itself times out well before)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,13 @@ def email_letter(ctx: ServiceContext, ref: str, serial: str, settings: SmtpSetti
                            "password")
     now = ctx.clock.now()
     built = build_letter_message(settings, prepared.letter, now=now)
-    send_raw(settings, secret, built.raw, [prepared.letter.to], ssl_context=ssl_context,
-             timeout_s=timeout_s)
+    prepared = _claim(ctx, ref, prepared, again, now)
+    try:
+        send_raw(settings, secret, built.raw, [prepared.letter.to], ssl_context=ssl_context,
+                 timeout_s=timeout_s)
+    except BaseException:
+        _release(ctx, prepared.letter_id, now)
+        raise
     try:
         return _record(ctx, ref, prepared, settings, built, now)
     except UserError as error:
@@ -192,11 +209,7 @@ def _prepare(ctx: ServiceContext, ref: str, serial: str, to: str | None,
         else:
             address = check_address(email, f"The email address of {who}")
         if row.emailed_at is not None and not again:
-            raise TransitionRefused(
-                f"Letter {row.serial} was already emailed to {row.emailed_to} on "
-                f"{ctx.clock.local_date(row.emailed_at).isoformat()} at "
-                f"{row.emailed_at:%H:%M} UTC. Send it again only on purpose (caseapp email "
-                f"{case.ref} {row.serial} --again).")
+            raise _already_emailed(ctx, case, row)
         blob = session.get(Blob, row.sha256)
         if blob is None:
             raise NotFound(f"The PDF of letter {row.serial} is not stored.")
@@ -213,6 +226,15 @@ def _prepare(ctx: ServiceContext, ref: str, serial: str, to: str | None,
         return _Prepared(letter, row.id, row.emailed_at is not None)
 
 
+def _already_emailed(ctx: ServiceContext, case: Case, row: Letter) -> TransitionRefused:
+    assert row.emailed_at is not None
+    return TransitionRefused(
+        f"Letter {row.serial} was already emailed to {row.emailed_to} on "
+        f"{ctx.clock.local_date(row.emailed_at).isoformat()} at "
+        f"{row.emailed_at:%H:%M} UTC. Send it again only on purpose (caseapp email "
+        f"{case.ref} {row.serial} --again).")
+
+
 def _last_message_from(session: Session, case: Case, address: str) -> Message | None:
     """The addressee's latest mail in the case thread: the email answers it."""
     return session.scalars(
@@ -221,6 +243,54 @@ def _last_message_from(session: Session, case: Case, address: str) -> Message | 
                               Message.message_id.is_not(None),
                               func.lower(Message.from_addr) == address.lower())
         .order_by(Message.id.desc()).limit(1)).first()
+
+
+# --- the claim: one workstation at a time sends a letter --------------------------------------
+
+
+def _claim(ctx: ServiceContext, ref: str, prepared: _Prepared, again: bool,
+           now: datetime) -> _Prepared:
+    """Claim the letter for this workstation (committed before anything is sent); refused
+    while another claim is younger than CLAIM_LIMIT, or when the letter was emailed
+    meanwhile and ``again`` was not asked for. The prepared letter, as emailed before or
+    not at the moment of the claim."""
+    with ctx.write() as session:
+        actor = ctx.actor(session)
+        case = load_case(session, ref)
+        row = session.get(Letter, prepared.letter_id)
+        if row is None:
+            raise NotFound(f"{case.ref}: the letter was removed before it could be sent.")
+        if row.sending_at is not None and row.sending_at > now - CLAIM_LIMIT:
+            by = row.sending_by or "another workstation"
+            if row.sending_by == actor.username:
+                by += " (you, in another window or on another workstation)"
+            raise TransitionRefused(
+                f"Letter {row.serial} is being emailed by {by} since "
+                f"{ctx.clock.local_date(row.sending_at).isoformat()} "
+                f"{row.sending_at:%H:%M:%S} UTC; it is not sent a second time. Look at the "
+                f"letter again in a few minutes: if it is not recorded as emailed by then, "
+                f"send it again.")
+        if row.emailed_at is not None and not again:
+            raise _already_emailed(ctx, case, row)
+        row.sending_at, row.sending_by = now, actor.username[:100]
+        emailed_before = row.emailed_at is not None
+    return _Prepared(prepared.letter, prepared.letter_id, emailed_before)
+
+
+def _ours(row: Letter, username: str, claimed_at: datetime) -> bool:
+    return row.sending_at == claimed_at and row.sending_by == username[:100]
+
+
+def _release(ctx: ServiceContext, letter_id: int, claimed_at: datetime) -> None:
+    """Clear this workstation's claim after a failed send (best effort: a claim left
+    behind goes stale after CLAIM_LIMIT); a claim another workstation took over stays."""
+    try:
+        with ctx.write() as session:
+            row = session.get(Letter, letter_id)
+            if row is not None and _ours(row, ctx.username, claimed_at):
+                row.sending_at, row.sending_by = None, ""
+    except Exception:  # the send's own error is the one to report
+        pass
 
 
 # --- after the server accepted it: on record ---------------------------------------------------
@@ -256,6 +326,8 @@ def _record(ctx: ServiceContext, ref: str, prepared: _Prepared, settings: SmtpSe
                              filename=letter.filename, media_type="application/pdf",
                              sha256=row.sha256, size=len(letter.pdf), created_at=now))
         row.emailed_at, row.emailed_to = now, letter.to[:320]
+        if _ours(row, actor.username, now):  # not a claim another took over meanwhile
+            row.sending_at, row.sending_by = None, ""
         touch(case, now)
         audit.record(session, actor=actor.username, action="letter.emailed", at=now,
                      case=case, detail={"letter": row.id, "serial": row.serial,

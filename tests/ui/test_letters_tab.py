@@ -1,6 +1,7 @@
 """The Letters tab of a case: the table (model tester), a letter drafted in the
 background and issued from the New letter dialog, the acknowledgement's workflow step
-offered (never taken silently), a refused kind explaining why, mailed and returned
+offered once the letter went out (mailed, emailed, printed to be mailed; never when it is
+only issued, never taken silently), a refused kind explaining why, mailed and returned
 recorded, letters printed (the pages painted onto a printer off the GUI thread), saved
 and opened."""
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
@@ -154,6 +156,30 @@ def test_the_letters_model_passes_the_model_tester(qtmodeltester: Any,
 # --- a new letter -----------------------------------------------------------------------------
 
 
+def mark_mailed(qtbot: QtBot, ui: Ui, tab: LettersTab, serial: str) -> None:
+    """Mark mailed… for the letter, first-class today, as a desk agent would."""
+    assert tab.select_serial(serial)
+    click(qtbot, tab.mailed_button)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, MarkMailedDialog)
+    choose(dialog.method, "first_class")
+    click(qtbot, dialog.ok_button)
+    ui.settle()
+    assert closed(dialog)
+
+
+def nothing_offered(page: CasePage) -> None:
+    box = page.active_dialog
+    assert not (isinstance(box, QMessageBox) and shiboken6.isValid(box) and box.isVisible())
+
+
+def offered(page: CasePage, text: str) -> QMessageBox:
+    box = page.active_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert text in box.text() and "acknowledged" in box.text()
+    return box
+
+
 def test_a_letter_is_drafted_in_the_background_issued_and_listed_and_the_step_offered(
         qtbot: QtBot, ui: Ui, threads: dict[str, list[threading.Thread]]) -> None:
     ref = new_postal_case(ui.desk)
@@ -182,11 +208,14 @@ def test_a_letter_is_drafted_in_the_background_issued_and_listed_and_the_step_of
     assert page.tabs.tabText(page.tabs.indexOf(tab)) == "Letters (1)"
     assert "letter.issued" in [entry.action for entry in ui.desk.get_case(ref).history]
 
-    # The acknowledgement completes a step: the user is asked, nothing happens silently.
+    # Issued is not sent: the step the acknowledgement completes is not offered yet.
+    nothing_offered(page)
     assert ui.desk.get_case(ref).status == "received"
-    box = page.active_dialog
-    assert isinstance(box, QMessageBox) and box.isVisible()
-    assert stored[0].serial in box.text() and "acknowledged" in box.text()
+
+    # Once it is mailed the user is asked; nothing happens silently.
+    mark_mailed(qtbot, ui, tab, stored[0].serial)
+    assert ui.desk.get_case(ref).status == "received"
+    box = offered(page, f"Letter {stored[0].serial} was mailed.")
     click(qtbot, yes_button(box))
     ui.settle()
     assert ui.desk.get_case(ref).status == "acknowledged"
@@ -197,11 +226,13 @@ def test_a_letter_is_drafted_in_the_background_issued_and_listed_and_the_step_of
 
 def test_the_step_is_not_taken_when_the_user_declines(qtbot: QtBot, ui: Ui) -> None:
     ref = new_postal_case(ui.desk)
-    page, _tab = letters_tab(ui, ref)
+    page, tab = letters_tab(ui, ref)
     dialog = new_letter_dialog(qtbot, ui, page)
     wait_for_draft(qtbot, dialog)
     click(qtbot, dialog.issue_button)
     ui.settle()
+    nothing_offered(page)
+    mark_mailed(qtbot, ui, tab, ui.desk.list_letters(ref)[0].serial)
     box = page.active_dialog
     assert isinstance(box, QMessageBox)
     box.reject()
@@ -468,6 +499,50 @@ def test_print_opens_the_print_dialog_for_the_selected_letters(qtbot: QtBot, ui:
     assert tab.output.printing is None  # nothing printed
 
 
+def test_printing_a_letter_to_be_mailed_through_the_dialog_offers_the_step_once(
+        qtbot: QtBot, ui: Ui, tmp_path: Path) -> None:
+    ref = new_postal_case(ui.desk)
+    letter = ui.desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="post"))
+    page, tab = letters_tab(ui, ref)
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setResolution(150)  # quicker for the test
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    tab.output.printer = printer  # what the dialog starts from
+
+    def print_it() -> None:
+        tab.select_serial(letter.serial)
+        tab.print_selected()
+        dialog = tab.active_dialog
+        assert dialog is not None
+        nothing_offered(page)  # not before it printed
+        dialog.accept()  # type: ignore[attr-defined]
+        ui.settle()
+        assert tab.output.printing is None
+
+    print_it()
+    assert "letter.printed" in [e.action for e in ui.desk.get_case(ref).history]
+    box = offered(page, f"Letter {letter.serial} was printed to be mailed.")
+    box.reject()
+    ui.settle()
+    print_it()  # printed again: not asked a second time
+    nothing_offered(page)
+    assert ui.desk.get_case(ref).status == "received"
+
+
+def test_printing_a_letter_to_be_emailed_offers_nothing(
+        qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = new_postal_case(ui.desk)
+    letter = ui.desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="email"))
+    monkeypatch.setattr(ui.desk, "print_letter", lambda *_a, **_k: None)
+    page, tab = letters_tab(ui, ref)
+    tab.select_serial(letter.serial)
+    tab.print_to("Office")
+    ui.settle()
+    assert "Sent 1 letter to Office" in tab.hint.text()
+    nothing_offered(page)  # a paper copy: the letter goes out by email
+
+
 def test_print_to_lists_the_print_servers_printers_and_prints_without_the_dialog(
         qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
     from caseapp.letters.printing import Printer
@@ -480,7 +555,7 @@ def test_print_to_lists_the_print_servers_printers_and_prints_without_the_dialog
         Printer("Basement", "Basement", False, False, "disabled")))
     monkeypatch.setattr(ui.desk, "print_letter", lambda ref, serial, printer=None, copies=1: (
         printed.append((ref, serial, printer, threading.current_thread()))))
-    _page, tab = letters_tab(ui, ref)
+    page, tab = letters_tab(ui, ref)
     tab.select_serial(letter.serial)
     tab.print_to_menu.aboutToShow.emit()  # as when the menu opens: the printers are asked
     assert [a.text() for a in tab.print_to_menu.actions()] == ["Looking for printers…"]
@@ -495,6 +570,16 @@ def test_print_to_lists_the_print_servers_printers_and_prints_without_the_dialog
     assert [(r, s, p) for r, s, p, _t in printed] == [(ref, letter.serial, "Office")]
     assert printed[0][3] is not threading.main_thread()
     assert "Sent 1 letter to Office" in tab.hint.text()
+    # Printed to be mailed counts as sent for the acknowledgement: offered, once.
+    box = offered(page, f"Letter {letter.serial} was printed to be mailed.")
+    box.reject()
+    ui.settle()
+    assert ui.desk.get_case(ref).status == "received"
+    tab.select_serial(letter.serial)
+    tab.print_to("Office")
+    ui.settle()
+    assert len(printed) == 2
+    nothing_offered(page)  # printed again: not asked a second time
 
 
 def test_email_asks_then_sends_in_the_background(
@@ -514,7 +599,7 @@ def test_email_asks_then_sends_in_the_background(
                              datetime(2026, 3, 4, 12), again)
 
     monkeypatch.setattr(ui.desk, "email_letter", email)
-    _page, tab = letters_tab(ui, ref)
+    page, tab = letters_tab(ui, ref)
     tab.select_serial(letter.serial)
     click(qtbot, tab.email_button)
     box = tab.active_dialog
@@ -525,3 +610,7 @@ def test_email_asks_then_sends_in_the_background(
     assert [(serial, again) for serial, again, _t in sent] == [(letter.serial, False)]
     assert sent[0][2] is not threading.main_thread()
     assert "Emailed letter" in tab.hint.text() and "zoe.agren@example.com" in tab.hint.text()
+    box = offered(page, f"Letter {letter.serial} was emailed to zoe.agren@example.com.")
+    click(qtbot, yes_button(box))
+    ui.settle()
+    assert ui.desk.get_case(ref).status == "acknowledged"

@@ -695,8 +695,10 @@ class CasePage(QWidget):
                                        f"{shortcut_text(self.letters.new_letter_action)}")
 
     def _letter_went_out(self, ref: str, kind: str, what: str) -> None:
-        """A letter that completes a step (the acknowledgement, the response) was issued,
-        mailed or emailed: once the case is reloaded, ask whether to take the step."""
+        """A letter that completes a step (the acknowledgement, the response) went out:
+        recorded as mailed, emailed, or printed to be mailed (never merely issued: the
+        step's date is when the requester was answered). Once the case is reloaded, ask
+        whether to take the step."""
         step = STEP_AFTER_SENDING.get(kind)
         if step is not None and self.showing(ref):
             self._letter_offer = (ref, step, what)

@@ -5,13 +5,18 @@ or email it (when the desk offers those), record that it was mailed or came back
 
 Everything the desk is asked runs in the background (ui/tasks.py). After a change the
 tab reloads its letters and says ``changed`` so that the case page reloads the case
-(its history and tasks follow); ``issued`` carries a letter just issued, for the page to
-offer the workflow step that letter completes.
+(its history and tasks follow); ``issued`` carries a letter just issued.
+
+``went_out`` says a letter actually went out, for the page to offer the workflow step it
+completes (acknowledged, response sent): when it is recorded as mailed, when it was
+emailed, and when a letter to be mailed was printed (the print dialog or Print to; that
+once per letter). Never when it is only issued: the step's date is what compliance
+reports count, and an issued letter may sit unsent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import shiboken6
@@ -30,13 +35,14 @@ from caseapp.letters.printing import Printer
 from caseapp.services import Desk
 from caseapp.services.dto import CaseDetail
 from caseapp.services.letter_email import EmailedLetter
-from caseapp.services.letters import LetterView, RenderedLetter
+from caseapp.services.letters import STEP_AFTER_SENDING, LetterView, RenderedLetter
 from ui.dialogs.confirm import ask
 from ui.dialogs.letter_mailing import Mailing, MarkMailedDialog, Returned, ReturnedDialog
 from ui.dialogs.letter_viewer import LetterViewer
 from ui.dialogs.new_letter import NewLetterDialog
 from ui.dialogs.saving import SavingDialog
 from ui.letter_output import LetterOutput
+from ui.letter_print import Printed
 from ui.models.letters import LettersModel
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.flow_layout import FlowLayout
@@ -63,7 +69,7 @@ def printer_label(printer: Printer) -> str:
 class LettersTab(QWidget):
     changed = Signal(str)  # the case's ref, after a letter was issued, mailed, returned…
     issued = Signal(object)  # RenderedLetter, just issued
-    went_out = Signal(str, str, str)  # ref, kind, what happened: issued, mailed, emailed
+    went_out = Signal(str, str, str)  # ref, kind, what happened: mailed, emailed, printed
     loaded = Signal(str)  # the case's ref, whenever its letters were (re)loaded
     count_changed = Signal(int)
 
@@ -79,6 +85,7 @@ class LettersTab(QWidget):
         self._pending_select = ""
         self._summary = ""
         self._message = ""
+        self._offered_printed: set[str] = set()  # serials whose printing offered the step
         self.output = LetterOutput(desk, runner, self)
         self.output.message.connect(self._say)
 
@@ -278,8 +285,8 @@ class LettersTab(QWidget):
         self._say(f"Issued {letter.title!r} as {letter.serial}.")
         self.changed.emit(letter.ref)
         self.issued.emit(letter)
-        self.went_out.emit(letter.ref, letter.kind, f"Letter {letter.serial} was issued.")
-
+        # Not went_out: issued is not sent. The step is offered once it is printed, mailed
+        # or emailed.
 
     def open_selected(self) -> None:
         letter = self._one()
@@ -295,9 +302,30 @@ class LettersTab(QWidget):
 
     def print_selected(self) -> None:
         chosen = self.selected()
-        if chosen:
-            self.output.ask_print(chosen, self, on_done=lambda _printed: self._changed())
-            self.active_dialog = self.output.dialog
+        if not chosen:
+            return
+
+        def printed(_printed: Printed) -> None:
+            self._changed()
+            self._printed(chosen)
+
+        self.output.ask_print(chosen, self, on_done=printed)
+        self.active_dialog = self.output.dialog
+
+    def _printed(self, letters: Sequence[LetterView]) -> None:
+        """Letters printed: one to be mailed has gone out as far as the step it completes
+        is concerned (the acknowledgement's date is the day it was printed to be mailed),
+        so the step is offered, once per letter; a copy of a letter already mailed or
+        emailed, or of one to be emailed, offers nothing. Of several printed together,
+        the first that completes a step is offered (the page asks one thing at a time)."""
+        letter = next((letter for letter in letters
+                       if letter.kind in STEP_AFTER_SENDING and letter.delivery == "post"
+                       and letter.status == "issued"
+                       and letter.serial not in self._offered_printed), None)
+        if letter is not None:
+            self._offered_printed.add(letter.serial)
+            self.went_out.emit(letter.ref, letter.kind,
+                               f"Letter {letter.serial} was printed to be mailed.")
 
     # --- straight to a printer, by email -----------------------------------------------
     def _fill_printers(self) -> None:
@@ -353,6 +381,7 @@ class LettersTab(QWidget):
         def done(count: int) -> None:
             self._say(f"Sent {count} letter{'s' if count != 1 else ''} to {printer}.")
             self._changed()
+            self._printed(chosen)
 
         self._runner.run(run, label=f"Printing on {printer}", on_done=done,
                          on_error=lambda error: self._failed(error), cancellable=True,
