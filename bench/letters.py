@@ -106,7 +106,6 @@ def main() -> int:
         folder = Path(temp)
         desk = Desk(f"sqlite:///{folder / 'cases.sqlite3'}", "alice", clock=Clock(fixed=NOW))
         desk.prepare(folder / "backups")
-        desk.use_letter_texts(folder / "texts")
         started = time.perf_counter()
         refs = _cases(desk, args.letters)
         made = time.perf_counter() - started

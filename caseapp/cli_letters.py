@@ -7,6 +7,10 @@
     caseapp letters mailed REF SERIAL --method certified --tracking 9400... [--on DATE]
     caseapp letters returned REF SERIAL [--on DATE] [--note TEXT]
     caseapp letters kinds
+    caseapp letters texts                              which texts the desk prints with
+    caseapp letters text KIND LANG [--save FILE | --revert]   (saving: administrators)
+    caseapp letters organization [--save FILE | --revert]
+    caseapp letters logo FILE | --remove
 """
 
 from __future__ import annotations
@@ -76,6 +80,26 @@ def add_parsers(commands: Any) -> None:
     returned.add_argument("serial")
     returned.add_argument("--on", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     returned.add_argument("--note", default="")
+    verbs.add_parser("texts", help="the letter texts: shipped, or edited for this desk")
+    text = verbs.add_parser(
+        "text", help="print a letter text; --save FILE sets it for the whole desk",
+        description="Without an option, print the text the desk prints with. --save FILE "
+        "checks the file (syntax, every placeholder) and saves it for every workstation "
+        "(administrators; audited); --revert goes back to the shipped text.")
+    text.add_argument("kind", choices=sorted(LETTER_KINDS), metavar="KIND")
+    text.add_argument("language", choices=LANGUAGES)
+    change = text.add_mutually_exclusive_group()
+    change.add_argument("--save", type=Path, metavar="FILE")
+    change.add_argument("--revert", action="store_true")
+    organization = verbs.add_parser(
+        "organization", help="the letterhead and contact lines (TOML); --save FILE")
+    change = organization.add_mutually_exclusive_group()
+    change.add_argument("--save", type=Path, metavar="FILE")
+    change.add_argument("--revert", action="store_true")
+    logo = verbs.add_parser("logo", help="the logo beside the name (PNG or JPEG)")
+    which = logo.add_mutually_exclusive_group(required=True)
+    which.add_argument("file", nargs="?", type=Path)
+    which.add_argument("--remove", action="store_true")
 
 
 def cmd_letter(settings: Settings, args: argparse.Namespace) -> int:
@@ -112,6 +136,8 @@ def cmd_letters(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     desk = _desk(settings)
     try:
+        if verb in ("texts", "text", "organization", "logo"):
+            return _texts(desk, args)
         if verb == "list":
             views = desk.list_letters(args.ref)
             if args.json:
@@ -139,6 +165,52 @@ def cmd_letters(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         desk.close()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"{path}: cannot be read ({error}).") from None
+
+
+def _texts(desk: Desk, args: argparse.Namespace) -> int:
+    verb = args.letters_command
+    if verb == "texts":
+        for info in desk.list_letter_templates():
+            print(f"{info.kind:24} {info.language}  {info.where}")
+        return 0
+    if verb == "text":
+        if args.save:
+            info = desk.save_letter_template(args.kind, args.language, _read(args.save))
+            print(f"{info.label} ({info.language}): {info.where}")
+        elif args.revert:
+            info = desk.revert_letter_template(args.kind, args.language)
+            print(f"{info.label} ({info.language}): {info.where}")
+        else:
+            print(desk.letter_template_text(args.kind, args.language), end="")
+        return 0
+    if verb == "organization":
+        if args.save:
+            desk.save_letter_organization(_read(args.save))
+            print("The organization profile is saved for every workstation of the desk.")
+        elif args.revert:
+            desk.revert_letter_organization()
+            print("The organization profile is the shipped one again.")
+        else:
+            print(desk.letter_organization(), end="")
+        return 0
+    if args.remove:
+        desk.set_letter_logo(None)
+        print("Letters print no logo.")
+        return 0
+    try:
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"{args.file}: cannot be read ({error.strerror}).") from None
+    desk.set_letter_logo(data)
+    print(f"Letters print {args.file.name} beside the name, on every workstation.")
+    return 0
 
 
 def offer_next_step(desk: Desk, ref: str, kind: str, advance: bool) -> None:

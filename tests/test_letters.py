@@ -50,10 +50,11 @@ def pdf_text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
-def audit_details(desk: Desk, ref: str, action: str) -> list[dict[str, Any]]:
+def audit_details(desk: Desk, ref: str | None, action: str) -> list[dict[str, Any]]:
     with desk.db.session() as session:
         rows = session.scalars(select(AuditEvent.detail).where(
-            AuditEvent.case_ref == ref, AuditEvent.action == action).order_by(AuditEvent.seq))
+            AuditEvent.case_ref.is_(None) if ref is None else AuditEvent.case_ref == ref,
+            AuditEvent.action == action).order_by(AuditEvent.seq))
         return [json.loads(row) for row in rows]
 
 
@@ -278,9 +279,8 @@ def test_every_shipped_text_renders_with_every_placeholder(kind: str, language: 
     assert read_blocks(rendered.body)
 
 
-def test_a_broken_template_never_produces_a_letter(staff: Staff, tmp_path: Path) -> None:
+def test_a_broken_template_never_produces_a_letter(staff: Staff) -> None:
     alice = staff.alice
-    alice.use_letter_texts(tmp_path / "texts")
     shipped = alice.shipped_letter_template("acknowledgement", "en")
     unknown = shipped.replace("{{ case.ref }}", "{{ case.reference }}", 1)
     with pytest.raises(TemplateProblem, match="unknown placeholder"):
@@ -298,7 +298,8 @@ def test_a_broken_template_never_produces_a_letter(staff: Staff, tmp_path: Path)
     sandbox = shipped.replace("{{ case.ref }}", "{{ case.__class__.__mro__ }}", 1)
     with pytest.raises(TemplateProblem):
         alice.preview_letter_template("acknowledgement", "en", sandbox)
-    assert not (tmp_path / "texts" / "en" / "acknowledgement.toml").exists()
+    assert alice.letter_template_text("acknowledgement", "en") == shipped
+    assert not any(info.edited for info in alice.list_letter_templates())
 
 
 def test_a_template_problem_names_its_line_in_the_file() -> None:
@@ -319,11 +320,9 @@ def test_a_template_problem_names_its_line_in_the_file() -> None:
     assert line_of(text.replace('subject = "S"', "subject = S")) == 2  # TOML
 
 
-def test_an_edited_text_is_used_audited_and_can_be_reverted(staff: Staff,
-                                                            tmp_path: Path) -> None:
-    alice, carol = staff.alice, staff.carol
-    alice.use_letter_texts(tmp_path / "texts")
-    carol.use_letter_texts(tmp_path / "texts")
+def test_an_edited_text_is_used_by_the_whole_desk_audited_and_can_be_reverted(
+        staff: Staff) -> None:
+    alice, carol = staff.alice, staff.carol  # carol: another workstation, an agent
     ref = new_case(alice)
     shipped = alice.shipped_letter_template("acknowledgement", "en")
     edited = shipped.replace("Thank you for contacting us.",
@@ -333,37 +332,53 @@ def test_an_edited_text_is_used_audited_and_can_be_reverted(staff: Staff,
     assert "Thank you for writing to our privacy desk." in pdf_text(preview.pdf)
     with pytest.raises(PermissionDenied):
         carol.save_letter_template("acknowledgement", "en", edited)
+    before = carol.issue_letter(ref, LetterRequest("acknowledgement"))
     info = alice.save_letter_template("acknowledgement", "en", edited)
-    assert info.edited and alice.letter_template_text("acknowledgement", "en") == edited
-    draft = carol.draft_letter(ref, LetterRequest("acknowledgement"))
-    assert "Thank you for writing to our privacy desk." in draft.text
+    assert info.edited and info.saved_by == "alice"
+    assert carol.letter_template_text("acknowledgement", "en") == edited
+    after = carol.issue_letter(ref, LetterRequest("acknowledgement"))
+    assert "Thank you for writing to our privacy desk." in after.text
+    # Each letter records which texts it was made with.
+    issued = audit_details(alice, ref, "letter.issued")
+    assert [i["texts_sha256"] for i in issued] == [before.texts_sha256, after.texts_sha256]
+    assert before.texts_sha256 != after.texts_sha256
+    saved = audit_details(alice, None, "letter.template_saved")
+    assert saved[-1]["sha256"] == hashlib.sha256(edited.encode()).hexdigest()
     alice.revert_letter_template("acknowledgement", "en")
     draft = carol.draft_letter(ref, LetterRequest("acknowledgement"))
     assert "Thank you for contacting us." in draft.text
     assert alice.verify_audit().ok
 
 
-def test_the_letterhead_carries_the_organizations_logo(staff: Staff, tmp_path: Path) -> None:
+def test_the_letterhead_and_logo_are_the_desks(staff: Staff) -> None:
     from PIL import Image
 
     from caseapp.errors import ConfigError
 
-    alice = staff.alice
-    texts = tmp_path / "texts"
-    texts.mkdir()
-    alice.use_letter_texts(texts)
+    alice, carol = staff.alice, staff.carol
     ref = new_case(alice)
-    shipped = (resources_dir() / "letters" / "organization.toml").read_text(encoding="utf-8")
-    (texts / "organization.toml").write_text(
-        shipped.replace('logo = ""', 'logo = "logo.png"'), encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"logo\.png cannot be used"):
-        alice.draft_letter(ref, LetterRequest("acknowledgement"))
-    Image.new("RGB", (300, 100), (31, 58, 95)).save(texts / "logo.png")
-    letter = alice.draft_letter(ref, LetterRequest("acknowledgement"))
+    with pytest.raises(ConfigError, match="cannot be used"):
+        alice.set_letter_logo(b"not a picture")
+    with pytest.raises(PermissionDenied):
+        carol.set_letter_logo(None)
+    picture = io.BytesIO()
+    Image.new("RGB", (300, 100), (31, 58, 95)).save(picture, format="PNG")
+    alice.set_letter_logo(picture.getvalue())
+    profile = alice.letter_organization().replace(
+        'department = "Privacy requests"', 'department = "Privacy Office"')
+    with pytest.raises(ConfigError, match="organization profile"):
+        alice.save_letter_organization("name = [")
+    alice.save_letter_organization(profile)
+    letter = carol.draft_letter(ref, LetterRequest("acknowledgement"))
     first = PdfReader(io.BytesIO(letter.pdf)).pages[0]
     assert len(first.images) == 1 and first.images[0].image is not None
     assert first.images[0].image.size == (300, 100)
-    assert "Customer Relations and Services" in pdf_text(letter.pdf)
+    assert "Privacy Office" in pdf_text(letter.pdf)
+    alice.set_letter_logo(None)
+    alice.revert_letter_organization()
+    plain_again = carol.draft_letter(ref, LetterRequest("acknowledgement"))
+    assert not PdfReader(io.BytesIO(plain_again.pdf)).pages[0].images
+    assert "Privacy requests" in pdf_text(plain_again.pdf)
 
 
 def test_issued_letters_are_stored_audited_and_their_post_recorded(staff: Staff) -> None:

@@ -548,6 +548,8 @@ class Letter(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the letter's content, printed in its footer (the PDF's own hash,
     ``sha256``, cannot be printed inside it)."""
+    texts_sha256: Mapped[str] = mapped_column(String(64), default="")
+    """SHA-256 of the text, profile and logo it was made with (which version of each)."""
     notice_id: Mapped[int | None] = mapped_column(
         ForeignKey("downstream_notices.id", ondelete="SET NULL"))
     issued_at: Mapped[datetime] = mapped_column(DateTime)
@@ -562,6 +564,22 @@ class Letter(Base):
     a claim older than a few minutes is from a crashed sender."""
     sending_by: Mapped[str] = mapped_column(String(100), default="")
     returned_on: Mapped[date | None] = mapped_column(Date)
+
+
+class LetterText(Base):
+    """A letter text, the organization profile or the logo as an administrator set it
+    for the whole desk (every workstation prints with it); what is not here is printed
+    as shipped in resources/letters."""
+
+    __tablename__ = "letter_texts"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    """``en/denial.toml``, ``organization.toml`` or ``logo``."""
+    text: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    """Of the text (of the picture, for the logo: its bytes are the blob of that hash)."""
+    saved_by: Mapped[str] = mapped_column(String(100))
+    saved_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class LetterCounter(Base):

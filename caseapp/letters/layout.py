@@ -55,7 +55,7 @@ class Organization:
     website: str
     attorneys_general: tuple[tuple[str, str], ...]
     """Jurisdiction code → where a requester may complain about our answer."""
-    logo: Path | None = None
+    logo: bytes | None = None
     """A PNG or JPEG printed at the letterhead's left (None: the name alone)."""
 
 
@@ -79,13 +79,14 @@ class Page:
     """PDF metadata: title, subject, author, keywords."""
 
 
-def load_organization(path: Path, language: str = "en") -> Organization:
+def parse_organization(text: str, source: str, language: str = "en",
+                       logo: bytes | None = None) -> Organization:
     """The profile, with its table for ``language`` (``[es]``: the name, department or
     address as letters in that language print them) laid over it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: the organization profile cannot be read ({error})"
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: the organization profile cannot be read ({error})"
                           ) from None
     translated = data.get(language, {})
     if isinstance(translated, dict):
@@ -93,8 +94,8 @@ def load_organization(path: Path, language: str = "en") -> Organization:
                  if key in ("name", "department", "address")}
     address = data.get("address", [])
     if not isinstance(data.get("name"), str) or not isinstance(address, list):
-        raise ConfigError(f"{path}: 'name' (text) and 'address' (a list of lines) are needed")
-    logo = _logo(path, str(data.get("logo", "")).strip())
+        raise ConfigError(f"{source}: 'name' (text) and 'address' (a list of lines) are "
+                          "needed")
     return Organization(
         name=data["name"], department=str(data.get("department", "")),
         address=tuple(str(line) for line in address), email=str(data.get("email", "")),
@@ -104,20 +105,17 @@ def load_organization(path: Path, language: str = "en") -> Organization:
         logo=logo)
 
 
-def _logo(profile: Path, name: str) -> Path | None:
-    """The logo file named in the profile (beside it), checked to be a picture now so
-    that a wrong one is said at once, never found half-way through a batch."""
-    if not name:
-        return None
-    logo = profile.parent / name
+def check_logo(data: bytes) -> tuple[int, int]:
+    """The picture's size in pixels; ConfigError when it is not a usable PNG or JPEG, so
+    a wrong one is said when it is set, never found half-way through a batch."""
     try:
-        width, height = ImageReader(str(logo)).getSize()
-    except Exception as error:  # ReportLab/PIL raise many kinds for a bad picture
-        raise ConfigError(f"{profile}: the logo {logo} cannot be used ({error}); give a "
-                          "PNG or JPEG file beside the profile, or logo = \"\"") from None
+        width, height = ImageReader(io.BytesIO(data)).getSize()
+    except Exception:  # ReportLab/PIL raise many kinds for a bad picture
+        raise ConfigError("The logo cannot be used: it is not a picture caseapp can read. "
+                          "Give a PNG or JPEG file.") from None
     if width <= 0 or height <= 0:
-        raise ConfigError(f"{profile}: the logo {logo} is empty")
-    return logo
+        raise ConfigError("The logo is an empty picture.")
+    return int(width), int(height)
 
 
 @cache
@@ -278,7 +276,7 @@ def _letterhead(canvas: Canvas, page: Page, head: dict[str, Any], margins: dict[
     top = height - margins["margin_top"]
     left = margins["margin_left"]
     if org.logo is not None:
-        picture = ImageReader(str(org.logo))
+        picture = ImageReader(io.BytesIO(org.logo))
         width_px, height_px = picture.getSize()
         logo_height = head["logo_height"]
         logo_width = min(logo_height * width_px / height_px, head["logo_max_width"])

@@ -86,7 +86,6 @@ class Desk:
         self._owns_parser = True
         self._records: RecordSystems | None = None
         self._owns_records = True
-        self._letter_texts: Path | None = None
 
     def as_user(self, username: str) -> Desk:
         """The same database and rules, acting as another user (demo data, tests)."""
@@ -96,7 +95,6 @@ class Desk:
         other.ctx.rules = self.ctx.rules
         other._parser, other._owns_parser = self._parser, False
         other._records, other._owns_records = self.record_systems_if_set, False
-        other._letter_texts = self._letter_texts
         # The same outgoing mail and printers as this desk (set in tests or by the window).
         for name in ("_smtp", "_smtp_password", "_smtp_ssl_context", "_smtp_settings_file",
                      "_print_server"):
@@ -410,31 +408,21 @@ class Desk:
     # --- letters ---------------------------------------------------------------------------
     def draft_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """The letter as it would be issued now (serial DRAFT); nothing is stored."""
-        return letters.draft(self.ctx, self._systems_for(ref, request), ref, request,
-                             edited=self.letter_texts)
+        return letters.draft(self.ctx, self._systems_for(ref, request), ref, request)
 
     def issue_letter(self, ref: str, request: letters.LetterRequest) -> letters.RenderedLetter:
         """Issue a letter: serial, PDF stored with the case, audited with its SHA-256."""
-        return letters.issue(self.ctx, self._systems_for(ref, request), ref, request,
-                             edited=self.letter_texts)
+        return letters.issue(self.ctx, self._systems_for(ref, request), ref, request)
 
     def letter_pdf(self, ref: str, serial: str) -> bytes:
         return letters.letter_pdf(self.ctx, ref, serial)
 
-    @property
-    def letter_texts(self) -> Path:
-        """Where an administrator's edited letter texts are kept (the settings folder's
-        letters/ unless use_letter_texts was called)."""
-        return self._letter_texts or Paths.for_user().config_dir / "letters"
-
-    def use_letter_texts(self, folder: Path) -> None:
-        self._letter_texts = folder
-
     def list_letter_templates(self) -> list[letter_templates.TemplateInfo]:
-        return letter_templates.list_templates(self.letter_texts)
+        return letter_templates.list_templates(self.ctx)
 
     def letter_template_text(self, kind: str, language: str) -> str:
-        return letter_templates.template_text(self.letter_texts, kind, language)
+        """The text the desk prints with: as an administrator saved it, else shipped."""
+        return letter_templates.template_text(self.ctx, kind, language)
 
     def shipped_letter_template(self, kind: str, language: str) -> str:
         return letter_templates.shipped_text(kind, language)
@@ -442,16 +430,30 @@ class Desk:
     def preview_letter_template(self, kind: str, language: str, text: str
                                 ) -> letters.RenderedLetter:
         """The text as a sample letter, or TemplateProblem (with its line)."""
-        return letter_templates.preview_template(self.letter_texts, kind, language, text)
+        return letter_templates.preview_template(self.ctx, kind, language, text)
 
     def save_letter_template(self, kind: str, language: str, text: str
                              ) -> letter_templates.TemplateInfo:
-        return letter_templates.save_template(self.ctx, self.letter_texts, kind, language,
-                                              text)
+        """For the whole desk (administrators); refused unless it renders."""
+        return letter_templates.save_template(self.ctx, kind, language, text)
 
     def revert_letter_template(self, kind: str, language: str
                                ) -> letter_templates.TemplateInfo:
-        return letter_templates.revert_template(self.ctx, self.letter_texts, kind, language)
+        return letter_templates.revert_template(self.ctx, kind, language)
+
+    def letter_organization(self) -> str:
+        """The organization profile (letterhead, contacts) as TOML text."""
+        return letter_templates.organization_text(self.ctx)
+
+    def save_letter_organization(self, text: str) -> None:
+        letter_templates.save_organization(self.ctx, text)
+
+    def revert_letter_organization(self) -> None:
+        letter_templates.revert_organization(self.ctx)
+
+    def set_letter_logo(self, data: bytes | None) -> None:
+        """The logo beside the name on every letter (PNG or JPEG bytes; None: none)."""
+        letter_templates.set_logo(self.ctx, data)
 
     def step_after_sending(self, ref: str, kind: str) -> StepOption | None:
         """The step sending this kind of letter completes (acknowledge, approve and send)

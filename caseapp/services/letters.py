@@ -28,13 +28,20 @@ from caseapp.db.models import (
     DownstreamNotice,
     Letter,
     LetterCounter,
+    LetterText,
     Task,
 )
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused
 from caseapp.letters.blocks import plain_text, read_blocks
 from caseapp.letters.kinds import DELIVERIES, LETTER_KINDS
-from caseapp.letters.layout import Organization, Page, load_organization, render_pdf
-from caseapp.letters.templates import RenderedText, load_template_file, render, visible
+from caseapp.letters.layout import Organization, Page, parse_organization, render_pdf
+from caseapp.letters.templates import (
+    RenderedText,
+    TemplateProblem,
+    parse_template,
+    render,
+    visible,
+)
 from caseapp.letters.words import Words, load_words
 from caseapp.records.lookup import RecordSystems
 from caseapp.resources import resources_dir
@@ -85,6 +92,8 @@ class RenderedLetter:
     """Where the letter would be emailed ("" when nobody's address is known)."""
     fingerprint: str = ""
     """SHA-256 of the content, printed in the footer."""
+    texts_sha256: str = ""
+    """SHA-256 of the text, profile and logo it was made with."""
     letter_id: int | None = None
     document_id: int | None = None
 
@@ -137,36 +146,76 @@ def _required(case: Case, kind: str, delivery: str, address: list[str], email: s
                            "address. Add it to the case, or print and mail the letter.")
 
 
-def letter_file(folder: Path, edited: Path | None, relative: str) -> Path:
-    """A letters file (``en/denial.toml``, ``organization.toml``) as an administrator
-    edited it (in ``edited``, the user's settings folder), else as shipped."""
-    if edited is not None and (edited / relative).is_file():
-        return edited / relative
-    return folder / "letters" / relative
+@dataclass(frozen=True)
+class DeskTexts:
+    """What the desk prints with: the texts an administrator set for the whole desk (in
+    the database) over the shipped ones (resources/letters), and the logo."""
+
+    folder: Path
+    edited: dict[str, str]
+    logo: bytes | None
+    logo_sha256: str = ""
+
+    def text(self, name: str) -> tuple[str, str]:
+        """(the text of ``en/denial.toml`` or ``organization.toml``, where it is from)."""
+        if name in self.edited:
+            return self.edited[name], f"{name} (edited for this desk)"
+        path = self.folder / "letters" / name
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as error:
+            raise TemplateProblem(f"The letter text {path} cannot be read "
+                                  f"({error.strerror})") from None
+
+    def organization(self, language: str) -> Organization:
+        text, source = self.text(ORGANIZATION)
+        return parse_organization(text, source, language, self.logo)
+
+    def fingerprint(self, *names: str) -> str:
+        """SHA-256 of the texts a letter was made with and of the logo."""
+        digest = hashlib.sha256()
+        for name in names:
+            digest.update(self.text(name)[0].encode("utf-8") + b"\0")
+        digest.update(self.logo_sha256.encode("ascii"))
+        return digest.hexdigest()
+
+
+ORGANIZATION = "organization.toml"
+LOGO = "logo"
+
+
+def desk_texts(session: Session, folder: Path | None = None) -> DeskTexts:
+    rows = {row.name: row for row in session.scalars(select(LetterText))}
+    logo_row = rows.pop(LOGO, None)
+    logo = session.get(Blob, logo_row.sha256) if logo_row is not None else None
+    return DeskTexts(folder or resources_dir(), {name: row.text for name, row in rows.items()},
+                     logo.data if logo is not None else None,
+                     logo_row.sha256 if logo_row is not None else "")
 
 
 def _compose(ctx: ServiceContext, session: Session, case: Case, request: LetterRequest,
-             serial: str, extra: Extra, folder: Path, edited: Path | None = None
-             ) -> RenderedLetter:
+             serial: str, extra: Extra, folder: Path) -> RenderedLetter:
     # A notice to a business downstream is in English, whatever the requester's language.
     to_recipient = LETTER_KINDS[request.kind].to == "recipient"
     language = request.language or ("en" if to_recipient else case.language) or "en"
     words: Words = load_words(folder, language)
-    org = load_organization(letter_file(folder, edited, "organization.toml"), language)
+    texts = desk_texts(session, folder)
+    org = texts.organization(language)
     context = build_context(ctx, session, case, request.kind, words, org, serial, extra)
     address, email = _recipient(session, case, context, request)
     _required(case, request.kind, request.delivery, address, email)
-    template = load_template_file(letter_file(folder, edited,
-                                              f"{language}/{request.kind}.toml"),
-                                  request.kind, language)
+    name = f"{language}/{request.kind}.toml"
+    body, source = texts.text(name)
+    template = parse_template(body, request.kind, language, source)
     text = render(template, context)
     staff = context["staff"]
     assert isinstance(staff, dict)
-    return lay_out(
+    letter = lay_out(
         words, org, text, kind=request.kind, language=language, ref=case.ref,
         received_on=words.date(case.received_on), serial=serial, address=tuple(address),
         email=email, staff_name=str(staff["name"]), today=words.date(ctx.clock.today()),
         folder=folder)
+    return dataclasses.replace(letter, texts_sha256=texts.fingerprint(name, ORGANIZATION))
 
 
 def lay_out(words: Words, org: Organization, text: RenderedText, *, kind: str,
@@ -213,15 +262,14 @@ def require_verified_case(ctx: ServiceContext, ref: str) -> None:
 
 
 def draft(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
-          request: LetterRequest, folder: Path | None = None, edited: Path | None = None
-          ) -> RenderedLetter:
+          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
     """The letter as it would be issued now, marked DRAFT; nothing is stored."""
     _check(request)
     extra = _extra(ctx, systems, ref, request)
     with ctx.read() as session:
         case = load_case(session, ref)
         return _compose(ctx, session, case, request, DRAFT_SERIAL, extra,
-                        folder or resources_dir(), edited)
+                        folder or resources_dir())
 
 
 def _next_serial(session: Session, year: int) -> str:
@@ -234,8 +282,7 @@ def _next_serial(session: Session, year: int) -> str:
 
 
 def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
-          request: LetterRequest, folder: Path | None = None, edited: Path | None = None
-          ) -> RenderedLetter:
+          request: LetterRequest, folder: Path | None = None) -> RenderedLetter:
     """Issue the letter: a serial, the PDF stored with the case, the letter recorded and
     audited (serial, kind, SHA-256), all in one transaction."""
     _check(request)
@@ -251,7 +298,7 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
                 return earlier
         serial = _next_serial(session, ctx.clock.today().year)
         letter = _compose(ctx, session, case, request, serial, extra,
-                          folder or resources_dir(), edited)
+                          folder or resources_dir())
         now = ctx.clock.now()
         if session.get(Blob, letter.sha256) is None:
             session.add(Blob(sha256=letter.sha256, size=len(letter.pdf), data=letter.pdf,
@@ -265,7 +312,8 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
                      language=letter.language, serial=serial, sha256=letter.sha256,
                      title=letter.title[:300], subject=letter.subject[:300],
                      delivery=request.delivery, recipient="\n".join(letter.recipient),
-                     fingerprint=letter.fingerprint, notice_id=request.notice_id, issued_at=now,
+                     fingerprint=letter.fingerprint, texts_sha256=letter.texts_sha256,
+                     notice_id=request.notice_id, issued_at=now,
                      issued_by=actor.username, mail_method="", tracking_number="",
                      emailed_to="", sending_by="")
         session.add(row)
@@ -274,6 +322,7 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
         audit.record(session, actor=actor.username, action="letter.issued", at=now, case=case,
                      detail={"letter": row.id, "kind": request.kind, "serial": serial,
                              "sha256": letter.sha256, "fingerprint": letter.fingerprint,
+                             "texts_sha256": letter.texts_sha256,
                              "language": letter.language,
                              "delivery": request.delivery})
         session.flush()

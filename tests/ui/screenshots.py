@@ -370,8 +370,6 @@ def _letters_shots(window: MainWindow, admin: Desk, folder: Path, out: Path) -> 
     from ui.dialogs.letter_texts import LetterTextsDialog
     from ui.dialogs.new_letter import NewLetterDialog
 
-    admin.use_letter_texts(folder / "letter-texts")
-    window.desk.use_letter_texts(folder / "letter-texts")
     ref = letters_case(window.desk)
     window.open_case(ref)
     _settle(window)

@@ -29,12 +29,11 @@ SHIPPED_PHRASE = "Thank you for contacting us."
 EDITED_PHRASE = "Thank you for writing to our privacy team."
 
 
-@pytest.fixture
-def edited_folder(ui: Ui, tmp_path: Path) -> Path:
-    """The administrator's texts go to the test's folder, never the user's."""
-    folder = tmp_path / "letter-texts"
-    ui.desk.use_letter_texts(folder)
-    return folder
+def is_edited(desk: Desk, kind: str, language: str) -> bool:
+    """Whether the desk prints this kind with an administrator's text (kept in the
+    database, for every workstation)."""
+    return any(info.edited for info in desk.list_letter_templates()
+               if (info.kind, info.language) == (kind, language))
 
 
 def open_texts(qtbot: QtBot, ui: Ui) -> LetterTextsDialog:
@@ -68,7 +67,6 @@ def replace_in_editor(dialog: LetterTextsDialog, old: str, new: str) -> None:
 def test_the_templates_model_passes_the_model_tester(qtmodeltester: Any,
                                                      sqlite_desk: Desk,
                                                      tmp_path: Path) -> None:
-    sqlite_desk.use_letter_texts(tmp_path / "texts")
     text = sqlite_desk.letter_template_text("denial", "es")
     sqlite_desk.save_letter_template("denial", "es", text)
     infos = tuple(sqlite_desk.list_letter_templates())
@@ -85,7 +83,7 @@ def test_the_templates_model_passes_the_model_tester(qtmodeltester: Any,
 
 
 def test_an_unknown_placeholder_is_shown_on_its_line_and_cannot_be_saved(
-        qtbot: QtBot, ui: Ui, edited_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
     previews: list[threading.Thread] = []
     original = ui.desk.preview_letter_template
 
@@ -115,7 +113,7 @@ def test_an_unknown_placeholder_is_shown_on_its_line_and_cannot_be_saved(
     ui.settle()
     assert "Not saved" in dialog.status.text()
     assert dialog.editor.textCursor().blockNumber() == line - 1
-    assert not (edited_folder / "en" / "acknowledgement.toml").exists()
+    assert not is_edited(ui.desk, "acknowledgement", "en")
     draft_ref = _case(ui.desk)
     assert "{{" not in ui.desk.draft_letter(draft_ref, LetterRequest("acknowledgement")).text
     # A syntax error too, on its own line.
@@ -139,7 +137,7 @@ def _case(desk: Desk) -> str:
 
 
 def test_a_saved_edit_is_used_by_the_next_letter_and_can_be_reverted(
-        qtbot: QtBot, ui: Ui, edited_folder: Path) -> None:
+        qtbot: QtBot, ui: Ui) -> None:
     ref = _case(ui.desk)
     request = LetterRequest("acknowledgement", delivery="email")
     assert SHIPPED_PHRASE in ui.desk.draft_letter(ref, request).text
@@ -154,7 +152,7 @@ def test_a_saved_edit_is_used_by_the_next_letter_and_can_be_reverted(
     ui.settle()
     assert "Saved" in dialog.status.text()
     assert not dialog.modified()
-    assert (edited_folder / "en" / "acknowledgement.toml").is_file()
+    assert is_edited(ui.desk, "acknowledgement", "en")
     assert EDITED_PHRASE in ui.desk.draft_letter(ref, request).text
     # The list marks it edited.
     row = next(r for r in dialog.model._rows if (r.kind, r.language)
@@ -176,7 +174,7 @@ def test_a_saved_edit_is_used_by_the_next_letter_and_can_be_reverted(
 
 
 def test_unsaved_changes_are_not_dropped_without_asking(
-        qtbot: QtBot, ui: Ui, edited_folder: Path) -> None:
+        qtbot: QtBot, ui: Ui) -> None:
     dialog = open_texts(qtbot, ui)
     replace_in_editor(dialog, SHIPPED_PHRASE, EDITED_PHRASE)
     # Choosing another text asks first; the edit stays until the user says so.
@@ -197,7 +195,7 @@ def test_unsaved_changes_are_not_dropped_without_asking(
     click(qtbot, yes_button(box))
     ui.settle()
     assert closed(dialog)
-    assert not (edited_folder / "en" / "acknowledgement.toml").exists()
+    assert not is_edited(ui.desk, "acknowledgement", "en")
 
 
 def test_only_an_administrator_changes_texts(qtbot: QtBot, sqlite_desk: Desk,
@@ -206,7 +204,6 @@ def test_only_an_administrator_changes_texts(qtbot: QtBot, sqlite_desk: Desk,
 
     sqlite_desk.add_user("carol", "agent", "Carol")
     carol = sqlite_desk.as_user("carol")
-    carol.use_letter_texts(tmp_path / "texts")
     runner = TaskRunner()
     dialog = LetterTextsDialog(carol, runner, is_admin=False)
     qtbot.addWidget(dialog)

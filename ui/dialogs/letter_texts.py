@@ -258,7 +258,7 @@ class LetterTextsDialog(QDialog):
             self.heading.setText("")
             return
         info = shown.info
-        where = (f"Edited text, used instead of the shipped one ({info.path})" if info.edited
+        where = (f"Edited text, used instead of the shipped one ({info.where})" if info.edited
                  else "The text shipped with caseapp")
         language = LANGUAGE_LABELS.get(info.language, info.language)
         self.heading.setText(f"<b>{html.escape(info.label)}</b> · {html.escape(language)} · "
@@ -440,8 +440,8 @@ class LetterTextsDialog(QDialog):
             self.saving = False
             self.shown = Shown(saved, text)
             self.editor.document().setModified(False)
-            self.status.setText(f"Saved. Letters of this kind in this language use the new "
-                                f"text from now on ({saved.path}).")
+            self.status.setText("Saved. Letters of this kind in this language use the new "
+                                "text from now on, on every workstation of the desk.")
             self._update_heading()
             self._update_buttons()
             self.reload_list()
@@ -475,8 +475,8 @@ class LetterTextsDialog(QDialog):
         self.active_dialog = ask(
             self, "Revert to the shipped text",
             f"Go back to the text of {info.label} ({info.language}) shipped with caseapp? "
-            + ("The edited text is kept as a .bak file beside it." if info.edited else
-               "Your unsaved changes are discarded."),
+            + ("The edited text is no longer used on any workstation (its hash stays in "
+               "the audit trail)." if info.edited else "Your unsaved changes are discarded."),
             "Revert", self.revert, warning=True)
 
     def revert(self) -> None:

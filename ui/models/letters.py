@@ -187,7 +187,7 @@ class LetterTemplatesModel(FrozenRowsModel[TemplateInfo]):
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(
                 f"{row.label} ({row.language}): "
-                + (f"an administrator's text, {row.path}" if row.edited
+                + (f"an administrator's text, {row.where}" if row.edited
                    else "the text shipped with caseapp"))
         if role == Qt.ItemDataRole.FontRole and row.edited:
             return self._bold

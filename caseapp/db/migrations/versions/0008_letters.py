@@ -1,4 +1,4 @@
-"""letters issued for cases, and their serial counter
+"""letters issued for cases, their serial counter, and the desk's letter texts
 
 Revision ID: 0008
 Revises: 0007
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("delivery", sa.String(length=10), nullable=False),
         sa.Column("recipient", sa.Text(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("texts_sha256", sa.String(length=64), nullable=False, server_default=""),
         sa.Column("notice_id", sa.Integer(), nullable=True),
         sa.Column("issued_at", sa.DateTime(), nullable=False),
         sa.Column("issued_by", sa.String(length=100), nullable=False),
@@ -55,6 +56,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_letters_case_id"), "letters", ["case_id"])
     op.create_table(
+        "letter_texts",
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("saved_by", sa.String(length=100), nullable=False),
+        sa.Column("saved_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_letter_texts")),
+    )
+    op.create_table(
         "letter_counters",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
@@ -64,5 +74,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("letter_counters")
+    op.drop_table("letter_texts")
     op.drop_index(op.f("ix_letters_case_id"), table_name="letters")
     op.drop_table("letters")
