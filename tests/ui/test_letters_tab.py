@@ -530,6 +530,31 @@ def test_printing_a_letter_to_be_mailed_through_the_dialog_offers_the_step_once(
     assert ui.desk.get_case(ref).status == "received"
 
 
+def test_printing_from_the_viewer_offers_the_step_too(
+        qtbot: QtBot, ui: Ui, tmp_path: Path) -> None:
+    ref = new_postal_case(ui.desk)
+    letter = ui.desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="post"))
+    page, tab = letters_tab(ui, ref)
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setResolution(150)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    tab.output.printer = printer
+    tab.select_serial(letter.serial)
+    tab.open_selected()
+    viewer = tab.active_dialog
+    assert isinstance(viewer, LetterViewer)
+    viewer.print_button.click()
+    dialog = tab.output.dialog
+    assert dialog is not None
+    dialog.accept()  # type: ignore[attr-defined]
+    ui.settle()
+    qtbot.waitUntil(lambda: tab.output.printing is None, timeout=20_000)
+    ui.settle()
+    box = offered(page, f"Letter {letter.serial} was printed to be mailed.")
+    box.reject()
+
+
 def test_printing_a_letter_to_be_emailed_offers_nothing(
         qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
     ref = new_postal_case(ui.desk)

@@ -3,6 +3,8 @@ and Save PDF as…."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import shiboken6
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
 from caseapp.services import Desk
 from caseapp.services.letters import LetterView
 from ui.letter_output import LetterOutput
+from ui.letter_print import Printed
 from ui.models.letters import status_details
 from ui.tasks import TaskRunner
 from ui.widgets.pdf_preview import PdfPreview
@@ -24,7 +27,8 @@ from ui.widgets.pdf_preview import PdfPreview
 
 class LetterViewer(QDialog):
     def __init__(self, desk: Desk, runner: TaskRunner, output: LetterOutput,
-                 letter: LetterView, parent: QWidget | None = None) -> None:
+                 letter: LetterView, parent: QWidget | None = None,
+                 on_printed: Callable[[Printed], None] | None = None) -> None:
         super().__init__(parent)
         self.letter = letter
         self._output = output
@@ -36,7 +40,8 @@ class LetterViewer(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.print_button = QPushButton("&Print…")
         self.print_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Print))
-        self.print_button.clicked.connect(lambda: output.ask_print([letter], self))
+        self.print_button.clicked.connect(
+            lambda: output.ask_print([letter], self, on_done=on_printed))
         self.save_button = QPushButton("Save PDF &as…")
         self.save_button.setShortcut(QKeySequence(QKeySequence.StandardKey.SaveAs))
         self.save_button.clicked.connect(lambda: output.ask_save(letter, self))

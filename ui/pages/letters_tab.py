@@ -292,7 +292,12 @@ class LettersTab(QWidget):
         letter = self._one()
         if letter is None:
             return
-        self._open(LetterViewer(self._desk, self._runner, self.output, letter, self))
+        def printed(_printed: Printed) -> None:  # printed from the viewer: as from here
+            self._changed()
+            self._printed([letter])
+
+        self._open(LetterViewer(self._desk, self._runner, self.output, letter, self,
+                                on_printed=printed))
 
     def save_selected(self) -> None:
         letter = self._one()
