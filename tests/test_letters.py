@@ -386,8 +386,10 @@ def test_issued_letters_are_stored_audited_and_their_post_recorded(staff: Staff)
     ref = new_case(alice, name="José Núñez")
     draft = alice.draft_letter(ref, LetterRequest("acknowledgement"))
     assert draft.serial == "DRAFT" and alice.list_letters(ref) == []
+    assert pdf_text(draft.pdf).count("DRAFT") >= 2  # the serial and the watermark
     first = alice.issue_letter(ref, LetterRequest("acknowledgement"))
     second = alice.issue_letter(ref, LetterRequest("acknowledgement", language="es"))
+    assert "DRAFT" not in pdf_text(first.pdf) and "BORRADOR" not in pdf_text(second.pdf)
     assert (first.serial, second.serial) == ("L-2026-000001", "L-2026-000002")
     stored = alice.letter_pdf(ref, first.serial)
     assert stored == first.pdf and hashlib.sha256(stored).hexdigest() == first.sha256

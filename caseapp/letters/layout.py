@@ -8,7 +8,9 @@ bundled DejaVu Sans, so every name prints (and extracts) as written.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +79,8 @@ class Page:
     signature: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]
     """PDF metadata: title, subject, author, keywords."""
+    watermark: str = ""
+    """Printed large and faint across every page ("DRAFT" on a draft)."""
 
 
 def parse_organization(text: str, source: str, language: str = "en",
@@ -169,11 +173,13 @@ def render_pdf(page: Page, body: str, resources: Path, *, invariant: bool = Fals
                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
 
     def first_page(canvas: Canvas, _doc: Any) -> None:
+        _watermark(canvas, page, width, height)
         _letterhead(canvas, page, head, margins, width, height)
         _address(canvas, page, address, style, margins, width, height)
         _footer(canvas, page, footer, margins, width)
 
     def later_page(canvas: Canvas, _doc: Any) -> None:
+        _watermark(canvas, page, width, height)
         _footer(canvas, page, footer, margins, width)
 
     document.addPageTemplates([
@@ -245,6 +251,11 @@ def _table(block: Table, cell: ParagraphStyle, text: dict[str, Any], usable: flo
     return table
 
 
+def _printed(markup: str) -> str:
+    """A cell's text as printed (its bold marks and character references undone)."""
+    return html.unescape(re.sub(r"</?b>", "", markup))
+
+
 def _column_widths(block: Table, usable: float, size: float) -> list[float]:
     """Column widths as a browser sets an automatic table: every column as wide as its
     longest cell when they all fit; otherwise each keeps at least its longest word (the
@@ -252,7 +263,8 @@ def _column_widths(block: Table, usable: float, size: float) -> list[float]:
     padding = 2 * 6 + 2
     narrowest, widest = [], []
     for column in range(len(block.header)):
-        cells = [(BOLD, block.header[column]), *((REGULAR, row[column]) for row in block.rows)]
+        cells = [(BOLD, _printed(block.header[column])),
+                 *((REGULAR, _printed(row[column])) for row in block.rows)]
         narrowest.append(max((pdfmetrics.stringWidth(word, font, size)
                               for font, cell in cells for word in cell.split()), default=0)
                          + padding)
@@ -325,6 +337,21 @@ def _address(canvas: Canvas, page: Page, address: dict[str, Any], style: dict[st
     info_width = right - address["left"] - address["width"] - 12
     _w, h = info.wrap(info_width, 200)
     info.drawOn(canvas, right - info_width, height - address["top"] - h)
+
+
+def _watermark(canvas: Canvas, page: Page, width: float, height: float) -> None:
+    if not page.watermark:
+        return
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.6, 0.6, 0.6, alpha=0.18))
+    # As large as fits the page's diagonal with a margin, whatever the word's length.
+    room = 0.6 * (width ** 2 + height ** 2) ** 0.5
+    size = min(110.0, 110.0 * room / pdfmetrics.stringWidth(page.watermark, BOLD, 110))
+    canvas.setFont(BOLD, size)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(45)
+    canvas.drawCentredString(0, -size / 3, page.watermark)
+    canvas.restoreState()
 
 
 def _fit(text: str, width: float, size: float) -> str:

@@ -64,7 +64,7 @@ def load_words(folder: Path, language: str) -> Words:
                           f"written in: {', '.join(sorted(data))})")
     words = data[language]
     for key in ("months", "date", "page", "closing", "case", "received", "serial",
-                "fingerprint", "withheld", "and"):
+                "fingerprint", "withheld", "and", "draft"):
         if key not in words:
             raise ConfigError(f"{path}: [{language}] has no '{key}'")
     return Words(language, words)

@@ -236,7 +236,8 @@ def lay_out(words: Words, org: Organization, text: RenderedText, *, kind: str,
                f"{words['fingerprint']} SHA-256 {fingerprint}",
         page_label=words["page"], signature=(words["closing"], "", staff_name, org.name),
         metadata=(("title", text.title), ("subject", text.subject),
-                  ("author", org.name), ("keywords", f"{ref} {serial}")))
+                  ("author", org.name), ("keywords", f"{ref} {serial}")),
+        watermark=words["draft"] if serial == DRAFT_SERIAL else "")
     pdf = render_pdf(page, text.body, folder, invariant=True)
     return RenderedLetter(
         ref=ref, kind=kind, language=language, serial=serial, title=text.title,
