@@ -22,6 +22,8 @@ from caseapp import (
     cli_letters,
     cli_print,
     cli_records,
+    cli_reports,
+    cli_search,
     cli_sources,
 )
 from caseapp.config import Settings, load_settings
@@ -220,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_email.add_parsers(commands)
     cli_letters.add_parsers(commands)
     cli_print.add_parsers(commands)
+    cli_search.add_parsers(commands)
+    cli_reports.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -594,6 +598,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "printers": cli_print.cmd_printers,
     "print": cli_print.cmd_print,
     "letters": cli_letters.cmd_letters,
+    "search": cli_search.cmd_search,
+    "report": cli_reports.cmd_report,
 }
 
 

@@ -257,7 +257,8 @@ def test_the_migrations_build_exactly_the_models_schema(database_url: str,
     try:
         migrate.upgrade(db, tmp_path / "backups")
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True, "include_name": migrate.include_name})
             differences = compare_metadata(context, Base.metadata)
         assert differences == []
     finally:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseapp.errors import DatabaseUnavailable, DiskFull, InvalidInput
+from caseapp.search.tracking import track_changes
 
 
 def is_sqlite(url: str) -> bool:
@@ -122,6 +123,7 @@ class Database:
         self.url = _normalize_url(url)
         self.engine = make_engine(self.url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        track_changes(self.session_factory)  # the search index, in the same transaction
 
     @property
     def is_sqlite(self) -> bool:

@@ -140,6 +140,13 @@ def _styles(folder: Path) -> dict[str, Any]:
     return data
 
 
+def registered_fonts(resources: Path) -> tuple[str, str]:
+    """The bundled fonts (regular, bold) as registered with ReportLab, for other
+    documents (the reports) to print with the letters' font."""
+    _styles(resources)
+    return REGULAR, BOLD
+
+
 def _style(name: str, size: float, leading: float, **more: Any) -> ParagraphStyle:
     return ParagraphStyle(name, **{"fontName": REGULAR, "fontSize": size, "leading": leading,
                                    "splitLongWords": True, **more})

@@ -60,7 +60,13 @@ def _text(value: object) -> str:
 # --- names and addresses ------------------------------------------------------------------
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _fold_once(text: str) -> str:
+    if text.isascii():  # most text: the same result, without a pass per character
+        text = _NOT_ASCII_ALNUM.sub(" ", _APOSTROPHES.sub("", text.lower()))
+        return text.strip()
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHES.sub("", text.casefold().translate(_LETTERS))

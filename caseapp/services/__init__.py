@@ -25,6 +25,7 @@ from caseapp.records.connect import SecretLookup
 from caseapp.records.lookup import RecordSystems
 from caseapp.records.sources import SourcesConfig, load_sources
 from caseapp.records.suppression import PersonIdentifiers
+from caseapp.reports.model import MetricsReport, RequestLog
 from caseapp.secrets import get_secret
 from caseapp.services import (
     cases,
@@ -42,6 +43,8 @@ from caseapp.services import (
     suppression,
     users,
 )
+from caseapp.services import reports as service_reports
+from caseapp.services import search as service_search
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
     AccessReportData,
@@ -295,6 +298,39 @@ class Desk:
 
     def complete_task(self, ref: str, task_id: int) -> Changed:
         return steps.complete_task(self.ctx, ref, task_id)
+
+    # --- search ------------------------------------------------------------------------
+    # One search box over cases, parties, messages, notes, scans' and letters' text
+    # (caseapp.search); the index is kept current by every write (caseapp.search.tracking).
+    _search_ready = False
+
+    def search(self, query: service_search.SearchQuery) -> service_search.SearchResults:
+        """One page of the cases matching the text (anything typed is a valid search) and
+        the filters, best first, each with a marked snippet; an empty text lists by the
+        filters. The first search of a desk indexes the cases that have no document yet
+        (a database from before search)."""
+        if not self._search_ready:
+            service_search.ensure_index(self.ctx)
+            self._search_ready = True
+        return service_search.search(self.ctx, query)
+
+    def rebuild_search_index(self) -> int:
+        """Every case's search document built again; returns how many."""
+        count = service_search.rebuild_index(self.ctx)
+        self._search_ready = True
+        return count
+
+    def save_search(self, name: str, query: service_search.SearchQuery
+                    ) -> service_search.SavedSearchView:
+        """Keep ``query`` under ``name`` for this user (a search of that name is replaced)."""
+        return service_search.save_search(self.ctx, name, query)
+
+    def list_saved_searches(self) -> tuple[service_search.SavedSearchView, ...]:
+        return service_search.list_saved_searches(self.ctx)
+
+    def delete_saved_search(self, name: str) -> None:
+        service_search.delete_saved_search(self.ctx, name)
+    # --- end of search -----------------------------------------------------------------
 
     # --- customer records ---------------------------------------------------------------
     def use_sources(self, sources: Path | SourcesConfig, data_dir: Path,
@@ -613,6 +649,26 @@ class Desk:
     ):
         """Administrator: change a clock marked configurable; new due dates use it."""
         return legal_clocks.set_clock(self.ctx, jurisdiction, request_type, clock, days)
+
+    # --- reports -------------------------------------------------------------------------
+    # CCPA §7102 metrics and the §7101 request log (caseapp.reports.model: what counts).
+    def metrics_report(self, year: int) -> MetricsReport:
+        """The §7102 metrics of the privacy requests received in ``year``."""
+        return service_reports.metrics(self.ctx, year)
+
+    def request_log(self, start: date | None = None, end: date | None = None
+                    ) -> RequestLog:
+        """The §7101 log of the privacy requests received from ``start`` to ``end``
+        (default: the 24 months up to today)."""
+        return service_reports.request_log(self.ctx, start, end)
+
+    def report_csv(self, report: MetricsReport | RequestLog) -> bytes:
+        return service_reports.report_csv(report)
+
+    def report_pdf(self, report: MetricsReport | RequestLog) -> bytes:
+        """Headed with the organization the letters print."""
+        return service_reports.report_pdf(self.ctx, report)
+    # --- end of reports --------------------------------------------------------------------
 
     # --- users and audit ---------------------------------------------------------------
     def current_user(self) -> UserView:

@@ -544,8 +544,6 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
     keys = SORT_KEYS[query.sort]
     order = [key.desc() if query.descending else key.asc() for key in keys]
     order.append(Case.id.desc() if query.descending else Case.id.asc())
-    today = ctx.clock.today()
-    workflow = ctx.workflow
     with ctx.read() as session:
         total = _count(ctx, session, query)
         # First the page's ids, joining only what the order and filter need ...
@@ -560,24 +558,32 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
             ids_statement.order_by(*order).offset(offset).limit(limit)
         ))
         # ... then what the list shows, for those rows only.
-        columns: AnySelect = select(
-            Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
-            Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
-            Case.intake_review,
-        ).select_from(Case)
-        shown = session.execute(
-            _with_assignee(_with_requester(columns)).where(Case.id.in_(page_ids))
-        ).all() if page_ids else []
-        by_id = {row[0]: row for row in shown}
-        rows = [by_id[case_id] for case_id in page_ids if case_id in by_id]
-        types: dict[int, list[str]] = defaultdict(list)
-        if rows:
-            for case_id, request_type in session.execute(
-                select(CaseRequestType.case_id, CaseRequestType.request_type)
-                .where(CaseRequestType.case_id.in_(page_ids))
-                .order_by(CaseRequestType.id)
-            ):
-                types[case_id].append(request_type)
+        result = case_rows(ctx, session, page_ids)
+    return CasePage(rows=tuple(result), offset=offset, total=total)
+
+
+def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> list[CaseRow]:
+    """The case list's rows of these cases, in this order (missing ids left out)."""
+    today = ctx.clock.today()
+    workflow = ctx.workflow
+    columns: AnySelect = select(
+        Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
+        Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
+        Case.intake_review,
+    ).select_from(Case)
+    shown = session.execute(
+        _with_assignee(_with_requester(columns)).where(Case.id.in_(case_ids))
+    ).all() if case_ids else []
+    by_id = {row[0]: row for row in shown}
+    rows = [by_id[case_id] for case_id in case_ids if case_id in by_id]
+    types: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for case_id, request_type in session.execute(
+            select(CaseRequestType.case_id, CaseRequestType.request_type)
+            .where(CaseRequestType.case_id.in_(case_ids))
+            .order_by(CaseRequestType.id)
+        ):
+            types[case_id].append(request_type)
     result = []
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
          is_child, assignee, intake_review) in rows:
@@ -605,4 +611,4 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
                 intake_review=bool(intake_review),
             )
         )
-    return CasePage(rows=tuple(result), offset=offset, total=total)
+    return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from caseapp.db.migrate import include_name
 from caseapp.db.models import Base
 
 connection = context.config.attributes["connection"]
@@ -12,6 +13,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
     compare_type=True,
+    include_name=include_name,  # the search index is no model
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,143 @@
+"""The search index behind one interface, on SQLite FTS5 or PostgreSQL tsvector/GIN.
+
+Both hold one row per case in ``search_documents`` (case_id, the sections as JSON, the
+folded words); migration 0009 adds, per dialect:
+
+- SQLite: ``search_fts``, an external-content FTS5 table over ``folded`` (rowid = case
+  id; unicode61 with remove_diacritics 2 as a second line behind the folding), kept in
+  step with ``search_documents`` by triggers;
+- PostgreSQL: ``tsv``, a generated ``to_tsvector('simple', folded)`` column with a GIN
+  index ('simple': no stemming, no stop words, the folding is ours).
+
+``search_documents`` and ``search_fts*`` are no ORM models: Core only, and the schema
+comparison leaves them out (caseapp.db.migrate.include_name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    TextualSelect,
+    delete,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from caseapp.db.models import Case
+from caseapp.search.document import BATCH, build_document, load_case_texts
+from caseapp.search.query import ParsedQuery
+
+_metadata = MetaData()
+documents = Table(
+    "search_documents", _metadata,
+    Column("case_id", Integer, ForeignKey(Case.id, ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("sections", Text, nullable=False),
+    Column("folded", Text, nullable=False),
+)
+
+
+class Backend(Protocol):
+    def matching(self, query: ParsedQuery) -> TextualSelect:
+        """SELECT case_id, rank (lower is better) of the cases matching ``query``."""
+        ...
+
+    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None: ...
+
+
+class SqliteBackend:
+    def matching(self, query: ParsedQuery) -> TextualSelect:
+        return text(
+            "SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
+            "WHERE search_fts MATCH :match"
+        ).bindparams(match=query.to_fts5()).columns(case_id=Integer, rank=Float)
+
+    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        statement = sqlite.insert(documents)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[documents.c.case_id],
+            set_={"sections": statement.excluded.sections,
+                  "folded": statement.excluded.folded}), rows)
+
+
+class PostgresBackend:
+    def matching(self, query: ParsedQuery) -> TextualSelect:
+        return text(
+            "SELECT d.case_id AS case_id, -ts_rank(d.tsv, q.query) AS rank "
+            "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
+            "WHERE d.tsv @@ q.query"
+        ).bindparams(match=query.to_tsquery()).columns(case_id=Integer, rank=Float)
+
+    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        statement = postgresql.insert(documents)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[documents.c.case_id],
+            set_={"sections": statement.excluded.sections,
+                  "folded": statement.excluded.folded}), rows)
+
+
+def backend_for(connection: Connection) -> Backend:
+    if connection.dialect.name == "sqlite":
+        return SqliteBackend()
+    if connection.dialect.name == "postgresql":
+        return PostgresBackend()
+    raise NotImplementedError(f"No search index on {connection.dialect.name}")
+
+
+def reindex_cases(connection: Connection, case_ids: Iterable[int]) -> int:
+    """Rebuild the documents of these cases; a case that no longer exists leaves the
+    index. Returns how many documents were written."""
+    ids = sorted(set(case_ids))
+    written = 0
+    backend = backend_for(connection)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        texts = load_case_texts(connection, chunk)
+        gone = [case_id for case_id in chunk if case_id not in texts]
+        if gone:
+            connection.execute(delete(documents).where(documents.c.case_id.in_(gone)))
+        rows = []
+        for case_id, case_text in texts.items():
+            document = build_document(case_text)
+            rows.append({"case_id": case_id, "sections": document.sections_json(),
+                         "folded": document.folded})
+        if rows:
+            backend.upsert(connection, rows)
+            written += len(rows)
+    return written
+
+
+def missing_cases(connection: Connection) -> list[int]:
+    """Cases without a search document (a database from before the index)."""
+    return list(connection.scalars(
+        select(Case.id).where(~select(documents.c.case_id)
+                              .where(documents.c.case_id == Case.id).exists())
+        .order_by(Case.id)))
+
+
+def rebuild(connection: Connection) -> int:
+    """Every case's document written again; documents of vanished cases dropped."""
+    connection.execute(delete(documents).where(
+        ~select(Case.id).where(Case.id == documents.c.case_id).exists()))
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+    return reindex_cases(connection, connection.scalars(select(Case.id)).all())
+
+
+def stored_sections(connection: Connection, case_ids: Sequence[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    return {case_id: sections for case_id, sections in connection.execute(
+        select(documents.c.case_id, documents.c.sections)
+        .where(documents.c.case_id.in_(case_ids)))}

@@ -1,0 +1,102 @@
+"""The snippet shown with a hit: a short piece of the case's text around the words that
+matched, with where those words are (character spans), for the window to highlight.
+
+Built in Python from the document's original text for both backends alike: each word of
+the text is folded as the index folded it and compared with the query's words, so what
+is marked is exactly what was searched ("Núñez" is marked for "nunez"; "(916) 555-0143"
+for "916.555.0143").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caseapp.search.document import Section
+from caseapp.search.query import ParsedQuery
+from caseapp.search.text import WORD, find_identifiers, fold_words, phone_forms
+
+LENGTH = 160
+"""Characters of a snippet (about two lines of the results list)."""
+BEFORE = 40
+"""Context kept before the first marked word."""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    spans: tuple[tuple[int, int], ...]  # (start, end) of each marked word in ``text``
+    source: str = ""  # where it comes from: case, requester, message, note, scan, ...
+
+    def marked(self, before: str = "[", after: str = "]") -> str:
+        """The text with each span wrapped (for the command line and tests)."""
+        out, at = [], 0
+        for start, end in self.spans:
+            out += [self.text[at:start], before, self.text[start:end], after]
+            at = end
+        out.append(self.text[at:])
+        return "".join(out)
+
+
+def _matches(section: str, query: ParsedQuery) -> list[tuple[int, int, str]]:
+    """(start, end, which query word) of every word of ``section`` the query matches."""
+    words, prefixes = query.words, query.prefixes
+    found: list[tuple[int, int, str]] = []
+    for match in WORD.finditer(section):
+        for word in fold_words(match.group(0)):
+            if word in words:
+                found.append((match.start(), match.end(), word))
+                break
+            hit = next((p for p in prefixes if word.startswith(p)), None)
+            if hit is not None:
+                found.append((match.start(), match.end(), hit))
+                break
+    for item in find_identifiers(section):  # a phone number written any way at all
+        if item.kind == "phone" and (words | prefixes) & set(phone_forms(item.words[0])):
+            found = [f for f in found if not (item.start <= f[0] < item.end)]
+            found.append((item.start, item.end, item.words[0]))
+    return sorted(found)
+
+
+def _window(matches: list[tuple[int, int, str]]) -> int:
+    """Where the piece with the most different matched words starts."""
+    best, best_count = matches[0][0], 0
+    for index, (start, _end, _word) in enumerate(matches):
+        count = len({word for s, _e, word in matches[index:] if s < start + LENGTH - BEFORE})
+        if count > best_count:
+            best, best_count = start, count
+    return best
+
+
+def make_snippet(sections: tuple[Section, ...], query: ParsedQuery) -> Snippet:
+    """The best piece of the sections for ``query``; without matches, the case's first
+    words (an empty text lists cases by their filters alone)."""
+    if not sections:
+        return Snippet("", ())
+    scored = []
+    for order, section in enumerate(sections):
+        matches = _matches(section.text, query) if query.terms else []
+        scored.append((-len({m[2] for m in matches}), order, section, matches))
+    _count, _order, section, matches = min(scored, key=lambda item: item[:2])
+    text = section.text
+    if not matches:
+        return Snippet(_cut(text, 0)[0], (), section.source)
+    anchor = _window(matches)
+    start = max(0, anchor - BEFORE)
+    if start:
+        space = text.find(" ", start, anchor)
+        start = space + 1 if space != -1 else start
+    piece, end = _cut(text, start)
+    lead = "…" if start else ""
+    spans = tuple((s - start + len(lead), min(e, end) - start + len(lead))
+                  for s, e, _word in matches if start <= s < end)
+    return Snippet(lead + piece, spans, section.source)
+
+
+def _cut(text: str, start: int) -> tuple[str, int]:
+    """LENGTH characters from ``start``, ended at a space, "…" when text follows."""
+    end = start + LENGTH
+    if end >= len(text):
+        return text[start:], len(text)
+    space = text.rfind(" ", start + LENGTH // 2, end)
+    end = space if space != -1 else end
+    return text[start:end] + "…", end

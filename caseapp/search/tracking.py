@@ -1,0 +1,84 @@
+"""The index kept current in the same transaction as the change, for every writer.
+
+After each flush the session notes which cases' indexed rows changed (the case's
+reference or summary, its request types, parties, messages, notes, documents, letters;
+new and deleted ones; a message or document moved from one case to another counts for
+both). Just before the transaction commits those cases' documents are rebuilt from what
+the database now holds, once per case however many flushes there were; a case that is
+gone leaves the index. A rollback forgets the list with the changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
+
+from caseapp.db.models import (
+    Case,
+    CaseRequestType,
+    Document,
+    Letter,
+    Message,
+    Note,
+    Party,
+)
+from caseapp.search.index import reindex_cases
+
+PENDING = "caseapp.search.pending"
+"""session.info key: the ids of the cases to index before the commit."""
+
+_CHILDREN = (CaseRequestType, Party, Message, Note, Document, Letter)
+_CASE_FIELDS = ("ref", "summary")
+
+
+def _case_ids(obj: object, changed: bool) -> Iterator[int]:
+    """The cases ``obj`` (new, deleted: ``changed``; else modified) belongs to."""
+    if isinstance(obj, Case):
+        state = instance_state(obj)
+        if obj.id is not None and (changed or any(
+                state.attrs[name].history.has_changes() for name in _CASE_FIELDS)):
+            yield obj.id
+        return
+    if isinstance(obj, _CHILDREN):
+        history = instance_state(obj).attrs.case_id.history
+        for value in (*history.sum(), obj.case_id):
+            if isinstance(value, int):
+                yield value
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    pending: set[int] = session.info.setdefault(PENDING, set())
+    for obj in session.new:
+        pending.update(_case_ids(obj, True))
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            pending.update(_case_ids(obj, False))
+    for obj in session.deleted:
+        pending.update(_case_ids(obj, True))
+
+
+def _before_commit(session: Session) -> None:
+    if not session.info.get(PENDING) and not session.new and not session.dirty \
+            and not session.deleted:
+        return
+    session.flush()  # the last changes too, so they are in the list
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        reindex_cases(session.connection(), pending)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: the list is done with
+        session.info.pop(PENDING, None)
+
+
+def track_changes(factory: sessionmaker[Any]) -> None:
+    """Keep the search index current for every session ``factory`` makes."""
+    if not event.contains(factory, "after_flush", _after_flush):
+        event.listen(factory, "after_flush", _after_flush)
+        event.listen(factory, "before_commit", _before_commit)
+        event.listen(factory, "after_transaction_end", _after_transaction_end)

@@ -1,0 +1,245 @@
+"""Finding cases by any text staff remember, with the case list's filters.
+
+``search`` runs one query: the text (anything typed, caseapp.search.query) against the
+cases' search documents, the filters on the cases, one page of hits ranked best first
+(an empty text lists by the filters, in the desk's order), each with a marked snippet,
+and the total. Saved searches keep a query under a name per user for the navigation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import Session
+
+from caseapp.db.models import Case, CaseRequestType, SavedSearch, User
+from caseapp.errors import InvalidInput, NotFound
+from caseapp.search import index
+from caseapp.search.document import sections_from_json
+from caseapp.search.query import parse_query
+from caseapp.search.snippet import Snippet, make_snippet
+from caseapp.services.cases import AnySelect, case_rows
+from caseapp.services.context import ServiceContext
+from caseapp.services.dto import CaseRow
+from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """The search box's text and the filters beside it. Empty fields filter nothing."""
+
+    text: str = ""
+    status: str = ""
+    request_type: str = ""
+    channel: str = ""
+    jurisdiction: str = ""
+    assignee: str = ""  # a username
+    child: bool = False  # only cases about a child under 13
+    overdue: bool = False  # only cases past their due date and still awaiting a response
+    received_from: date | None = None
+    received_to: date | None = None  # inclusive
+    limit: int = 50
+    offset: int = 0
+
+    def to_json(self) -> str:
+        values = asdict(self)
+        for key in ("received_from", "received_to"):
+            values[key] = values[key].isoformat() if values[key] else None
+        for key in ("limit", "offset"):
+            values.pop(key)
+        return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+    @staticmethod
+    def from_json(stored: str) -> SearchQuery:
+        values = json.loads(stored)
+        known = {name for name in SearchQuery.__dataclass_fields__} - {"limit", "offset"}
+        kept: dict[str, Any] = {key: value for key, value in values.items() if key in known}
+        for key in ("received_from", "received_to"):
+            kept[key] = date.fromisoformat(kept[key]) if kept.get(key) else None
+        return SearchQuery(**kept)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    case: CaseRow  # ref, requester name, status label, due date ... as the case list has
+    snippet: Snippet  # the text around the matched words, their spans marked
+
+    @property
+    def ref(self) -> str:
+        return self.case.ref
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    hits: tuple[SearchHit, ...]
+    total: int
+    offset: int
+    query: SearchQuery
+
+
+@dataclass(frozen=True)
+class SavedSearchView:
+    name: str
+    query: SearchQuery
+
+
+def _check(ctx: ServiceContext, query: SearchQuery) -> SearchQuery:
+    if query.status and query.status not in ctx.workflow.states:
+        raise InvalidInput(f"Unknown status '{query.status}'. Known: "
+                           f"{', '.join(ctx.workflow.states)}.")
+    if query.request_type and query.request_type not in REQUEST_TYPES:
+        raise InvalidInput(f"Unknown request type '{query.request_type}'. Known: "
+                           f"{', '.join(REQUEST_TYPES)}.")
+    if query.channel and query.channel not in CHANNELS:
+        raise InvalidInput(f"Unknown channel '{query.channel}'. Known: {', '.join(CHANNELS)}.")
+    if query.received_from and query.received_to and query.received_from > query.received_to:
+        raise InvalidInput("The received date range ends before it starts.")
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidInput(f"Show between 1 and {MAX_LIMIT} results at a time.")
+    if query.offset < 0:
+        raise InvalidInput("The offset cannot be negative.")
+    return replace(query, jurisdiction=query.jurisdiction.strip().upper(),
+                   assignee=query.assignee.strip())
+
+
+def _filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> AnySelect:
+    if query.status:
+        statement = statement.where(Case.status == query.status)
+    if query.request_type:
+        statement = statement.where(select(CaseRequestType.id).where(
+            CaseRequestType.case_id == Case.id,
+            CaseRequestType.request_type == query.request_type).exists())
+    if query.channel:
+        statement = statement.where(Case.channel == query.channel)
+    if query.jurisdiction:
+        statement = statement.where(Case.jurisdiction == query.jurisdiction)
+    if query.assignee:
+        statement = statement.where(Case.assignee_id == select(User.id).where(
+            User.username == query.assignee).scalar_subquery())
+    if query.child:
+        statement = statement.where(Case.is_child.is_(True))
+    if query.overdue:  # as the case list's "overdue" view counts it
+        statement = statement.where(Case.status.in_(ctx.workflow.awaiting_response_states),
+                                    Case.due_on < ctx.clock.today())
+    if query.received_from:
+        statement = statement.where(Case.received_on >= query.received_from)
+    if query.received_to:
+        statement = statement.where(Case.received_on < query.received_to + timedelta(days=1))
+    return statement
+
+
+def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
+    """One page of the cases matching the text and the filters, best match first."""
+    query = _check(ctx, query)
+    parsed = parse_query(query.text)
+    if parsed.matches_nothing:
+        return SearchResults((), 0, query.offset, query)
+    with ctx.read() as session:
+        connection = session.connection()
+        if parsed.is_empty:
+            ids_statement = _filtered(ctx, query, select(Case.id, literal(0.0)))
+            count_statement = _filtered(ctx, query, select(func.count(Case.id)))
+            order: tuple[Any, ...] = (Case.priority, Case.due_on, Case.id)
+        else:
+            hits = index.backend_for(connection).matching(parsed).subquery("hits")
+            joined = hits.c.case_id == Case.id
+            ids_statement = _filtered(ctx, query, select(Case.id, hits.c.rank)
+                                      .select_from(Case).join(hits, joined))
+            count_statement = _filtered(ctx, query, select(func.count(Case.id))
+                                        .select_from(Case).join(hits, joined))
+            order = (hits.c.rank, Case.priority, Case.due_on, Case.id)
+        total = int(session.scalar(count_statement) or 0)
+        page = [case_id for case_id, _rank in session.execute(
+            ids_statement.order_by(*order).offset(query.offset).limit(query.limit))]
+        rows = case_rows(ctx, session, page)
+        stored = index.stored_sections(connection, page)
+        ids = {ref: case_id for ref, case_id in session.execute(
+            select(Case.ref, Case.id).where(Case.id.in_(page)))}
+    result = [SearchHit(row, make_snippet(sections_from_json(stored.get(ids[row.ref], "[]")),
+                                          parsed)) for row in rows]
+    return SearchResults(tuple(result), total, query.offset, query)
+
+
+def ensure_index(ctx: ServiceContext) -> int:
+    """Index the cases that have no search document yet (a database from before search
+    came, cases written around the services); returns how many. Cheap when there are
+    none: one anti-join on the primary keys."""
+    with ctx.read() as session:
+        missing = index.missing_cases(session.connection())
+    if not missing:
+        return 0
+    with ctx.write() as session:
+        return index.reindex_cases(session.connection(), index.missing_cases(
+            session.connection()))
+
+
+def rebuild_index(ctx: ServiceContext) -> int:
+    """Every case's search document built again (``caseapp search --reindex``)."""
+    with ctx.write() as session:
+        ctx.actor(session)
+        return index.rebuild(session.connection())
+
+
+# --- saved searches ---------------------------------------------------------------------
+
+MAX_NAME = 100
+
+
+def _name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInput("Give the saved search a name.")
+    if len(cleaned) > MAX_NAME:
+        raise InvalidInput(f"A saved search's name has at most {MAX_NAME} characters.")
+    return cleaned
+
+
+def _saved(session: Session, owner: str, name: str) -> SavedSearch | None:
+    return session.scalars(select(SavedSearch).where(
+        SavedSearch.owner == owner, SavedSearch.name == name)).first()
+
+
+def save_search(ctx: ServiceContext, name: str, query: SearchQuery) -> SavedSearchView:
+    """Keep ``query`` (text and filters; not the page) under ``name`` for this user; a
+    search of that name is replaced."""
+    name = _name(name)
+    query = _check(ctx, query)
+    with ctx.write() as session:
+        ctx.actor(session)
+        row = _saved(session, ctx.username, name)
+        if row is None:
+            row = SavedSearch(owner=ctx.username, name=name, query_json="",
+                              saved_at=ctx.clock.now())
+            session.add(row)
+        row.query_json = query.to_json()
+        row.saved_at = ctx.clock.now()
+    return SavedSearchView(name, SearchQuery.from_json(row.query_json))
+
+
+def list_saved_searches(ctx: ServiceContext) -> tuple[SavedSearchView, ...]:
+    """This user's saved searches by name."""
+    with ctx.read() as session:
+        rows = session.execute(select(SavedSearch.name, SavedSearch.query_json).where(
+            SavedSearch.owner == ctx.username).order_by(SavedSearch.name)).all()
+    views = []
+    for name, stored in rows:
+        try:
+            views.append(SavedSearchView(name, SearchQuery.from_json(stored)))
+        except (ValueError, TypeError):
+            views.append(SavedSearchView(name, SearchQuery()))
+    return tuple(views)
+
+
+def delete_saved_search(ctx: ServiceContext, name: str) -> None:
+    with ctx.write() as session:
+        row = _saved(session, ctx.username, " ".join(name.split()))
+        if row is None:
+            raise NotFound(f"No saved search '{name}'.")
+        session.delete(row)
+
