@@ -43,6 +43,7 @@ from reportlab.platypus import Table as PdfTable
 from caseapp.errors import ConfigError
 from caseapp.letters.blocks import Block, Bullets, Heading, Table, read_blocks
 from caseapp.letters.blocks import Paragraph as TextParagraph
+from caseapp.pdf_pages import counting_canvas
 
 REGULAR, BOLD = "CaseappSans", "CaseappSans-Bold"
 
@@ -388,29 +389,13 @@ def _footer(canvas: Canvas, page: Page, footer: dict[str, Any], margins: dict[st
 
 def _numbered(label: str, footer: dict[str, Any], margins: dict[str, Any], width: float
               ) -> Any:
-    """A canvas that writes "Page x of y" once it knows y (pages are kept, then drawn)."""
+    """A canvas that writes "Page x of y" once it knows y."""
 
-    class NumberedCanvas(Canvas):  # type: ignore[misc]  # ReportLab has no types
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
+    def mark(canvas: Canvas, number: int, total: int) -> None:
+        canvas.setFont(REGULAR, footer["size"])
+        canvas.setFillColor(colors.HexColor(footer["color"]))
+        canvas.drawRightString(width - margins["margin_right"],
+                               margins["margin_bottom"] / 2 + footer["size"] * 0.6,
+                               label.format(page=number, pages=total))
 
-        def showPage(self) -> None:
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._pages)
-            for number, state in enumerate(self._pages, start=1):
-                self.__dict__.update(state)
-                self.saveState()
-                self.setFont(REGULAR, footer["size"])
-                self.setFillColor(colors.HexColor(footer["color"]))
-                self.drawRightString(width - margins["margin_right"],
-                                     margins["margin_bottom"] / 2 + footer["size"] * 0.6,
-                                     label.format(page=number, pages=total))
-                self.restoreState()
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
+    return counting_canvas(mark)

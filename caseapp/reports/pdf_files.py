@@ -22,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
 from caseapp.letters.layout import registered_fonts
+from caseapp.pdf_pages import counting_canvas
 from caseapp.reports.csv_files import days_text, mean_text
 from caseapp.reports.model import (
     DENIAL_REASON_LABELS,
@@ -68,31 +69,14 @@ class _Styles:
 def _numbered(label: str, styles: _Styles) -> Any:
     """A canvas that writes the footer, with "Page x of y" once y is known."""
 
-    class NumberedCanvas(Canvas):  # type: ignore[misc]  # ReportLab has no types
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
+    def mark(canvas: Canvas, number: int, total: int) -> None:
+        width = canvas._pagesize[0]
+        canvas.setFont(styles.regular, styles.footer_size)
+        canvas.setFillColor(GREY)
+        canvas.drawString(MARGIN, MARGIN / 2, label)
+        canvas.drawRightString(width - MARGIN, MARGIN / 2, f"Page {number} of {total}")
 
-        def showPage(self) -> None:
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._pages)
-            for number, state in enumerate(self._pages, start=1):
-                self.__dict__.update(state)
-                width = self._pagesize[0]
-                self.saveState()
-                self.setFont(styles.regular, styles.footer_size)
-                self.setFillColor(GREY)
-                self.drawString(MARGIN, MARGIN / 2, label)
-                self.drawRightString(width - MARGIN, MARGIN / 2,
-                                     f"Page {number} of {total}")
-                self.restoreState()
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
+    return counting_canvas(mark)
 
 
 def _build(flow: list[Any], *, title: str, footer: str, organization: str,
