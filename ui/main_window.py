@@ -23,15 +23,19 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QStyle,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from caseapp.config import Paths
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, Changed, UserView
+from caseapp.services.search import SavedSearchView
 from ui import mail_import
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
@@ -46,9 +50,12 @@ from ui.mail_import import ImportOutcome, run_import, split_droppable
 from ui.models.case_table import CaseTableModel
 from ui.pages.case_page import CasePage
 from ui.pages.intake_page import IntakePage
+from ui.pages.search_results import SearchResultsPage
 from ui.tasks import Progress, Task, TaskRunner, TaskStatus
 from ui.widgets.case_list import CaseListPanel
 from ui.widgets.navigation import INTAKE_ENTRIES, INTAKE_VIEWS, NAV_ENTRIES, Navigation
+from ui.widgets.saved_searches import SavedSearches
+from ui.widgets.search_box import SEARCH_KEYS, SearchBox
 
 DEFAULT_VIEW = "open"
 DEFAULT_SIZE = (1400, 850)
@@ -82,13 +89,27 @@ class MainWindow(QMainWindow):
         self.case_list = CaseListPanel(self.model)
         self.case_page = CasePage(desk, self.runner)
         self.intake_page = IntakePage(desk, self.runner)
+        # The search (ui/widgets/search_box.py): its results take the case list's place.
+        self.search_box = SearchBox()
+        self.search_page = SearchResultsPage(desk, self.runner)
+        self.saved_searches = SavedSearches()
+        self._open_when_found = False
         self.active_dialog: QWidget | None = None
         self.import_task: Task | None = None
         self.last_import: ImportOutcome | None = None
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.nav)
-        splitter.addWidget(self.case_list)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self.nav, 1)
+        left_layout.addWidget(self.saved_searches)
+        self.middle = QStackedWidget()  # the case list, or the search results
+        self.middle.addWidget(self.case_list)
+        self.middle.addWidget(self.search_page)
+        splitter.addWidget(left)
+        splitter.addWidget(self.middle)
         splitter.addWidget(self.case_page)
         splitter.addWidget(self.intake_page)  # instead of the list and page, for mail
         self.intake_page.hide()
@@ -136,6 +157,7 @@ class MainWindow(QMainWindow):
         self.intake.cases_added.connect(self.refresh)
         self.intake.open_case.connect(self.case_page.show_ref)
         self.intake.install(self.menuBar(), self.toolbar)
+        self._install_search()
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",
@@ -158,8 +180,12 @@ class MainWindow(QMainWindow):
                                            "Reload the list, the counts and the open case")
         self.refresh_action.setIcon(
             style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload))
-        self.find_action = self._action("&Filter the list", self.case_list.focus_filter,
-                                        "Ctrl+F")
+        self.find_action = self._action(
+            "&Search…", self.focus_search, "",
+            "Search cases, people, mail, notes, scans and letters (Ctrl+F, Ctrl+K)")
+        self.find_action.setShortcuts([QKeySequence(keys) for keys in SEARCH_KEYS])
+        self.filter_action = self._action("&Filter the list", self.case_list.focus_filter,
+                                          "Ctrl+Shift+F")
         self.desk_order_action = self._action(
             "&Desk order", self.sort_desk_order, "",
             "Urgent (child) cases first, then the earliest due")
@@ -193,6 +219,7 @@ class MainWindow(QMainWindow):
             self.view_actions[entry.view] = action
         view_menu.addSeparator()
         view_menu.addAction(self.find_action)
+        view_menu.addAction(self.filter_action)
         view_menu.addAction(self.desk_order_action)
         # The open case: the page keeps these enabled exactly like its buttons.
         page = self.case_page
@@ -285,6 +312,9 @@ class MainWindow(QMainWindow):
         if self.nav.current_view() in INTAKE_VIEWS:
             self.intake_page.reload()
         self.load_users()
+        self.load_saved_searches()
+        if self.searching():
+            self.search_page.run()
 
     def _view_selected(self, view: str) -> None:
         """A case view shows the list and the case; a mail list shows the intake page."""
@@ -294,7 +324,7 @@ class MainWindow(QMainWindow):
             nav, rest = sizes[0], max(sum(sizes) - sizes[0], 1)
             if mail:
                 self._case_sizes = (sizes[1], sizes[2])
-            self.case_list.setVisible(not mail)
+            self.middle.setVisible(not mail)
             self.case_page.setVisible(not mail)
             self.intake_page.setVisible(mail)
             # The intake page takes the place of the list and the case page.
@@ -320,12 +350,106 @@ class MainWindow(QMainWindow):
         if self.nav.current_view() in INTAKE_VIEWS:
             return
         text = self.case_list.filter_edit.text().strip()
-        self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}"
-                                 + (f" matching “{text}”" if text else ""))
+        if not self.searching():
+            self.count_label.setText(f"{total:,} case{'s' if total != 1 else ''}"
+                                     + (f" matching “{text}”" if text else ""))
         if self._pending_select and self.case_list.select_ref(self._pending_select):
             self._pending_select = None
         elif self._pending_select and not self.model.canFetchMore():
             self._pending_select = None  # not in this view
+
+    # --- search ------------------------------------------------------------------------
+    def _install_search(self) -> None:
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.toolbar.addWidget(spacer)
+        self.toolbar.addWidget(self.search_box)
+        box, page = self.search_box, self.search_page
+        box.search_requested.connect(self._search)
+        box.activated.connect(self._search_entered)
+        box.cleared.connect(self.close_search)
+        box.to_results.connect(page.focus_results)
+        page.open_case.connect(self.case_page.show_ref)
+        page.close_requested.connect(self.close_search)
+        page.finished.connect(self._search_finished)
+        page.saved.connect(self._search_saved)
+        self.saved_searches.chosen.connect(self.run_saved_search)
+        self.saved_searches.delete_requested.connect(self.delete_saved_search)
+        self.nav.itemClicked.connect(lambda _item: self.close_search())
+        self.load_saved_searches()
+
+    def focus_search(self) -> None:
+        """Ctrl+F, Ctrl+K."""
+        self.search_box.focus()
+
+    def searching(self) -> bool:
+        return self.middle.currentWidget() is self.search_page
+
+    def _show_search(self) -> None:
+        if self.nav.current_view() in INTAKE_VIEWS:
+            self.nav.select_view("open")  # the results take the case list's place
+        self.middle.setCurrentWidget(self.search_page)
+
+    def _search(self, text: str) -> None:
+        if not text.strip() and not self.search_page.has_filters():
+            if self.searching():
+                self.close_search()
+            return
+        self._show_search()
+        self.search_page.search(text)
+
+    def _search_entered(self) -> None:
+        """Enter in the search field: open the best hit (once it is there)."""
+        if not self.searching():
+            return
+        if self.search_page.busy():
+            self._open_when_found = True
+        else:
+            self.search_page.open_current()
+
+    def _search_finished(self) -> None:
+        results = self.search_page.results
+        if results is not None:
+            self.count_label.setText(f"{results.total:,} found")
+        if self._open_when_found:
+            self._open_when_found = False
+            self.search_page.open_current()
+
+    def close_search(self) -> None:
+        """Esc in the search field, or a view chosen: back to the case list."""
+        self._open_when_found = False
+        if not self.searching() and not self.search_box.text():
+            return
+        self.search_box.set_text_quietly("")
+        self.search_page.clear()
+        self.saved_searches.list.clearSelection()
+        self.middle.setCurrentWidget(self.case_list)
+        self._list_loaded(self.model.total or 0)
+
+    def run_saved_search(self, saved: SavedSearchView) -> None:
+        self._show_search()
+        self.search_box.set_text_quietly(saved.query.text)
+        self.search_page.apply(saved.query)
+
+    def load_saved_searches(self) -> None:
+        desk = self.desk
+        self.runner.run(lambda _progress: desk.list_saved_searches(),
+                        label="Loading saved searches",
+                        on_done=self.saved_searches.set_searches)
+
+    def _search_saved(self, saved: SavedSearchView) -> None:
+        self.statusBar().showMessage(f"Saved the search “{saved.name}”", 5000)
+        self.load_saved_searches()
+
+    def delete_saved_search(self, name: str) -> None:
+        desk = self.desk
+
+        def done(_none: None) -> None:
+            self.statusBar().showMessage(f"Deleted the saved search “{name}”", 5000)
+            self.load_saved_searches()
+
+        self.runner.run(lambda _progress: desk.delete_saved_search(name),
+                        label="Deleting a saved search", on_done=done)
 
     # --- changes -------------------------------------------------------------------------
     def _case_changed(self, changed: Changed) -> None:
