@@ -47,7 +47,11 @@ def _combo(any_text: str, items: list[tuple[str, str]]) -> QComboBox:
     combo.addItem(any_text, "")
     for value, label in items:
         combo.addItem(label, value)
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # Narrow enough that the results never squeeze the case page; the list opens wide.
+    combo.setSizeAdjustPolicy(
+        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(9)
+    combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
     return combo
 
 
@@ -94,14 +98,22 @@ class SearchResultsPage(QWidget):
         self.close_button = QPushButton("Back to the list")
         self.close_button.setToolTip("Clear the search (Esc in the search field)")
         self.close_button.clicked.connect(self.close_requested)
-        filters = QHBoxLayout()
+        # Two rows, so the page is no wider than the case list it stands in for.
+        combos = QHBoxLayout()
+        combos.setContentsMargins(0, 0, 0, 0)
+        for combo in (self.status_combo, self.type_combo, self.channel_combo):
+            combos.addWidget(combo, 1)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.child_check)
+        buttons.addWidget(self.overdue_check)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.close_button)
+        filters = QVBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.status_combo, self.type_combo, self.channel_combo,
-                       self.child_check, self.overdue_check):
-            filters.addWidget(widget)
-        filters.addStretch(1)
-        filters.addWidget(self.save_button)
-        filters.addWidget(self.close_button)
+        filters.addLayout(combos)
+        filters.addLayout(buttons)
 
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
