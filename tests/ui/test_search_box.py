@@ -219,7 +219,11 @@ def test_hostile_input_shows_no_error(qtbot: QtBot, ui: Ui) -> None:
 
 
 def test_snippet_markup_escapes_the_text() -> None:
-    snippet = Snippet("<img src=x> & Evil </b>", ((14, 18),), "message")
-    assert snippet_html(snippet) == "&lt;img src=x&gt; &amp; <b>Evil</b> &lt;/b&gt;"
+    snippet = Snippet("<i> & Evil </b>", ((6, 10),), "message")
+    assert snippet_html(snippet) == "&lt;i&gt; &amp; <b>Evil</b> &lt;/b&gt;"
+    # A match further in: the start is cut so a narrow column still shows it, escaped.
+    later = Snippet("<img src=x> and then & Evil </b>", ((23, 27),), "message")
+    html = snippet_html(later)
+    assert html.startswith("…") and "<b>Evil</b> &lt;/b&gt;" in html and "<img" not in html
 
 

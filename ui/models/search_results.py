@@ -36,7 +36,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 SnippetHtmlRole = Qt.ItemDataRole.UserRole + 1
 RefRole = Qt.ItemDataRole.UserRole
 OVERDUE_COLOR = QColor("#b3261e")
-LEAD = 20  # characters shown before the first match
+LEAD = 8  # characters shown before the first match (the column is narrow)
 
 SOURCE_LABELS = {
     "case": "Case", "requester": "Requester", "subject": "Subject", "message": "Message",

@@ -36,7 +36,7 @@ from ui.tasks import Progress, TaskRunner
 
 PAGE_SIZE = 100
 R = SearchResultsModel
-COLUMN_WIDTHS = {R.COL_REF: 118, R.COL_REQUESTER: 125, R.COL_STATUS: 95, R.COL_DUE: 150,
+COLUMN_WIDTHS = {R.COL_REF: 112, R.COL_REQUESTER: 120, R.COL_STATUS: 95, R.COL_DUE: 118,
                  R.COL_FOUND_IN: 62}
 PROBLEM_STYLE = "color: #b3261e;"
 HINT_STYLE = "color: #5f6b76;"
