@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QColor, QFont
 
 from caseapp.services.letter_templates import TemplateInfo
 from caseapp.services.letters import MAIL_METHODS, LetterView
 from ui.formatting import LANGUAGE_LABELS, date_text, moment_text, plain_tooltip
 from ui.icons import OVERDUE_RED
-from ui.models.frozen_rows import AnyIndex, FrozenRowsModel
+from ui.models.frozen_rows import AnyIndex, CellsModel, FrozenRowsModel
 
 DONE_GREEN = QColor("#1e6b34")
 WAITING_GREY = QColor("#6b7480")
@@ -75,7 +75,7 @@ def status_details(letter: LetterView, timezone: str) -> str:
     return "\n".join(lines)
 
 
-class LettersModel(FrozenRowsModel[LetterView]):
+class LettersModel(CellsModel[LetterView]):
     COL_KIND = 0
     COL_SERIAL = 1
     COL_ISSUED = 2
@@ -86,8 +86,6 @@ class LettersModel(FrozenRowsModel[LetterView]):
     def __init__(self, timezone: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._timezone = timezone
-        self._bold = QFont()
-        self._bold.setBold(True)
 
     def text(self, row: LetterView, column: int) -> str:
         if column == self.COL_KIND:
@@ -131,26 +129,8 @@ class LettersModel(FrozenRowsModel[LetterView]):
             return DONE_GREEN
         return WAITING_GREY if row.delivery in ("post", "email") else None
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self.row_at(index)
-        if row is None or not 0 <= index.column() < len(self.HEADERS):
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, column)
-        if role == self.SortRole:
-            return self.sort_value(row, column)
-        if role == self.RowRole:
-            return row
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self.tooltip(row, column))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            colour = self.colour(row, column)
-            return QBrush(colour) if colour is not None else None
-        if role == Qt.ItemDataRole.FontRole and (
-                column == self.COL_STATUS and row.status == "returned"):
-            return self._bold
-        return None
+    def bold(self, row: LetterView, column: int) -> bool:
+        return column == self.COL_STATUS and row.status == "returned"
 
 
 class LetterTemplatesModel(FrozenRowsModel[TemplateInfo]):

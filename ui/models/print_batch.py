@@ -14,12 +14,12 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QColor
 
 from caseapp.services.letter_printing import DueAcknowledgement
-from ui.formatting import date_text, plain_tooltip
+from ui.formatting import date_text
 from ui.icons import OVERDUE_RED
-from ui.models.frozen_rows import AnyIndex, FrozenRowsModel
+from ui.models.frozen_rows import AnyIndex, CellsModel
 
 DONE_GREEN = QColor("#1e6b34")
 WAITING_GREY = QColor("#6b7480")
@@ -39,7 +39,7 @@ OUTCOME_COLOURS = {"printed": DONE_GREEN, "failed": OVERDUE_RED, "skipped": WAIT
                    "not_reached": WAITING_GREY}
 
 
-class DueLettersModel(FrozenRowsModel[DueAcknowledgement]):
+class DueLettersModel(CellsModel[DueAcknowledgement]):
     COL_REQUESTER = 0
     COL_REF = 1
     COL_DUE = 2
@@ -54,8 +54,6 @@ class DueLettersModel(FrozenRowsModel[DueAcknowledgement]):
         self._done: set[str] = set()  # printed (or printed already): no longer checkable
         self._outcomes: dict[str, Outcome] = {}
         self._locked = False
-        self._bold = QFont()
-        self._bold.setBold(True)
 
     # --- rows, checks, outcomes ----------------------------------------------------------
     def set_rows(self, rows: tuple[DueAcknowledgement, ...]) -> None:
@@ -177,28 +175,16 @@ class DueLettersModel(FrozenRowsModel[DueAcknowledgement]):
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 
+    def bold(self, row: DueAcknowledgement, column: int) -> bool:
+        return column == self.COL_DUE and self.overdue(row)
+
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self.row_at(index)
-        if row is None or not 0 <= index.column() < len(self.HEADERS):
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, column)
-        if role == Qt.ItemDataRole.CheckStateRole and column == self.COL_REQUESTER:
+        if (role == Qt.ItemDataRole.CheckStateRole and row is not None
+                and index.column() == self.COL_REQUESTER):
             return (Qt.CheckState.Checked if row.ref in self._checked
                     else Qt.CheckState.Unchecked)
-        if role == self.SortRole:
-            return self.sort_value(row, column)
-        if role == self.RowRole:
-            return row
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self.tooltip(row, column))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            colour = self.colour(row, column)
-            return QBrush(colour) if colour is not None else None
-        if role == Qt.ItemDataRole.FontRole and column == self.COL_DUE and self.overdue(row):
-            return self._bold
-        return None
+        return super().data(index, role)
 
     def setData(self, index: AnyIndex, value: Any,
                 role: int = Qt.ItemDataRole.EditRole) -> bool:

@@ -9,16 +9,16 @@ are shown as text: display values are never rendered as markup, and tooltips go 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QColor
 
 from caseapp.services.dto import NoticeView, RecordActionView, RecordHitView, SourceSearchView
 from caseapp.vocabulary import RECIPIENT_KIND_LABELS, RECORD_CATEGORY_LABELS
-from ui.formatting import date_text, moment_text, plain_tooltip
+from ui.formatting import date_text, moment_text
 from ui.icons import OVERDUE_RED
-from ui.models.frozen_rows import AnyIndex, FrozenRowsModel, Row
+from ui.models.frozen_rows import CellsModel, Row
 
 DONE_GREEN = QColor("#1e6b34")
 MUTED_GREY = QColor("#6b7480")
@@ -38,57 +38,14 @@ def _stamp(moment: datetime | date | None) -> str:
     return moment.isoformat() if moment is not None else ""
 
 
-class _Table(FrozenRowsModel[Row]):
+class _Table(CellsModel[Row]):
     """Display, sort value, tooltip, colour and weight per (row, column)."""
 
-    HEADERS: ClassVar[tuple[str, ...]] = ()
+    TOOLTIP_FALLS_BACK_TO_TEXT = True
 
     def __init__(self, timezone: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._timezone = timezone
-        self._bold = QFont()
-        self._bold.setBold(True)
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self.row_at(index)
-        if row is None or not 0 <= index.column() < len(self.HEADERS):
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(row, column)
-        if role == self.SortRole:
-            return self.sort_value(row, column)
-        if role == self.RowRole:
-            return row
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self.tooltip(row, column) or self.text(row, column))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            colour = self.colour(row, column)
-            return QBrush(colour) if colour is not None else None
-        if role == Qt.ItemDataRole.FontRole and self.bold(row, column):
-            return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and self.numeric(column):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    # --- for subclasses ------------------------------------------------------------------
-    def text(self, row: Row, column: int) -> str:
-        raise NotImplementedError
-
-    def sort_value(self, row: Row, column: int) -> Any:
-        return self.text(row, column)
-
-    def tooltip(self, row: Row, column: int) -> str:
-        return ""
-
-    def colour(self, row: Row, column: int) -> QColor | None:
-        return None
-
-    def bold(self, row: Row, column: int) -> bool:
-        return False
-
-    def numeric(self, column: int) -> bool:
-        return False
 
     def moment(self, moment: datetime | None) -> str:
         return _moment(moment, self._timezone)
