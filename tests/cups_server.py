@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 PRINTER = "Letters_PDF"
 CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_noopt.ppd")
 CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
@@ -106,12 +108,6 @@ LogType 3
 TitlePref 1
 Label 0
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cupsd_binary() -> str:
@@ -220,7 +216,7 @@ def start() -> CupsServer:
             _PRINTERS_CONF.format(printer=PRINTER, instance=instance))
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probe and bind
-            port = _free_port()
+            port = free_port()
             server = CupsServer(base=base, port=port, instance=instance)
             server.instance_config.write_text(_CUPS_PDF_CONF.format(base=base))
             (base / "conf/cupsd.conf").write_text(_CUPSD_CONF.format(port=port))

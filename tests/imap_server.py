@@ -46,17 +46,12 @@ import pytest
 from imapclient import IMAPClient
 
 from caseapp.config import MailSecurity, MailSettings
+from tests.ports import free_port
 
 MAIL_ACCOUNT = "caseapp-imap-test"  # the system account the server runs as under root
 MIN_MAIL_UID = 500  # Dovecot's first_valid_uid default; mail as root is refused
 START_TIMEOUT_S = 20
 _users = itertools.count(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _dovecot_binary() -> str:
@@ -317,7 +312,7 @@ def start() -> ImapServer:
             (base / folder).mkdir()
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probe and bind
-            port, tls_port = _free_port(), _free_port()
+            port, tls_port = free_port(), free_port()
             config = base / "dovecot.conf"
             config.write_text(_CONFIG.format(base=base, port=port, tls_port=tls_port,
                                              account=name, group=group, uid=uid, gid=gid))

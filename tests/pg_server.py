@@ -9,11 +9,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
 
 
 def _bin_dir() -> Path | None:
@@ -22,12 +23,6 @@ def _bin_dir() -> Path | None:
         return Path(found).resolve().parent
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -66,7 +61,7 @@ def start() -> PostgresServer:
     data_dir = base / "data"
     if run_as:
         shutil.chown(base, user=run_as)
-    port = _free_port()
+    port = free_port()
     try:
         _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "caseapp", "-A", "trust",
               "-E", "UTF8", "--no-sync"], run_as)

@@ -16,7 +16,6 @@ stopped in its teardown, so no server outlives its test.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -30,17 +29,12 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from caseapp.config import SmtpSecurity, SmtpSettings
 from tests.imap_server import _make_certificates
+from tests.ports import free_port
 
 HOST = "127.0.0.1"
 USER = "letters@caseapp.test"
 PASSWORD = "Sm7p-s3cret!pass"
 FROM_ADDRESS = "privacy@brand.example"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ server, passwords from the keyring only, and one broken system never hiding the 
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
@@ -23,16 +22,11 @@ from caseapp.resources import resources_dir
 from tests import pg_server
 from tests.dealer_crm import build_dealer_crm, planted_vin
 from tests.keyring_fixtures import MemoryKeyring
+from tests.ports import free_port
 
 HERE = Path(__file__).parent
 CRM_TOML = (HERE / "dealer_crm_sources.toml").read_text(encoding="utf-8")
 CRM_URL_IN_FILE = "postgresql+psycopg://crm_reader@127.0.0.1:5432/dealer_crm"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

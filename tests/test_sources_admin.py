@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import stat
 from pathlib import Path
 
@@ -29,15 +28,10 @@ from caseapp.services.sources_admin import (
     validate_sources_text,
 )
 from tests.keyring_fixtures import MemoryKeyring
+from tests.ports import free_port
 from tests.records_fixtures import DemoCopy
 
 BAD_CATEGORY = 'category = "customer_profiles"'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dealer_crm(port: int) -> str:
