@@ -1,7 +1,9 @@
 """The ``search`` command: find cases by any text, with the case list's filters.
 
     caseapp search QUERY [--status S] [--type T] [--channel C] [--jurisdiction J]
-                         [--assignee USER] [--child] [--overdue] [--from DATE] [--to DATE]
+                         [--assignee USER] [--child] [--overdue] [--due today|week]
+                         [--waiting-on verification|downstream] [--mine]
+                         [--from DATE] [--to DATE]
                          [--limit N] [--offset N] [--json]
     caseapp search --reindex            build every case's search document again
 """
@@ -16,7 +18,13 @@ from typing import Any
 from caseapp.config import Settings
 from caseapp.errors import InvalidInput
 from caseapp.services import Desk
-from caseapp.services.search import MAX_LIMIT, SearchHit, SearchQuery
+from caseapp.services.search import (
+    DUE_FILTERS,
+    MAX_LIMIT,
+    WAITING_FILTERS,
+    SearchHit,
+    SearchQuery,
+)
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
 
 
@@ -40,6 +48,12 @@ def add_parsers(commands: Any) -> None:
     search.add_argument("--assignee", default="", metavar="USER")
     search.add_argument("--child", action="store_true", help="only cases about a child")
     search.add_argument("--overdue", action="store_true", help="only overdue cases")
+    search.add_argument("--due", default="", choices=DUE_FILTERS,
+                        help="only open cases due today, or within the week")
+    search.add_argument("--waiting-on", default="", choices=WAITING_FILTERS,
+                        help="only cases waiting on identity verification, or on answers "
+                        "to downstream notices")
+    search.add_argument("--mine", action="store_true", help="only my open cases")
     search.add_argument("--from", dest="received_from", type=date.fromisoformat,
                         metavar="DATE", help="received on or after YYYY-MM-DD")
     search.add_argument("--to", dest="received_to", type=date.fromisoformat,
@@ -65,7 +79,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
             text=" ".join(args.query), status=args.status, request_type=args.request_type,
             channel=args.channel, jurisdiction=args.jurisdiction, assignee=args.assignee,
             child=args.child, overdue=args.overdue, received_from=args.received_from,
-            received_to=args.received_to, limit=args.limit, offset=args.offset)
+            received_to=args.received_to, due=args.due, waiting_on=args.waiting_on,
+            mine=args.mine, limit=args.limit, offset=args.offset)
         results = desk.search(query)
         if args.json:
             print(json.dumps({"total": results.total, "offset": results.offset,

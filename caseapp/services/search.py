@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
-from caseapp.db.models import Case, CaseRequestType, SavedSearch, User
+from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSearch, User
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.search import index
 from caseapp.search.document import sections_from_json
@@ -28,6 +28,11 @@ from caseapp.services.dto import CaseRow
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
 
 MAX_LIMIT = 500
+DUE_FILTERS = ("today", "week")
+WAITING_FILTERS = ("verification", "downstream")
+VERIFICATION_STATES = ("verifying", "info_requested")
+"""Where a case waits on the requester's identity (the dashboard's "awaiting
+verification")."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ class SearchQuery:
     overdue: bool = False  # only cases past their due date and still awaiting a response
     received_from: date | None = None
     received_to: date | None = None  # inclusive
+    due: str = ""  # "today" or "week" (today and the 6 days after), open cases only
+    waiting_on: str = ""  # "verification" (identity) or "downstream" (notice answers)
+    mine: bool = False  # only open cases assigned to the searching user
     limit: int = 50
     offset: int = 0
 
@@ -100,6 +108,11 @@ def _check(ctx: ServiceContext, query: SearchQuery) -> SearchQuery:
         raise InvalidInput(f"Unknown channel '{query.channel}'. Known: {', '.join(CHANNELS)}.")
     if query.received_from and query.received_to and query.received_from > query.received_to:
         raise InvalidInput("The received date range ends before it starts.")
+    if query.due and query.due not in DUE_FILTERS:
+        raise InvalidInput(f"Unknown due filter '{query.due}'. Known: {', '.join(DUE_FILTERS)}.")
+    if query.waiting_on and query.waiting_on not in WAITING_FILTERS:
+        raise InvalidInput(f"Unknown waiting filter '{query.waiting_on}'. Known: "
+                           f"{', '.join(WAITING_FILTERS)}.")
     if not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidInput(f"Show between 1 and {MAX_LIMIT} results at a time.")
     if query.offset < 0:
@@ -131,6 +144,24 @@ def _filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> 
         statement = statement.where(Case.received_on >= query.received_from)
     if query.received_to:
         statement = statement.where(Case.received_on < query.received_to + timedelta(days=1))
+    if query.due:
+        today = ctx.clock.today()
+        last = today if query.due == "today" else today + timedelta(days=6)
+        statement = statement.where(Case.status.in_(ctx.workflow.awaiting_response_states),
+                                    Case.due_on >= today, Case.due_on <= last)
+    if query.waiting_on == "verification":
+        statement = statement.where(Case.status.in_(VERIFICATION_STATES))
+    elif query.waiting_on == "downstream":
+        # A notice sent and not yet answered, on a case still open.
+        statement = statement.where(
+            Case.status.in_(ctx.workflow.open_states),
+            select(DownstreamNotice.id).where(DownstreamNotice.case_id == Case.id,
+                                              DownstreamNotice.status == "sent").exists())
+    if query.mine:
+        statement = statement.where(
+            Case.status.in_(ctx.workflow.open_states),
+            Case.assignee_id == select(User.id).where(
+                User.username == ctx.username).scalar_subquery())
     return statement
 
 
