@@ -84,9 +84,14 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         results = desk.search(query)
         if args.json:
             print(json.dumps({"total": results.total, "offset": results.offset,
+                              "similar": {typed: list(names)
+                                          for typed, names in results.similar},
                               "hits": [hit_json(hit) for hit in results.hits]},
                              indent=2, ensure_ascii=False))
             return 0
+        for typed, names in results.similar:
+            print(f"nothing matches “{typed}” as typed; searched the names "
+                  f"{', '.join(names)} instead")
         for hit in results.hits:
             row = hit.case
             flag = "!" if row.overdue else ("C" if row.is_child else " ")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, text
 from caseapp.cli import main
 from caseapp.db.models import Case, Document, Message
 from caseapp.errors import InvalidInput, NotFound
+from caseapp.search.fuzzy import widen
 from caseapp.search.query import parse_query
 from caseapp.search.text import fold_words
 from caseapp.services import Desk
@@ -311,14 +312,18 @@ def _check_hits(desk: Desk, typed: str) -> None:
     if parsed.matches_nothing:
         assert results.total == 0 and not results.hits
     assert results.total >= len(results.hits)
+    similar = dict(results.similar)  # a word that found nothing, and the names tried
     for hit in results.hits:
         words = _words_of(desk, hit.ref)
         for term in parsed.terms:
             for index, word in enumerate(term.words):
-                if term.prefix and index == len(term.words) - 1:
-                    assert any(w.startswith(word) for w in words), (typed, hit.ref, word)
+                last = term.prefix and index == len(term.words) - 1
+                choices = (word, *similar.get(word, ())) if len(term.words) == 1 else (word,)
+                if last:
+                    assert any(w.startswith(c) for w in words for c in choices), \
+                        (typed, hit.ref, word)
                 else:
-                    assert word in words, (typed, hit.ref, word)
+                    assert any(c in words for c in choices), (typed, hit.ref, word)
 
 
 def test_hostile_input_never_raises_and_never_finds_what_does_not_match(desk: Desk) -> None:
@@ -366,6 +371,77 @@ def test_the_parser_quotes_every_term() -> None:
     assert parse_query("AND OR NOT ").to_fts5() == '"and" AND "or" AND "not"'
     assert parse_query("x" * 500).matches_nothing
     assert fold_words("José Núñez-O'Brien") == ["jose", "nunez", "obrien"]
+
+
+# --- a misspelled name ------------------------------------------------------------------
+
+
+def test_a_misspelled_name_finds_its_case_and_says_which_names_it_searched(
+        desk: Desk) -> None:
+    cases = make_cases(desk)
+    for typed, who in (("Nunes", "jose"), ("nunes ", "jose"), ("Jsoe Nunez", "jose"),
+                       ("José Nunes", "jose"), ("Carrter", "emily"), ("Cartre ", "emily"),
+                       ("Emilly Carter", "emily"), ("Tylre", "emily"), ("Milller", "bob"),
+                       ("Mller ", "bob")):
+        found = desk.search(SearchQuery(text=typed))
+        assert refs(found) == [cases[who]], typed
+        assert found.similar, typed  # the window and the command say so
+    results = desk.search(SearchQuery(text="Carrter "))
+    assert results.similar == (("carrter", ("carter",)),)
+    # The misspelled name within the filters only, and with a word that does match.
+    assert find(desk, "Carrter", channel="email") == []
+    assert find(desk, "Nunes Sacramento") == [cases["jose"]]
+
+
+def test_a_name_found_as_typed_is_not_widened_and_short_words_are_left_alone(
+        desk: Desk) -> None:
+    cases = make_cases(desk)
+    desk.create_case(NewCase(channel="email", request_types=("access",),
+                             requester=PartyData(name="Carla Carver", email="cc@example.org"),
+                             received_on=date(2026, 3, 4)))
+    exact = desk.search(SearchQuery(text="carter "))
+    assert refs(exact) == [cases["emily"]] and exact.similar == ()  # not Carver too
+    assert find(desk, "Bop ") == []  # three letters: too short to guess
+    assert find(desk, "Ann ") == []
+    assert find(desk, "Qwxyz ") == []  # nothing close: nothing found, no error
+    assert desk.search(SearchQuery(text="Qwxyz ")).similar == ()
+
+
+def test_the_names_follow_the_cases(desk: Desk) -> None:
+    cases = make_cases(desk)
+    assert find(desk, "Ruis ") == [cases["ana"]]
+    desk.update_party(cases["ana"], "requester", PartyData(
+        name="Ana Delgado", email="ana@example.org", state="CA"))
+    assert find(desk, "Ruis ") == []  # her old name is no longer a name of the desk
+    assert find(desk, "Delgato ") == [cases["ana"]]
+
+
+@given(typed=st.text(max_size=40),
+       names=st.lists(st.text(alphabet="abcdeñé", min_size=2, max_size=9), max_size=8))
+def test_a_widened_query_is_one_both_backends_accept(typed: str, names: list[str]) -> None:
+    vocabulary = tuple(dict.fromkeys(w for name in names for w in fold_words(name)))
+    widened = widen(parse_query(typed), vocabulary) or parse_query(typed)
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 "
+                       "remove_diacritics 2')")
+    connection.execute("INSERT INTO t VALUES ('abcd abcde')")
+    if widened.terms:
+        connection.execute("SELECT rowid FROM t WHERE t MATCH ?",
+                           (widened.to_fts5(),)).fetchall()
+        assert widened.to_tsquery().count("(") == widened.to_tsquery().count(")")
+    connection.close()
+
+
+def test_widening_keeps_phrases_numbers_and_exact_words() -> None:
+    vocabulary = ("smith", "smyth", "nunez", "jose")
+    widened = widen(parse_query("Smtih 555-0143 \"jose nunez\" "), vocabulary)
+    assert widened is not None
+    assert widened.to_fts5() == '("smtih" OR "smith") AND "555 0143" AND "jose nunez"'
+    assert widened.to_tsquery() == ("('smtih' | 'smith') & ('555' <-> '0143') & "
+                                    "('jose' <-> 'nunez')")
+    typing = widen(parse_query("Smitj"), vocabulary)
+    assert typing is not None and typing.to_fts5() == '("smitj" * OR "smith" *)'
+    assert widen(parse_query("zzzz"), vocabulary) is None
 
 
 # --- saved searches and the command line ----------------------------------------------

@@ -20,7 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Tables no model describes: the search index (caseapp.search.index), written with Core,
 # with an FTS5 virtual table (and its shadow tables) or a tsvector column per dialect.
-NOT_MODELS = ("search_documents", "search_fts")
+NOT_MODELS = ("search_documents", "search_fts", "search_names")
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:

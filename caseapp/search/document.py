@@ -67,6 +67,7 @@ class CaseText:
 class SearchDocument:
     sections: tuple[Section, ...]
     folded: str
+    names: tuple[str, ...] = ()  # the parties' name words, folded, each once
 
     def sections_json(self) -> str:
         return json.dumps([[s.source, s.text] for s in self.sections], ensure_ascii=False)
@@ -95,7 +96,9 @@ def build_document(case: CaseText) -> SearchDocument:
 
     add("case", " · ".join(part for part in (case.ref, case.summary,
                                               " ".join(case.request_types)) if part))
+    names: dict[str, None] = {}
     for party in case.parties:
+        names.update(dict.fromkeys(word for word in fold_words(party["name"]) if len(word) > 1))
         add(party["role"], " · ".join(party[key] for key in (
             "name", "email", "phone", "postal_address", "postal_code", "state") if party[key]))
         if party["email"]:
@@ -135,7 +138,7 @@ def build_document(case: CaseText) -> SearchDocument:
             else:
                 plain = email_words(section.text[found.start:found.end])
                 extra += plain[len(found.words):]  # the untagged form, if any
-    return SearchDocument(tuple(kept), " ".join(words + extra))
+    return SearchDocument(tuple(kept), " ".join(words + extra), tuple(names))
 
 
 def _chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]:

@@ -9,8 +9,11 @@ folded words); migration 0009 adds, per dialect:
 - PostgreSQL: ``tsv``, a generated ``to_tsvector('simple', folded)`` column with a GIN
   index ('simple': no stemming, no stop words, the folding is ours).
 
-``search_documents`` and ``search_fts*`` are no ORM models: Core only, and the schema
-comparison leaves them out (caseapp.db.migrate.include_name).
+``search_names`` (migration 0010) holds each case's folded name words, for finding a
+misspelled name (caseapp.search.fuzzy).
+
+``search_documents``, ``search_fts*`` and ``search_names`` are no ORM models: Core only,
+and the schema comparison leaves them out (caseapp.db.migrate.include_name).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    String,
     Table,
     Text,
     TextualSelect,
@@ -45,6 +49,13 @@ documents = Table(
            autoincrement=False),
     Column("sections", Text, nullable=False),
     Column("folded", Text, nullable=False),
+)
+names = Table(
+    "search_names", _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey(Case.id, ondelete="CASCADE"), nullable=False),
+    Column("word", String(100), nullable=False),
+    sqlite_autoincrement=True,
 )
 
 
@@ -107,14 +118,19 @@ def reindex_cases(connection: Connection, case_ids: Iterable[int]) -> int:
         gone = [case_id for case_id in chunk if case_id not in texts]
         if gone:
             connection.execute(delete(documents).where(documents.c.case_id.in_(gone)))
+        connection.execute(delete(names).where(names.c.case_id.in_(chunk)))
         rows = []
+        name_rows = []
         for case_id, case_text in texts.items():
             document = build_document(case_text)
             rows.append({"case_id": case_id, "sections": document.sections_json(),
                          "folded": document.folded})
+            name_rows += [{"case_id": case_id, "word": word} for word in document.names]
         if rows:
             backend.upsert(connection, rows)
             written += len(rows)
+        if name_rows:
+            connection.execute(names.insert(), name_rows)
     return written
 
 
@@ -130,6 +146,7 @@ def rebuild(connection: Connection) -> int:
     """Every case's document written again; documents of vanished cases dropped."""
     connection.execute(delete(documents).where(
         ~select(Case.id).where(Case.id == documents.c.case_id).exists()))
+    connection.execute(delete(names))
     if connection.dialect.name == "sqlite":
         connection.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
     return reindex_cases(connection, connection.scalars(select(Case.id)).all())

@@ -38,6 +38,13 @@ _TOKEN = re.compile(
 class Term:
     words: tuple[str, ...]  # one word, or a phrase
     prefix: bool = False  # the last word may be the start of a longer one
+    alternatives: tuple[str, ...] = ()  # a one-word term: other words it may match
+    # (the names closest to a misspelled word, caseapp.search.fuzzy)
+
+    @property
+    def choices(self) -> tuple[tuple[str, ...], ...]:
+        """The word sequences that satisfy this term."""
+        return (self.words, *((word,) for word in self.alternatives))
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,9 @@ class ParsedQuery:
         """The FTS5 MATCH expression: quoted strings joined by AND."""
         parts = []
         for term in self.terms:
-            quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
-            parts.append(quoted + (" *" if term.prefix else ""))
+            quoted = ['"' + " ".join(words).replace('"', '""') + '"'
+                      + (" *" if term.prefix else "") for words in term.choices]
+            parts.append(quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")")
         return " AND ".join(parts)
 
     def to_tsquery(self) -> str:
@@ -63,23 +71,28 @@ class ParsedQuery:
         phrases, :* for a prefix, & between terms."""
         parts = []
         for term in self.terms:
-            lexemes = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
-                       for word in term.words]
-            if term.prefix:
-                lexemes[-1] += ":*"
-            phrase = " <-> ".join(lexemes)
-            parts.append(f"({phrase})" if len(lexemes) > 1 else phrase)
+            phrases = []
+            for words in term.choices:
+                lexemes = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+                           for word in words]
+                if term.prefix:
+                    lexemes[-1] += ":*"
+                phrase = " <-> ".join(lexemes)
+                phrases.append(f"({phrase})" if len(lexemes) > 1 else phrase)
+            parts.append(phrases[0] if len(phrases) == 1 else "(" + " | ".join(phrases) + ")")
         return " & ".join(parts)
 
     @property
     def words(self) -> frozenset[str]:
         """Every word searched whole (for marking snippets)."""
-        return frozenset(word for term in self.terms for index, word in enumerate(term.words)
-                         if not (term.prefix and index == len(term.words) - 1))
+        return frozenset(word for term in self.terms for words in term.choices
+                         for index, word in enumerate(words)
+                         if not (term.prefix and index == len(words) - 1))
 
     @property
     def prefixes(self) -> frozenset[str]:
-        return frozenset(term.words[-1] for term in self.terms if term.prefix)
+        return frozenset(words[-1] for term in self.terms if term.prefix
+                         for words in term.choices)
 
 
 def _printable(text: str) -> str:

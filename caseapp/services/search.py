@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSearch, User
 from caseapp.errors import InvalidInput, NotFound
-from caseapp.search import index
+from caseapp.search import fuzzy, index
 from caseapp.search.document import sections_from_json
-from caseapp.search.query import parse_query
+from caseapp.search.query import ParsedQuery, parse_query
 from caseapp.search.snippet import Snippet, make_snippet
 from caseapp.services.cases import AnySelect, case_rows
 from caseapp.services.context import ServiceContext
@@ -89,6 +89,8 @@ class SearchResults:
     total: int
     offset: int
     query: SearchQuery
+    similar: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Words that found nothing as typed, each with the names searched instead."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ def _check(ctx: ServiceContext, query: SearchQuery) -> SearchQuery:
                    assignee=query.assignee.strip())
 
 
-def _filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> AnySelect:
+def filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> AnySelect:
+    """``statement`` narrowed to the cases matching the query's filters (not its text): the
+    search's count and the dashboard's tiles both count with this."""
     if query.status:
         statement = statement.where(Case.status == query.status)
     if query.request_type:
@@ -166,35 +170,53 @@ def _filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> 
 
 
 def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
-    """One page of the cases matching the text and the filters, best match first."""
+    """One page of the cases matching the text and the filters, best match first. When the
+    words find nothing, a misspelled name is tried as the names closest to it
+    (caseapp.search.fuzzy); the results then say which names were searched."""
     query = _check(ctx, query)
     parsed = parse_query(query.text)
     if parsed.matches_nothing:
         return SearchResults((), 0, query.offset, query)
+    similar: tuple[tuple[str, tuple[str, ...]], ...] = ()
     with ctx.read() as session:
-        connection = session.connection()
-        if parsed.is_empty:
-            ids_statement = _filtered(ctx, query, select(Case.id, literal(0.0)))
-            count_statement = _filtered(ctx, query, select(func.count(Case.id)))
-            order: tuple[Any, ...] = (Case.priority, Case.due_on, Case.id)
-        else:
-            hits = index.backend_for(connection).matching(parsed).subquery("hits")
-            joined = hits.c.case_id == Case.id
-            ids_statement = _filtered(ctx, query, select(Case.id, hits.c.rank)
-                                      .select_from(Case).join(hits, joined))
-            count_statement = _filtered(ctx, query, select(func.count(Case.id))
-                                        .select_from(Case).join(hits, joined))
-            order = (hits.c.rank, Case.priority, Case.due_on, Case.id)
-        total = int(session.scalar(count_statement) or 0)
-        page = [case_id for case_id, _rank in session.execute(
-            ids_statement.order_by(*order).offset(query.offset).limit(query.limit))]
+        total, page = _run(ctx, session, query, parsed)
+        if not total and parsed.terms:
+            widened = fuzzy.widen(parsed, fuzzy.name_words(session.connection()))
+            if widened is not None:
+                total, page = _run(ctx, session, query, widened)
+                parsed = widened
+                similar = tuple((term.words[0], term.alternatives)
+                                for term in widened.terms if term.alternatives)
         rows = case_rows(ctx, session, page)
-        stored = index.stored_sections(connection, page)
+        stored = index.stored_sections(session.connection(), page)
         ids = {ref: case_id for ref, case_id in session.execute(
             select(Case.ref, Case.id).where(Case.id.in_(page)))}
     result = [SearchHit(row, make_snippet(sections_from_json(stored.get(ids[row.ref], "[]")),
                                           parsed)) for row in rows]
-    return SearchResults(tuple(result), total, query.offset, query)
+    return SearchResults(tuple(result), total, query.offset, query,
+                         similar if total else ())
+
+
+def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: ParsedQuery
+         ) -> tuple[int, list[int]]:
+    """The number of matching cases and the ids of the page asked for, in order."""
+    connection = session.connection()
+    if parsed.is_empty:
+        ids_statement = filtered(ctx, query, select(Case.id, literal(0.0)))
+        count_statement = filtered(ctx, query, select(func.count(Case.id)))
+        order: tuple[Any, ...] = (Case.priority, Case.due_on, Case.id)
+    else:
+        hits = index.backend_for(connection).matching(parsed).subquery("hits")
+        joined = hits.c.case_id == Case.id
+        ids_statement = filtered(ctx, query, select(Case.id, hits.c.rank)
+                                 .select_from(Case).join(hits, joined))
+        count_statement = filtered(ctx, query, select(func.count(Case.id))
+                                   .select_from(Case).join(hits, joined))
+        order = (hits.c.rank, Case.priority, Case.due_on, Case.id)
+    total = int(session.scalar(count_statement) or 0)
+    page = [case_id for case_id, _rank in session.execute(
+        ids_statement.order_by(*order).offset(query.offset).limit(query.limit))]
+    return total, page
 
 
 def ensure_index(ctx: ServiceContext) -> int:
