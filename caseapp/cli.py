@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("ref")
     show.add_argument("--json", action="store_true")
 
+    duplicates = case_commands.add_parser(
+        "duplicates", help="other cases likely of the same person (same email, phone, or "
+        "name and address; any channel), to merge into with `cases step REF "
+        "mark_duplicate --duplicate-of OTHER`")
+    duplicates.add_argument("ref")
+    duplicates.add_argument("--json", action="store_true")
+
     new = case_commands.add_parser("new", help="open a case for a phone call or a letter")
     new.add_argument("--channel", choices=CHANNELS, default="phone")
     new.add_argument("--type", dest="types", action="append", choices=REQUEST_TYPES,
@@ -449,6 +456,22 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
             print(json.dumps(case_json(case), indent=2, ensure_ascii=False))
         else:
             print_case(case)
+        return 0
+    if action == "duplicates":
+        found = desk.likely_duplicates(args.ref)
+        if args.json:
+            print(json.dumps([{
+                "ref": d.ref, "requester_name": d.requester_name, "channel": d.channel,
+                "received_on": d.received_on.isoformat(), "status": d.status,
+                "reasons": list(d.reasons), "strong": d.strong, "can_merge": d.can_merge,
+            } for d in found], indent=2, ensure_ascii=False))
+            return 0
+        for d in found:
+            print(f"{'likely  ' if d.strong else 'possible'} {d.ref}  {d.received_on}  "
+                  f"{d.channel:<9} {d.status_label:<22} {d.requester_name}  "
+                  f"({', '.join(d.reasons)})")
+        print(f"{len(found)} other case(s) of the same person" if found
+              else "no other case of the same person")
         return 0
     if action == "new":
         subject = None

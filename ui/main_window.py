@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.case_list.case_selected.connect(self.case_page.show_ref)
         self.case_page.changed.connect(self._case_changed)
         self.case_page.created.connect(self._case_created)
+        self.case_page.open_requested.connect(self.open_case)
         self.intake_page.created.connect(self._case_created)
         self.intake_page.moved.connect(self._message_moved)
         self.model.loaded.connect(self._list_loaded)

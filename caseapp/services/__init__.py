@@ -43,6 +43,7 @@ from caseapp.services import (
     suppression,
     users,
 )
+from caseapp.services import duplicates as service_duplicates
 from caseapp.services import reports as service_reports
 from caseapp.services import search as service_search
 from caseapp.services.context import Rules, ServiceContext
@@ -313,6 +314,14 @@ class Desk:
             service_search.ensure_index(self.ctx)
             self._search_ready = True
         return service_search.search(self.ctx, query)
+
+    def likely_duplicates(self, ref: str) -> tuple[service_duplicates.LikelyDuplicate, ...]:
+        """Other cases likely of the same person (any channel), strong matches first: to
+        merge this one into (the "Mark as duplicate" step)."""
+        if not self._search_ready:
+            service_search.ensure_index(self.ctx)
+            self._search_ready = True
+        return service_duplicates.likely_duplicates(self.ctx, ref)
 
     def rebuild_search_index(self) -> int:
         """Every case's search document built again; returns how many."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QStackedWidget,
@@ -42,6 +43,7 @@ from caseapp.services.dto import (
     StepRequest,
     UserView,
 )
+from caseapp.services.duplicates import MERGE_STEP, LikelyDuplicate
 from caseapp.services.letters import STEP_AFTER_SENDING
 from caseapp.workflow.machine import StepOption
 from ui.dialogs.confirm import ask
@@ -60,6 +62,7 @@ from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
 from ui.widgets.compact_tabs import make_compact
 from ui.widgets.deadlines import DeadlinePanel
+from ui.widgets.duplicates_banner import DuplicatesBanner
 from ui.widgets.notes import NotesPanel, TasksPanel
 from ui.widgets.party_box import PartyBox
 from ui.widgets.review_banner import ReviewBanner
@@ -82,6 +85,7 @@ class CasePage(QWidget):
     changed = Signal(object)  # Changed, after a successful edit
     created = Signal(object)  # Changed, after an edit that made a new case (an appeal)
     shown = Signal(object)  # CaseDetail, whenever the page shows a (new) state
+    open_requested = Signal(str)  # another case's ref, to show (e.g. a likely duplicate)
 
     def __init__(self, desk: Desk, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +98,7 @@ class CasePage(QWidget):
         self._users: list[UserView] = []
         self._me: UserView | None = None
         self.active_dialog: QDialog | None = None
+        self.merge_box: QMessageBox | None = None
         timezone = desk.clock.timezone
         self._timezone = timezone
 
@@ -134,6 +139,10 @@ class CasePage(QWidget):
         self.review.confirm_button.setToolTip(with_shortcut(
             "The request types, requester and jurisdiction are right", self.confirm_action))
         self.review.hide()
+        # Other cases of the same person (caseapp.services.duplicates), to merge into.
+        self.duplicates = DuplicatesBanner()
+        self.duplicates.open_requested.connect(self.open_requested.emit)
+        self.duplicates.merge_requested.connect(self._ask_merge)
 
         self.deadlines = DeadlinePanel()
         self.tabs = QTabWidget()
@@ -204,6 +213,7 @@ class CasePage(QWidget):
         layout = QVBoxLayout(content)
         layout.addWidget(self.header)
         layout.addWidget(self.review)
+        layout.addWidget(self.duplicates)
         layout.addWidget(steps_box)
         layout.addLayout(actions)
         layout.addWidget(self.deadlines)
@@ -371,9 +381,47 @@ class CasePage(QWidget):
                 + (" · a child's data" if detail.is_child else "")
                 + (" · via an agent" if detail.via_agent else "")
                 + ("" if detail.is_privacy_request else " · not a privacy request?"))
+        self._load_duplicates(detail)
         self.stack.setCurrentIndex(1)
         self.shown.emit(detail)
         self._offer_letter_step(detail)
+
+    def _load_duplicates(self, detail: CaseDetail) -> None:
+        """Look for the person's other cases in the background (open cases only)."""
+        if not detail.is_open:
+            self.duplicates.set_found((), detail.ref)
+            return
+        if self.duplicates.isVisible() and self.duplicates.property("ref") != detail.ref:
+            self.duplicates.set_found((), detail.ref)  # not another case's banner meanwhile
+        desk, ref, generation = self._desk, detail.ref, self._generation
+
+        def found(result: tuple[LikelyDuplicate, ...]) -> None:
+            if generation == self._generation and self.showing(ref):
+                self.duplicates.setProperty("ref", ref)
+                self.duplicates.set_found(result, ref)
+
+        self._runner.run(lambda _p: desk.likely_duplicates(ref),
+                         label=f"Looking for other cases of {ref}'s person", on_done=found)
+
+    def _ask_merge(self, target: str) -> None:
+        """Merge the shown case into ``target``: the "Mark as duplicate" step, confirmed."""
+        detail = self.detail
+        if detail is None:
+            return
+        option = next((o for o in detail.steps if o.name == MERGE_STEP), None)
+        if option is None or not option.allowed:
+            why = option.why_not if option is not None else "not from its present state"
+            self.merge_box = ask(self, "Merge", f"{detail.ref} cannot be merged now: {why}",
+                                 "OK", lambda: None)
+            return
+        ref = detail.ref
+        self.merge_box = ask(
+            self, f"Merge {ref} into {target}",
+            f"Mark {ref} as a duplicate of {target}?\n\nIts messages, scans and notes move "
+            f"to {target}, its request types are added there, and {target}'s deadline runs "
+            f"from the earlier of the two requests. {ref} is then closed as a duplicate.",
+            f"Merge into {target}",
+            lambda: self.take_step(option, StepValues(other_case=target)))
 
     def _update_actions(self, detail: CaseDetail) -> None:
         busy = self._busy
