@@ -17,12 +17,14 @@ from typing import Any, Protocol
 from caseapp import (
     __version__,
     cli_actions,
+    cli_dashboard,
     cli_email,
     cli_intake,
     cli_letters,
     cli_print,
     cli_records,
     cli_reports,
+    cli_retention,
     cli_search,
     cli_sources,
 )
@@ -54,7 +56,9 @@ examples:
   caseapp lookup PR-2026-00042             search the customer systems for the subject
   caseapp lookup --reindex                 refresh the desk-side index of those systems
   caseapp rules clocks                     legal clocks and their sources
+  caseapp dashboard                        what is due, open and waiting at the desk
   caseapp audit verify
+  caseapp purge --preview                  cases closed over 24 months ago, due to be purged
 
 The database defaults to a SQLite file in the user data folder; --db or the settings file
 point it at PostgreSQL (postgresql+psycopg://user@host/db).
@@ -231,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_print.add_parsers(commands)
     cli_search.add_parsers(commands)
     cli_reports.add_parsers(commands)
+    cli_dashboard.add_parsers(commands)
+    cli_retention.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -623,6 +629,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "letters": cli_letters.cmd_letters,
     "search": cli_search.cmd_search,
     "report": cli_reports.cmd_report,
+    "dashboard": cli_dashboard.cmd_dashboard,
+    "purge": cli_retention.cmd_purge,
 }
 
 

@@ -16,7 +16,13 @@ from typing import Any
 from caseapp.config import Settings
 from caseapp.errors import InvalidInput
 from caseapp.reports.csv_files import days_text, mean_text
-from caseapp.reports.model import DENIAL_REASON_LABELS, DENIAL_REASONS, MetricsReport, RequestLog
+from caseapp.reports.model import (
+    DENIAL_REASON_LABELS,
+    DENIAL_REASONS,
+    MetricsReport,
+    RequestLog,
+    metrics_notes,
+)
 from caseapp.services import Desk
 
 
@@ -97,9 +103,7 @@ def metrics_lines(report: MetricsReport) -> list[str]:
     lines.append("* not a §7102 category. Denied by basis: "
                  + ", ".join(DENIAL_REASON_LABELS[r].lower() for r in DENIAL_REASONS)
                  + ". Days: calendar days to the response.")
-    lines.append(f"Left out: {report.non_privacy_left_out} case(s) that are not privacy "
-                 f"requests; duplicates (counted in the request they repeat): "
-                 f"{sum(row.duplicates for row in report.rows)}.")
+    lines += metrics_notes(report)  # how they are counted, as the PDF and the window say
     return lines
 
 

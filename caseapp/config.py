@@ -5,8 +5,9 @@ data folder, settings to the user config folder (platformdirs). ``CASEAPP_HOME``
 both under one folder, which is how tests and portable installs keep them apart.
 
 The settings file is TOML: top-level ``database_url``, ``timezone``, ``user``, a
-``[mail]`` table for the IMAP mailbox (:class:`MailSettings`) and an ``[smtp]`` table for
-outgoing mail (:class:`SmtpSettings`; files written before it existed load unchanged).
+``[mail]`` table for the IMAP mailbox (:class:`MailSettings`), an ``[smtp]`` table for
+outgoing mail (:class:`SmtpSettings`; files written before it existed load unchanged) and
+a ``[retention]`` table for the scheduled purge (:class:`RetentionSettings`).
 No password is ever in it: each is the keyring secret named by the settings'
 ``secret_name`` (``caseapp.secrets``). :func:`save_settings` rewrites the whole file
 atomically.
@@ -216,6 +217,30 @@ def _looks_like_address(address: str) -> bool:
             and not any(c.isspace() or c in '<>,;"()' for c in address))
 
 
+RetentionPurge = Literal["daily", "off"]
+RETENTION_PURGE: tuple[RetentionPurge, ...] = ("daily", "off")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """``[retention]``: when the personal information of cases closed more than 24 months
+    ago is purged (caseapp.services.retention; irreversible, each case audited).
+
+    ``purge = "daily"`` (the default): an administrator's window purges what is due once a
+    day in the background (shortly after it opens, then every 24 hours) and says so in
+    the status bar. ``"off"``: only by hand (Settings → Retention…, ``caseapp purge
+    --run``) or by a cron job / systemd timer running ``caseapp purge --run --yes``; e.g.
+    while a legal hold stops the purge.
+    """
+
+    purge: RetentionPurge = "daily"
+
+    def __post_init__(self) -> None:
+        if self.purge not in RETENTION_PURGE:
+            raise ConfigError(f"[retention] purge must be \"daily\" or \"off\" "
+                              f"(got {self.purge!r})")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings file holds, with the defaults a new desk starts from."""
@@ -226,6 +251,7 @@ class Settings:
     user: str = field(default_factory=lambda: current_os_user())
     mail: MailSettings = field(default_factory=MailSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -266,15 +292,17 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
-    known = {"database_url", "timezone", "user", "mail", "smtp"}
+    known = {"database_url", "timezone", "user", "mail", "smtp", "retention"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    for key in known & set(data) - {"mail", "smtp"}:
+    for key in known & set(data) - {"mail", "smtp", "retention"}:
         if not isinstance(data[key], str):
             raise ConfigError(f"{file}: '{key}' must be a string")
     mail = _load_mail(file, data["mail"]) if "mail" in data else MailSettings()
     smtp = _load_smtp(file, data["smtp"]) if "smtp" in data else SmtpSettings()
+    retention = (_load_retention(file, data["retention"]) if "retention" in data
+                 else RetentionSettings())
     return replace(
         settings,
         database_url=data.get("database_url", ""),
@@ -282,6 +310,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         user=data.get("user", settings.user),
         mail=mail,
         smtp=smtp,
+        retention=retention,
     )
 
 
@@ -342,6 +371,20 @@ def _load_smtp(file: Path, table: object) -> SmtpSettings:
         raise ConfigError(f"{where} {error.message}") from None
 
 
+def _load_retention(file: Path, table: object) -> RetentionSettings:
+    where = f"{file}: [retention]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'retention' must be a table ([retention] with purge = "
+                          "\"daily\" or \"off\")")
+    unknown = sorted(set(table) - {"purge"})
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} (known: purge)")
+    purge = table.get("purge", "daily")
+    if purge not in RETENTION_PURGE:
+        raise ConfigError(f"{where} purge must be \"daily\" or \"off\" (got {purge!r})")
+    return RetentionSettings(purge=purge)
+
+
 def save_smtp_settings(smtp: SmtpSettings, config_file: Path | None = None) -> Path:
     """Replace only the ``[smtp]`` table of the settings file (read again first, so a
     ``--db`` given for this run is never written into it); return the file."""
@@ -390,6 +433,8 @@ def settings_toml(settings: Settings) -> str:
             value = cast(object, getattr(smtp, key))
             rendered = _toml_string(value) if isinstance(value, str) else str(value)
             lines.append(f"{key} = {rendered}")
+    if settings.retention != RetentionSettings():
+        lines += ["", "[retention]", f"purge = {_toml_string(settings.retention.purge)}"]
     return "\n".join(lines) + "\n"
 
 

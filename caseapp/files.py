@@ -16,6 +16,13 @@ def write_text_atomically(path: Path, text: str, *, backup: bool = True) -> Path
     full disk leaves the old file or the new one, never half of one. With ``backup`` the
     previous file is kept beside it as ``NAME.bak`` (returned; None when there was
     none). Raises ConfigError, the file left as it was, when it cannot be written."""
+    # Encoded here, written as bytes: the text as typed (no line endings rewritten).
+    return write_bytes_atomically(path, text.encode("utf-8"), backup=backup)
+
+
+def write_bytes_atomically(path: Path, data: bytes, *, backup: bool = False) -> Path | None:
+    """``data`` written whole or not at all, as ``write_text_atomically`` writes text (a
+    report exported, a PDF saved); a new file is readable by its owner only."""
     kept = path.with_name(path.name + ".bak")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,9 +33,8 @@ def write_text_atomically(path: Path, text: str, *, backup: bool = True) -> Path
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=path.parent)
         try:
-            # newline="": the text is written as typed (no line endings rewritten).
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(temp_name, mode)

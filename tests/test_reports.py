@@ -469,3 +469,21 @@ def test_an_empty_year(sqlite_desk: Desk) -> None:
     report: MetricsReport = sqlite_desk.metrics_report(2024)
     assert all(row.received == 0 and row.median_days is None for row in report.rows)
     assert "Delete 0 0 0 0 0 0 0 – –" in _pdf_text(sqlite_desk.report_pdf(report))
+
+
+def test_report_years_and_the_year_shown_first(staff: Staff, known: Known,
+                                               tmp_path: Path) -> None:
+    # From the first privacy request's year to this year, newest first.
+    assert staff.alice.report_years() == (2026, 2025)
+    # March 2026: last year's metrics are the ones §7102 publishes.
+    from caseapp.services.reports import default_report_year
+
+    assert default_report_year((2026, 2025), date(2026, 3, 4)) == 2025
+    # A desk that started this year has nothing older: this year's figures to date.
+    fresh = make_desk(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "alice",
+                      Clock(fixed=FIXED_NOW), tmp_path / "fresh-backups")
+    try:
+        assert fresh.report_years() == (2026,)
+    finally:
+        fresh.close()
+    assert default_report_year((2026,), date(2026, 12, 1)) == 2026

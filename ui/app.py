@@ -31,6 +31,7 @@ def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> Main
     window = MainWindow(desk)
     if settings is not None:
         window.intake.use_settings(settings)
+        window.retention.use_settings(settings)
     return window
 
 

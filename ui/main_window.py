@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from caseapp.config import Paths
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, Changed, UserView
-from caseapp.services.search import SavedSearchView
+from caseapp.services.search import SavedSearchView, SearchQuery
 from ui import mail_import
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
@@ -49,11 +49,22 @@ from ui.intake_actions import IntakeActions
 from ui.mail_import import ImportOutcome, run_import, split_droppable
 from ui.models.case_table import CaseTableModel
 from ui.pages.case_page import CasePage
+from ui.pages.dashboard_page import DashboardPage
 from ui.pages.intake_page import IntakePage
+from ui.pages.reports_page import ReportsActions
 from ui.pages.search_results import SearchResultsPage
+from ui.retention import RetentionActions
 from ui.tasks import Progress, Task, TaskRunner, TaskStatus
 from ui.widgets.case_list import CaseListPanel
-from ui.widgets.navigation import INTAKE_ENTRIES, INTAKE_VIEWS, NAV_ENTRIES, Navigation
+from ui.widgets.navigation import (
+    DASHBOARD_ENTRY,
+    DASHBOARD_VIEW,
+    INTAKE_ENTRIES,
+    INTAKE_VIEWS,
+    NAV_ENTRIES,
+    PAGE_VIEWS,
+    Navigation,
+)
 from ui.widgets.saved_searches import SavedSearches
 from ui.widgets.search_box import SEARCH_KEYS, SearchBox
 
@@ -89,6 +100,7 @@ class MainWindow(QMainWindow):
         self.case_list = CaseListPanel(self.model)
         self.case_page = CasePage(desk, self.runner)
         self.intake_page = IntakePage(desk, self.runner)
+        self.dashboard_page = DashboardPage(desk, self.runner)
         # The search (ui/widgets/search_box.py): its results take the case list's place.
         self.search_box = SearchBox()
         self.search_page = SearchResultsPage(desk, self.runner)
@@ -113,6 +125,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.case_page)
         splitter.addWidget(self.intake_page)  # instead of the list and page, for mail
         self.intake_page.hide()
+        splitter.addWidget(self.dashboard_page)  # instead of the list and page: the desk
+        self.dashboard_page.hide()
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setCollapsible(1, False)
@@ -147,6 +161,7 @@ class MainWindow(QMainWindow):
         self.case_page.open_requested.connect(self.open_case)
         self.intake_page.created.connect(self._case_created)
         self.intake_page.moved.connect(self._message_moved)
+        self.dashboard_page.open_search.connect(self.show_search_for)
         self.model.loaded.connect(self._list_loaded)
         self.nav.select_view(DEFAULT_VIEW)
         self.refresh_counts()
@@ -158,7 +173,15 @@ class MainWindow(QMainWindow):
         self.intake.cases_added.connect(self.refresh)
         self.intake.open_case.connect(self.case_page.show_ref)
         self.intake.install(self.menuBar(), self.toolbar)
+        # --- Reports: §7102 metrics, §7101 request log (ui/pages/reports_page.py) --------
+        self.reports = ReportsActions(self, desk, self.runner)
+        self.reports.open_case.connect(self.open_case)
+        self.reports.install(self.menuBar())
         self._install_search()
+        # --- the retention purge (ui/retention.py): Settings → Retention…, the daily run ---
+        self.retention = RetentionActions(self, desk, self.runner, lambda: self.me)
+        self.retention.purged.connect(lambda _outcome: self.refresh())
+        self.retention.install(self.menuBar())
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",
@@ -207,6 +230,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
         self.view_actions: dict[str, QAction] = {}
+        self.dashboard_action = self._action(DASHBOARD_ENTRY.label, self.show_dashboard,
+                                             "Ctrl+Shift+D", DASHBOARD_ENTRY.tooltip)
+        view_menu.addAction(self.dashboard_action)
+        view_menu.addSeparator()
+        self.view_actions[DASHBOARD_VIEW] = self.dashboard_action
         for number, entry in enumerate(NAV_ENTRIES, start=1):
             action = self._action(entry.label, lambda _=False, v=entry.view:
                                   self.nav.select_view(v), f"Ctrl+{number}", entry.tooltip)
@@ -293,6 +321,7 @@ class MainWindow(QMainWindow):
         self.me = who.me
         self._set_title()
         self.case_page.set_users(who.me, who.users)
+        self.search_page.set_users(who.users)
 
     def refresh_counts(self) -> None:
         desk = self.desk
@@ -312,31 +341,40 @@ class MainWindow(QMainWindow):
         self.case_page.reload()
         if self.nav.current_view() in INTAKE_VIEWS:
             self.intake_page.reload()
+        if self.nav.current_view() == DASHBOARD_VIEW:
+            self.dashboard_page.reload()
         self.load_users()
         self.load_saved_searches()
         if self.searching():
             self.search_page.run()
 
     def _view_selected(self, view: str) -> None:
-        """A case view shows the list and the case; a mail list shows the intake page."""
-        mail = view in INTAKE_VIEWS
-        if mail != self.intake_page.isVisibleTo(self):
+        """A case view shows the list and the case; a mail list shows the intake page and
+        the dashboard its own page, each in the place of the list and the case page."""
+        page: QWidget | None = (self.intake_page if view in INTAKE_VIEWS else
+                                self.dashboard_page if view == DASHBOARD_VIEW else None)
+        pages = (self.intake_page, self.dashboard_page)
+        shown = next((each for each in pages if each.isVisibleTo(self)), None)
+        if page is not shown:
             sizes = self.splitter.sizes()
             nav, rest = sizes[0], max(sum(sizes) - sizes[0], 1)
-            if mail:
+            if shown is None:
                 self._case_sizes = (sizes[1], sizes[2])
-            self.middle.setVisible(not mail)
-            self.case_page.setVisible(not mail)
-            self.intake_page.setVisible(mail)
-            # The intake page takes the place of the list and the case page.
-            if mail:
-                self.splitter.setSizes([nav, 0, 0, rest])
-            else:
+            self.middle.setVisible(page is None)
+            self.case_page.setVisible(page is None)
+            for each in pages:
+                each.setVisible(each is page)
+            if page is None:
                 list_width, page_width = self._case_sizes
                 share = list_width / max(list_width + page_width, 1)
-                self.splitter.setSizes([nav, int(rest * share), rest - int(rest * share), 0])
-        if mail:
+                self.splitter.setSizes([nav, int(rest * share), rest - int(rest * share),
+                                        0, 0])
+            else:
+                self.splitter.setSizes([nav, 0, 0, *(rest if each is page else 0
+                                                     for each in pages)])
+        if view in INTAKE_VIEWS:
             self.intake_page.set_disposition(view)
+        if page is not None:
             self.count_label.setText("")
         else:
             self.case_list.set_view(view)
@@ -348,7 +386,7 @@ class MainWindow(QMainWindow):
         self.model.sort(-1)
 
     def _list_loaded(self, total: int) -> None:
-        if self.nav.current_view() in INTAKE_VIEWS:
+        if self.nav.current_view() in PAGE_VIEWS:
             return
         text = self.case_list.filter_edit.text().strip()
         if not self.searching():
@@ -387,7 +425,7 @@ class MainWindow(QMainWindow):
         return self.middle.currentWidget() is self.search_page
 
     def _show_search(self) -> None:
-        if self.nav.current_view() in INTAKE_VIEWS:
+        if self.nav.current_view() in PAGE_VIEWS:
             self.nav.select_view("open")  # the results take the case list's place
         self.middle.setCurrentWidget(self.search_page)
 
@@ -432,6 +470,21 @@ class MainWindow(QMainWindow):
         self.search_box.set_text_quietly(saved.query.text)
         self.search_page.apply(saved.query)
 
+    def show_dashboard(self) -> None:
+        """View → Dashboard (Ctrl+Shift+D): home, so a search open is closed."""
+        self.close_search()
+        self.nav.select_view(DASHBOARD_VIEW)
+        self.dashboard_page.focus_first_tile()
+
+    def show_search_for(self, query: SearchQuery) -> None:
+        """A dashboard tile (or count) activated: its cases in the search results, its
+        filters set in the filter row above them."""
+        self._show_search()
+        self.saved_searches.list.clearSelection()
+        self.search_box.set_text_quietly(query.text)
+        self.search_page.apply(query)
+        self.search_page.focus_results()
+
     def load_saved_searches(self) -> None:
         desk = self.desk
         self.runner.run(lambda _progress: desk.list_saved_searches(),
@@ -472,7 +525,7 @@ class MainWindow(QMainWindow):
         """Show a case on the page, and select it in the list (in All open) if listed."""
         self.case_page.show_ref(ref)
         view = self.nav.current_view()
-        if view not in INTAKE_VIEWS and self.case_list.select_ref(ref):
+        if view not in PAGE_VIEWS and self.case_list.select_ref(ref):
             return
         self._pending_select = ref
         if view == "open":

@@ -94,6 +94,9 @@ class Case(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the retention purge took the personal information out (24 months after
+    closing, caseapp.services.retention); None while the case still holds it."""
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -301,6 +304,9 @@ class AuditEvent(Base):
     case_ref: Mapped[str | None] = mapped_column(String(20), index=True)
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    detail_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Set when the retention purge redacted ``detail``: the digest of what it said, which
+    the link covers (caseapp.audit); NULL otherwise (the link covers the detail's own)."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

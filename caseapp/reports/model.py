@@ -257,3 +257,25 @@ def denial_basis_text(status: str, reason: str | None) -> str:
     label = DENIAL_REASON_LABELS[denial_reason(status, reason)]
     text = (reason or "").strip()
     return f"{label}: {text}" if text else label
+
+
+def metrics_notes(report: MetricsReport) -> list[str]:
+    """How the metrics are counted, in words for the reader (the PDF, the window)."""
+    duplicates = sum(row.duplicates for row in report.rows)
+    return [
+        "A request counts in the year it was received; a request of several types counts "
+        "once under each type.",
+        "Complied in whole or in part: the response was sent. In part is recorded for "
+        "deletions only (records kept under a legal exception, as the deletion "
+        "confirmation says); other types count as complied in whole.",
+        "Denied: denied with a stated basis, or closed because the requester's identity "
+        "could not be verified (not verifiable). The basis of other denials is read from "
+        "the reason recorded; one that names no §7102 basis counts as other.",
+        "Days to respond: calendar days from the date received to the date the response "
+        "(or denial) went out, over the requests complied with or denied.",
+        "Withdrawn and open requests are neither complied with nor denied. Received = "
+        "complied + denied + withdrawn + open.",
+        f"Left out: {report.non_privacy_left_out} case(s) received in {report.year} that "
+        f"are not privacy requests; {duplicates} duplicate request(s) merged into the "
+        "request they repeat (counted there).",
+    ]

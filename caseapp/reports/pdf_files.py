@@ -30,6 +30,7 @@ from caseapp.reports.model import (
     MetricsReport,
     MetricsRow,
     RequestLog,
+    metrics_notes,
 )
 from caseapp.resources import resources_dir
 from caseapp.workflow.jurisdictions import DEFAULT_CODE
@@ -196,30 +197,9 @@ def metrics_pdf(report: MetricsReport, organization: str) -> bytes:
              _table(DENIALS_HEADER, rows, [first, *([(usable - first) / 5] * 5)],
                     [False, *([True] * 5)], styles, bands)]
     flow += [Paragraph("How the requests are counted", styles.heading)]
-    flow += [Paragraph(escape(note), styles.note) for note in _metrics_notes(report)]
+    flow += [Paragraph(escape(note), styles.note) for note in metrics_notes(report)]
     return _build(flow, title=title, footer=f"{organization} · {title}",
                   organization=organization, pagesize=LETTER, styles=styles)
-
-
-def _metrics_notes(report: MetricsReport) -> list[str]:
-    duplicates = sum(row.duplicates for row in report.rows)
-    return [
-        "A request counts in the year it was received; a request of several types counts "
-        "once under each type.",
-        "Complied in whole or in part: the response was sent. In part is recorded for "
-        "deletions only (records kept under a legal exception, as the deletion "
-        "confirmation says); other types count as complied in whole.",
-        "Denied: denied with a stated basis, or closed because the requester's identity "
-        "could not be verified (not verifiable). The basis of other denials is read from "
-        "the reason recorded; one that names no §7102 basis counts as other.",
-        "Days to respond: calendar days from the date received to the date the response "
-        "(or denial) went out, over the requests complied with or denied.",
-        "Withdrawn and open requests are neither complied with nor denied. Received = "
-        "complied + denied + withdrawn + open.",
-        f"Left out: {report.non_privacy_left_out} case(s) received in {report.year} that "
-        f"are not privacy requests; {duplicates} duplicate request(s) merged into the "
-        "request they repeat (counted there).",
-    ]
 
 
 # --- request log ----------------------------------------------------------------------

@@ -43,8 +43,10 @@ from caseapp.services import (
     suppression,
     users,
 )
+from caseapp.services import dashboard as service_dashboard
 from caseapp.services import duplicates as service_duplicates
 from caseapp.services import reports as service_reports
+from caseapp.services import retention as service_retention
 from caseapp.services import search as service_search
 from caseapp.services.context import Rules, ServiceContext
 from caseapp.services.dto import (
@@ -665,6 +667,10 @@ class Desk:
         """The §7102 metrics of the privacy requests received in ``year``."""
         return service_reports.metrics(self.ctx, year)
 
+    def report_years(self) -> tuple[int, ...]:
+        """The years with metrics to report, newest first (this year at least)."""
+        return service_reports.report_years(self.ctx)
+
     def request_log(self, start: date | None = None, end: date | None = None
                     ) -> RequestLog:
         """The §7101 log of the privacy requests received from ``start`` to ``end``
@@ -678,6 +684,30 @@ class Desk:
         """Headed with the organization the letters print."""
         return service_reports.report_pdf(self.ctx, report)
     # --- end of reports --------------------------------------------------------------------
+
+    # --- dashboard -----------------------------------------------------------------------
+    def dashboard(self, weeks: int = 12) -> service_dashboard.Dashboard:
+        """The home page: six tiles (each with the search that lists its cases), the open
+        cases by status, request type and channel, and the cases received and closed in
+        each of the last ``weeks`` weeks (Monday to Sunday, this week last)."""
+        return service_dashboard.dashboard(self.ctx, weeks)
+    # --- end of dashboard ----------------------------------------------------------------
+
+    # --- retention -----------------------------------------------------------------------
+    # Cases closed more than 24 months ago lose their personal information (11 CCR §7101
+    # keeps the request's record that long): caseapp.services.retention.
+    def purge_preview(self, as_of: date | None = None) -> service_retention.PurgePreview:
+        """The closed cases due to be purged on ``as_of`` (today), with what would go."""
+        return service_retention.purge_preview(self.ctx, as_of)
+
+    def purge(self, cases: service_retention.PurgePreview | Iterable[str] | None = None, *,
+              progress: service_retention.Progress | None = None,
+              cancel: service_retention.ShouldStop | None = None,
+              ) -> service_retention.PurgeOutcome:
+        """Administrator: purge the cases of a preview (or these references; None: every
+        case due today) that are still due, in batches of one transaction each."""
+        return service_retention.purge(self.ctx, cases, progress=progress, cancel=cancel)
+    # --- end of retention ----------------------------------------------------------------
 
     # --- users and audit ---------------------------------------------------------------
     def current_user(self) -> UserView:

@@ -110,6 +110,24 @@ def metrics(ctx: ServiceContext, year: int) -> MetricsReport:
         non_privacy_left_out=left_out)
 
 
+def report_years(ctx: ServiceContext) -> tuple[int, ...]:
+    """The years a metrics report can be made for, newest first: from the year of the
+    first privacy request received (this year on an empty desk) to this year."""
+    this_year = ctx.clock.today().year
+    with ctx.read() as session:
+        first = session.scalar(select(func.min(Case.received_on)).where(
+            Case.is_privacy_request.is_(True)))
+    start = min(max(first.year, FIRST_YEAR), this_year) if first else this_year
+    return tuple(range(this_year, start - 1, -1))
+
+
+def default_report_year(years: tuple[int, ...], today: date) -> int:
+    """The year §7102 publishes (the last full calendar year, by July 1), unless the desk
+    has nothing before this year: then this year's figures to date."""
+    last_year = today.year - 1
+    return last_year if last_year in years else today.year
+
+
 def request_log(ctx: ServiceContext, start: date | None = None, end: date | None = None
                 ) -> RequestLog:
     """Every privacy request received from ``start`` to ``end`` (default: the 24 months

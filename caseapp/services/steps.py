@@ -264,6 +264,10 @@ def open_appeal(ctx: ServiceContext, ref: str, reason: str,
                 f"{case.ref} is {state.label.lower()}: an appeal follows a decision that was "
                 "sent to the requester."
             )
+        if case.purged_at is not None:
+            raise TransitionRefused(
+                f"{case.ref} was closed more than 24 months ago and its personal information "
+                "was purged: answer a request made now as a new case.")
         if "appeal" in case.type_names:
             raise TransitionRefused(
                 f"{case.ref} is itself an appeal: its decision is final here; the letter "

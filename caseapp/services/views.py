@@ -111,6 +111,9 @@ def describe_event(ctx: ServiceContext, action: str, detail_json: str) -> str:
         detail = {}
     label = ctx.workflow.label
     reason = f" — {detail['reason']}" if detail.get("reason") else ""
+    if action == "case.purged":
+        return ("Personal information removed by the retention purge (closed "
+                f"{detail.get('closed_on')}, kept until {detail.get('kept_until')})")
     if action == "case.created":
         types = ", ".join(REQUEST_TYPE_LABELS.get(t, t) for t in detail.get("request_types", []))
         return f"Case opened ({detail.get('channel', '')}): {types}; due {detail.get('due_on')}"
@@ -258,5 +261,6 @@ def case_detail(
         documents=documents,
         intake_review=case.intake_review,
         can_appeal=state.decided and "appeal" not in case.type_names
+        and case.purged_at is None
         and ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal").appeals_allowed,
     )

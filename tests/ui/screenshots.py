@@ -7,8 +7,9 @@ legal_clocks.png, for mail intake import_results.png, message_viewer.png,
 quarantine.png, review_banner.png and to_review.png, and for scans and the mailbox
 scan_review_dialog.png, scan_review_parent_letter.png and mailbox_settings.png, and
 for the customer systems sources_settings.png and sources_settings_edit.png, and for
-letters letters_tab.png, new_letter_dialog.png and letter_texts.png into the folder
-given.
+letters letters_tab.png, new_letter_dialog.png and letter_texts.png, and the
+dashboard.png, and search_filters.png and reports_page.png
+(tests/ui/screenshots_search_reports.py) into the folder given.
 """
 
 from __future__ import annotations
@@ -236,6 +237,10 @@ def main(argv: list[str]) -> int:
         assert clocks is not None
         _save(clocks, out / "legal_clocks.png")
         clocks.close()
+        _dashboard_shot(window, out)
+        from tests.ui.screenshots_search_reports import search_and_reports_shots
+
+        search_and_reports_shots(window, out)  # search_filters.png, reports_page.png
         mail = Path(temp) / "mail"
         mail.mkdir()
         _mail_screenshots(window, agent, mail, out)
@@ -245,6 +250,15 @@ def main(argv: list[str]) -> int:
         window.close()
         desk.close()
     return 0
+
+
+def _dashboard_shot(window: MainWindow, out: Path) -> None:
+    """The whole window on the dashboard (View → Dashboard), then back to the list."""
+    window.dashboard_action.trigger()
+    _settle(window)
+    _save(window, out / "dashboard.png")
+    window.nav.select_view("open")
+    _settle(window)
 
 
 def _intake_shots(window: MainWindow, out: Path) -> None:

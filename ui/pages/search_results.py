@@ -14,9 +14,6 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
@@ -28,11 +25,11 @@ from PySide6.QtWidgets import (
 
 from caseapp.errors import UserError
 from caseapp.services import Desk
+from caseapp.services.dto import UserView
 from caseapp.services.search import SavedSearchView, SearchQuery, SearchResults
-from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
-from ui.formatting import channel_text, types_text
 from ui.models.search_results import SearchResultsModel, SnippetDelegate
 from ui.tasks import Progress, TaskRunner
+from ui.widgets.search_filters import SearchFilters
 
 PAGE_SIZE = 100
 R = SearchResultsModel
@@ -40,24 +37,6 @@ COLUMN_WIDTHS = {R.COL_REF: 112, R.COL_REQUESTER: 120, R.COL_STATUS: 95, R.COL_D
                  R.COL_FOUND_IN: 62}
 PROBLEM_STYLE = "color: #b3261e;"
 HINT_STYLE = "color: #5f6b76;"
-
-
-def _combo(any_text: str, items: list[tuple[str, str]]) -> QComboBox:
-    combo = QComboBox()
-    combo.addItem(any_text, "")
-    for value, label in items:
-        combo.addItem(label, value)
-    # Narrow enough that the results never squeeze the case page; the list opens wide.
-    combo.setSizeAdjustPolicy(
-        QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(9)
-    combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
-    return combo
-
-
-def _select(combo: QComboBox, value: str) -> None:
-    found = combo.findData(value)
-    combo.setCurrentIndex(found if found >= 0 else 0)
 
 
 class SearchResultsPage(QWidget):
@@ -77,20 +56,9 @@ class SearchResultsPage(QWidget):
         self.results: SearchResults | None = None
         self.active_dialog: QInputDialog | None = None
 
-        workflow = desk.rules.workflow
-        self.status_combo = _combo("Any status", [(name, state.label) for name, state
-                                                  in workflow.states.items()])
-        self.type_combo = _combo("Any request", [(t, types_text([t])) for t in REQUEST_TYPES])
-        self.channel_combo = _combo("Any channel", [(c, channel_text(c)) for c in CHANNELS])
-        self.child_check = QCheckBox("Child")
-        self.child_check.setToolTip("Only cases about a child under 13")
-        self.overdue_check = QCheckBox("Overdue")
-        self.overdue_check.setToolTip("Only cases past their due date, still awaiting a "
-                                      "response")
-        for combo in (self.status_combo, self.type_combo, self.channel_combo):
-            combo.currentIndexChanged.connect(lambda _i: self.run())
-        for check in (self.child_check, self.overdue_check):
-            check.toggled.connect(lambda _on: self.run())
+        rules = desk.rules
+        self.filters = SearchFilters(rules.workflow, rules.jurisdictions, desk.clock.today)
+        self.filters.changed.connect(self.run)
         self.save_button = QPushButton("Save search…")
         self.save_button.setToolTip("Keep this search (text and filters) under a name in "
                                     "the navigation")
@@ -98,22 +66,7 @@ class SearchResultsPage(QWidget):
         self.close_button = QPushButton("Back to the list")
         self.close_button.setToolTip("Clear the search (Esc in the search field)")
         self.close_button.clicked.connect(self.close_requested)
-        # Two rows, so the page is no wider than the case list it stands in for.
-        combos = QHBoxLayout()
-        combos.setContentsMargins(0, 0, 0, 0)
-        for combo in (self.status_combo, self.type_combo, self.channel_combo):
-            combos.addWidget(combo, 1)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.child_check)
-        buttons.addWidget(self.overdue_check)
-        buttons.addStretch(1)
-        buttons.addWidget(self.save_button)
-        buttons.addWidget(self.close_button)
-        filters = QVBoxLayout()
-        filters.setContentsMargins(0, 0, 0, 0)
-        filters.addLayout(combos)
-        filters.addLayout(buttons)
+        self.filters.add_buttons(self.save_button, self.close_button)
 
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -142,24 +95,17 @@ class SearchResultsPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(filters)
+        layout.addWidget(self.filters)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
+        QWidget.setTabOrder(self.close_button, self.table)  # the filters, then the results
 
     # --- the query ---------------------------------------------------------------------
     def query(self) -> SearchQuery:
-        return SearchQuery(
-            text=self._text.strip(),
-            status=str(self.status_combo.currentData() or ""),
-            request_type=str(self.type_combo.currentData() or ""),
-            channel=str(self.channel_combo.currentData() or ""),
-            child=self.child_check.isChecked(),
-            overdue=self.overdue_check.isChecked(),
-            limit=PAGE_SIZE,
-        )
+        return self.filters.fill(SearchQuery(text=self._text.strip(), limit=PAGE_SIZE))
 
     def has_filters(self) -> bool:
-        return replace(self.query(), text="") != SearchQuery(limit=PAGE_SIZE)
+        return self.filters.is_set()
 
     def is_empty(self) -> bool:
         return not self._text.strip() and not self.has_filters()
@@ -168,39 +114,23 @@ class SearchResultsPage(QWidget):
         self._text = text
         self.run()
 
+    def set_users(self, users: list[UserView]) -> None:
+        """The staff the assignee filter offers (main window's ``load_users``)."""
+        self.filters.set_users(users)
+
     def apply(self, query: SearchQuery) -> None:
-        """Show ``query``'s filters (a saved search) and run it."""
-        widgets = (self.status_combo, self.type_combo, self.channel_combo,
-                   self.child_check, self.overdue_check)
-        for widget in widgets:
-            widget.blockSignals(True)
-        _select(self.status_combo, query.status)
-        _select(self.type_combo, query.request_type)
-        _select(self.channel_combo, query.channel)
-        self.child_check.setChecked(query.child)
-        self.overdue_check.setChecked(query.overdue)
-        for widget in widgets:
-            widget.blockSignals(False)
+        """Show every filter of ``query`` (a saved search, a dashboard tile) and run it."""
+        self.filters.show_query(query)
         self.search(query.text)
 
     def clear(self) -> None:
         """No text, no filters, no results; a search still running is dropped."""
         self._generation += 1
         self._text = ""
-        self.apply_filters_quietly()
+        self.filters.reset()
         self.results = None
         self.model.set_hits(())
         self.summary.setText("")
-
-    def apply_filters_quietly(self) -> None:
-        for combo in (self.status_combo, self.type_combo, self.channel_combo):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(0)
-            combo.blockSignals(False)
-        for check in (self.child_check, self.overdue_check):
-            check.blockSignals(True)
-            check.setChecked(False)
-            check.blockSignals(False)
 
     # --- running -----------------------------------------------------------------------
     def run(self) -> None:
@@ -252,14 +182,19 @@ class SearchResultsPage(QWidget):
     @staticmethod
     def _summary(results: SearchResults) -> str:
         text = results.query.text
-        what = f" for “{text}”" if text else " with these filters"
+        filtered = replace(results.query, text="", limit=PAGE_SIZE, offset=0) != SearchQuery(
+            limit=PAGE_SIZE)
+        what = (f" for “{text}”" if text else "") + (" with these filters" if filtered else "")
         if results.total == 0:
             return f"No cases found{what}."
         shown = len(results.hits)
         count = f"{results.total:,} case{'s' if results.total != 1 else ''} found{what}"
         if shown < results.total:
             count += f" — showing the best {shown:,}"
-        return count + ". Enter or double-click opens a case."
+        similar = "".join(
+            f" Nothing matched “{typed}” as typed: searched the names "
+            f"{', '.join(names)} instead." for typed, names in results.similar)
+        return count + "." + similar + " Enter or double-click opens a case."
 
     # --- opening -----------------------------------------------------------------------
     def current_ref(self) -> str | None:

@@ -39,8 +39,15 @@ INTAKE_ENTRIES = (
              "case"),
     NavEntry("quarantined", "Quarantine", "Mail that could not be read safely"),
 )
-ALL_ENTRIES = NAV_ENTRIES + INTAKE_ENTRIES
+#: The desk at a glance (ui/pages/dashboard_page.py), above the case views.
+DASHBOARD_VIEW = "dashboard"
+DASHBOARD_ENTRY = NavEntry(DASHBOARD_VIEW, "Dashboard", "Due today and this week, overdue, "
+                           "waiting, yours; open cases by status, type and channel; the "
+                           "weeks' requests received and closed (Ctrl+Shift+D)")
+ALL_ENTRIES = (DASHBOARD_ENTRY, *NAV_ENTRIES, *INTAKE_ENTRIES)
 INTAKE_VIEWS = frozenset(e.view for e in INTAKE_ENTRIES)
+#: Views whose page takes the place of the case list and the case page.
+PAGE_VIEWS = INTAKE_VIEWS | {DASHBOARD_VIEW}
 
 CountRole = Qt.ItemDataRole.UserRole + 1
 ViewRole = Qt.ItemDataRole.UserRole
@@ -52,7 +59,8 @@ class _CountDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         super().paint(painter, option, index)
-        if index.data(ViewRole) == INTAKE_ENTRIES[0].view:  # mail below the case views
+        if index.data(ViewRole) in (NAV_ENTRIES[0].view, INTAKE_ENTRIES[0].view):
+            # the case views below the dashboard, the mail below the case views
             painter.save()
             painter.setPen(option.palette.mid().color())
             top = option.rect.top() + 1
