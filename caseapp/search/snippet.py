@@ -19,6 +19,9 @@ LENGTH = 160
 """Characters of a snippet (about two lines of the results list)."""
 BEFORE = 40
 """Context kept before the first marked word."""
+MAX_MATCHES = 64
+"""Matches looked at per section: a common word may occur thousands of times in a long
+thread, and the snippet needs only the first good piece."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,27 @@ def _matches(section: str, query: ParsedQuery) -> list[tuple[int, int, str]]:
             if hit is not None:
                 found.append((match.start(), match.end(), hit))
                 break
-    for item in find_identifiers(section):  # a phone number written any way at all
-        if item.kind == "phone" and (words | prefixes) & set(phone_forms(item.words[0])):
-            found = [f for f in found if not (item.start <= f[0] < item.end)]
-            found.append((item.start, item.end, item.words[0]))
+        if len(found) >= MAX_MATCHES:
+            break
+    if any(any(ch.isdigit() for ch in needle) for needle in words | prefixes):
+        for item in find_identifiers(section):  # a phone number written any way at all
+            if item.kind == "phone" and (words | prefixes) & set(phone_forms(item.words[0])):
+                found = [f for f in found if not (item.start <= f[0] < item.end)]
+                found.append((item.start, item.end, item.words[0]))
     return sorted(found)
+
+
+def _may_match(section: str, query: ParsedQuery) -> bool:
+    """False when ``section`` certainly holds none of the query's words: a plain-ASCII
+    text lower-cased and without apostrophes holds every word it folds to as a
+    substring. Other texts, and digits (a phone written with separators), are read."""
+    if not section.isascii():
+        return True
+    needles = query.words | query.prefixes
+    if any(not needle.isalpha() for needle in needles):
+        return True
+    simple = section.lower().replace("'", "").replace("`", "")
+    return any(needle in simple for needle in needles)
 
 
 def _window(matches: list[tuple[int, int, str]]) -> int:
@@ -73,9 +92,14 @@ def make_snippet(sections: tuple[Section, ...], query: ParsedQuery) -> Snippet:
     if not sections:
         return Snippet("", ())
     scored = []
+    terms = [{word for words in term.choices for word in words} for term in query.terms]
     for order, section in enumerate(sections):
-        matches = _matches(section.text, query) if query.terms else []
-        scored.append((-len({m[2] for m in matches}), order, section, matches))
+        matches = _matches(section.text, query) if query.terms and _may_match(
+            section.text, query) else []
+        matched = {m[2] for m in matches}
+        scored.append((-len(matched), order, section, matches))
+        if terms and all(term & matched for term in terms):
+            break  # every term shows here: the piece to show is in this section
     _count, _order, section, matches = min(scored, key=lambda item: item[:2])
     text = section.text
     if not matches:
