@@ -31,7 +31,14 @@ from caseapp.config import RetentionSettings, load_settings, save_settings
 from caseapp.db.migrate import _config, current_revision, head_revision
 from caseapp.db.models import AuditEvent, Case
 from caseapp.demo import open_planted_cases
-from caseapp.errors import ConfigError, NotFound, PermissionDenied, TransitionRefused
+from caseapp.errors import (
+    ConfigError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TransitionRefused,
+    UserError,
+)
 from caseapp.records.suppression import PersonIdentifiers
 from caseapp.resources import resources_dir
 from caseapp.services import Desk, retention
@@ -727,3 +734,42 @@ def test_the_retention_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         file.write_text(wrong, encoding="utf-8")
         with pytest.raises(ConfigError, match="retention"):
             load_settings(file)
+
+
+def test_nothing_new_is_filed_with_a_purged_case(desk: Desk, tmp_path: Path) -> None:
+    desk.set_clock(at(date(2024, 6, 3)))
+    ref = desk.create_case(NewCase(channel="phone", request_types=("access",), requester=(
+        PartyData(name="Xanthippe Quorlewick", email="xq@example.org", state="CA")))).case.ref
+    desk.take_step(ref, StepRequest("withdraw", reason="Withdrawn on the phone"))
+    desk.set_clock(at(date(2026, 6, 5)))
+    other = desk.create_case(NewCase(channel="email", request_types=("delete",), requester=(
+        PartyData(name="Bob Other", email="bob@example.org", state="CA")))).case.ref
+    assert [p.ref for p in desk.purge().purged] == [ref]
+    refused = [
+        lambda: desk.add_note(ref, "Xanthippe Quorlewick called from 415-555-0999"),
+        lambda: desk.add_task(ref, "follow_up", "Call Xanthippe Quorlewick back"),
+        lambda: desk.update_party(ref, "requester", PartyData(
+            name="Xanthippe Quorlewick", email="xq@example.org", state="CA")),
+        lambda: desk.update_case(ref, summary="Xanthippe Quorlewick phoned again"),
+    ]
+    for attempt in refused:  # (a decided case's parties were refused before already)
+        with pytest.raises(UserError, match=f"{ref} (was purged|is decided|is withdrawn)"):
+            attempt()
+    # Mail naming the purged case: an auto-reply stays on the intake list, and the person
+    # writing again opens a new case; nothing lands on the purged one.
+    auto = _eml(tmp_path, "auto.eml", mail(
+        subject=f"Automatic reply: Re: [{ref}] your request", message_id="<a1@example.org>",
+        sender="Xanthippe Quorlewick <xq@example.org>", body="I am out of the office.",
+        headers={"Auto-Submitted": "auto-replied"}))
+    again = _eml(tmp_path, "again.eml", mail(
+        subject=f"Re: [{ref}] your request", message_id="<a2@example.org>",
+        sender="Xanthippe Quorlewick <xq@example.org>", body="Please delete my data now."))
+    results = list(desk.import_files([auto, again]))
+    assert [r.outcome for r in results] == ["not_request", "created"]
+    assert results[1].case_ref not in (ref, other)
+    assert desk.get_case(ref).messages == () and desk.get_case(ref).notes == ()
+    assert results[0].message_db_id is not None
+    with pytest.raises(InvalidInput, match=f"{ref} was purged"):
+        desk.attach_messages([results[0].message_db_id], ref)  # filed there by hand: refused
+    assert desk.get_case(ref).requester.name == ""
+    assert desk.verify_audit().ok

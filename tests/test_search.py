@@ -407,6 +407,23 @@ def test_a_name_found_as_typed_is_not_widened_and_short_words_are_left_alone(
     assert desk.search(SearchQuery(text="Qwxyz ")).similar == ()
 
 
+def test_a_known_name_is_never_searched_as_another_person(desk: Desk) -> None:
+    cases = make_cases(desk)  # Emily Carter lives in Virginia
+    desk.create_case(NewCase(channel="email", request_types=("access",), requester=PartyData(
+        name="Carla Carver", email="cc@example.org", postal_address="1 K Street, Sacramento",
+        postal_code="95814", state="CA"), received_on=date(2026, 3, 4)))
+    for typed, filters in (("Carter Sacramento ", {}), ("Carter 95814 ", {}),
+                           ("Carter ", {"status": "withdrawn"}), ("Carter", {"channel": "web"})):
+        results = desk.search(SearchQuery(text=typed, **filters))  # type: ignore[arg-type]
+        assert refs(results) == [] and results.similar == (), (typed, filters)
+    # A word that is in a message but no name, and a filter that leaves nothing: the same.
+    desk.add_note(cases["bob"], "The dealer in Fresno called.")
+    assert find(desk, "Fresno ", channel="email") == []
+    misspelled = desk.search(SearchQuery(text="Cartr ", channel="postal"))
+    assert refs(misspelled) == [cases["emily"]]  # misspelled: searched as the close name
+    assert misspelled.similar == (("cartr", ("carter",)),)
+
+
 def test_the_names_follow_the_cases(desk: Desk) -> None:
     cases = make_cases(desk)
     assert find(desk, "Ruis ") == [cases["ana"]]

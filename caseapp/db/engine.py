@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from caseapp.db.purged import guard_purged_cases
 from caseapp.errors import DatabaseUnavailable, DiskFull, InvalidInput
 from caseapp.search.tracking import track_changes
 
@@ -124,6 +125,7 @@ class Database:
         self.engine = make_engine(self.url)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         track_changes(self.session_factory)  # the search index, in the same transaction
+        guard_purged_cases(self.session_factory)  # nothing new on a purged case
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,9 +1,10 @@
 """A misspelled name still finds its case: names close to a word that found nothing.
 
-When a search finds nothing, each plain word of it (letters only, four or more) is
-compared with the distinct words of the parties' names (``search_names``) by optimal
-string alignment distance, so one swapped pair of letters counts as one edit ("Smtih" is
-one edit from "smith"): up to one edit for a word of four or five letters, two from six.
+When a search finds nothing, each plain word of it (letters only, four or more) that is
+no name and occurs nowhere in the index as typed is compared with the distinct words of
+the parties' names (``search_names``) by optimal string alignment distance, so one
+swapped pair of letters counts as one edit ("Smtih" is one edit from "smith"): up to one
+edit for a word of four or five letters, two from six.
 The word then matches itself or any of its closest names (at most ``MAX_ALTERNATIVES``).
 The last word, while still being typed, is compared with the names' starts of the same
 length and stays a prefix.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rapidfuzz import process
@@ -49,7 +51,7 @@ def name_words(connection: Connection) -> tuple[str, ...]:
         cached = _cache.get(engine)
     if cached is not None and cached.key == key:
         return cached.words
-    words = tuple(connection.scalars(select(names.c.word).distinct()))
+    words = tuple(sorted(connection.scalars(select(names.c.word).distinct())))
     with _lock:
         _cache[engine] = Vocabulary(key, words)
     return words
@@ -71,9 +73,14 @@ def _closest(word: str, choices: list[str]) -> tuple[str, ...]:
                  )[:MAX_ALTERNATIVES]
 
 
-def widen(query: ParsedQuery, vocabulary: tuple[str, ...]) -> ParsedQuery | None:
+def widen(query: ParsedQuery, vocabulary: tuple[str, ...],
+          found: Callable[[Term], bool] | None = None, *, names_too: bool = False
+          ) -> ParsedQuery | None:
     """``query`` with its plain words also matching the closest names, or None when no
-    word has a close name (nothing to try)."""
+    word has a close name (nothing to try). A word ``found`` says occurs as typed is
+    left alone: then a filter or another word is why nothing matched, not its spelling;
+    so is a word that is a name itself, unless ``names_too`` (the duplicate finder looks
+    for the names close to a name)."""
     if not vocabulary:
         return None
     whole = list(vocabulary)
@@ -82,7 +89,9 @@ def widen(query: ParsedQuery, vocabulary: tuple[str, ...]) -> ParsedQuery | None
     widened = False
     for term in query.terms:
         word = term.words[0]
-        if len(term.words) != 1 or not word.isalpha():
+        if len(term.words) != 1 or not word.isalpha() \
+                or (not names_too and word in vocabulary) \
+                or (found is not None and found(term)):
             terms.append(term)
             continue
         if term.prefix:  # the names' starts, a letter or two shorter ones whole

@@ -136,7 +136,7 @@ def _queries(connection: Connection, people: list[Party]) -> list[ParsedQuery]:
             by_name = parse_query(party.name + " ")
             if vocabulary is None:
                 vocabulary = fuzzy.name_words(connection)
-            queries.append(fuzzy.widen(by_name, vocabulary) or by_name)
+            queries.append(fuzzy.widen(by_name, vocabulary, names_too=True) or by_name)
     return [query for query in queries if query.terms]
 
 

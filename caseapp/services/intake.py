@@ -392,6 +392,10 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
     auto = _auto_kind(parsed)
     created = False
     closed_ref = ""
+    if target is not None and target.purged_at is not None:
+        # Its personal information was purged: nothing new is filed with it. A person
+        # writing again makes a new case naming it; an auto-reply goes to the intake list.
+        closed_ref, target = ("" if auto else target.ref), None
     if (target is not None and not auto and "Message-ID" not in why
             and not ctx.workflow.state(target.status).is_open):
         # A person writing again after their case was closed may be asking for

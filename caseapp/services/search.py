@@ -20,7 +20,7 @@ from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSear
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.search import fuzzy, index
 from caseapp.search.document import sections_from_json
-from caseapp.search.query import ParsedQuery, parse_query
+from caseapp.search.query import ParsedQuery, Term, parse_query
 from caseapp.search.snippet import Snippet, make_snippet
 from caseapp.services.cases import AnySelect, case_rows
 from caseapp.services.context import ServiceContext
@@ -181,7 +181,8 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
     with ctx.read() as session:
         total, page = _run(ctx, session, query, parsed)
         if not total and parsed.terms:
-            widened = fuzzy.widen(parsed, fuzzy.name_words(session.connection()))
+            widened = fuzzy.widen(parsed, fuzzy.name_words(session.connection()),
+                                  lambda term: _occurs(session, term))
             if widened is not None:
                 total, page = _run(ctx, session, query, widened)
                 parsed = widened
@@ -195,6 +196,13 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
                                           parsed)) for row in rows]
     return SearchResults(tuple(result), total, query.offset, query,
                          similar if total else ())
+
+
+def _occurs(session: Session, term: Term) -> bool:
+    """Whether the word occurs in any case's document, whatever the filters."""
+    matching = index.backend_for(session.connection()).matching(
+        ParsedQuery((term,))).subquery("occurs")
+    return session.execute(select(matching.c.case_id).limit(1)).first() is not None
 
 
 def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: ParsedQuery
