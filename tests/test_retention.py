@@ -494,23 +494,28 @@ def test_a_crash_in_a_batch_leaves_each_case_purged_wholly_or_not_at_all(
 
     def failing(*args: object, **kwargs: object) -> list[Path]:
         calls.append(1)
-        if len(calls) == 4:  # the second case of the second batch
+        if len(calls) == 4:  # the second case of the second batch: the batch fails
             raise RuntimeError("the power went out")
+        case = args[2]
+        if getattr(case, "ref", "") == refs[3]:  # and this case fails every time
+            raise RuntimeError("a row the purge cannot handle")
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(retention, "_purge_case", failing)
-    with pytest.raises(RuntimeError, match="power"):
-        retention.purge(desk.ctx, desk.purge_preview(), batch=2)
+    outcome = retention.purge(desk.ctx, desk.purge_preview(), batch=2)
+    # The failed batch was taken again case by case: the case that cannot be purged is
+    # skipped, whole (nothing of it half-purged), and the others are purged.
+    assert [p.ref for p in outcome.purged] == [refs[0], refs[1], refs[2], refs[4]]
+    assert [ref for ref, _why in outcome.skipped] == [refs[3]]
+    assert "tried again at the next purge" in outcome.skipped[0][1]
     monkeypatch.setattr(retention, "_purge_case", original)
-
-    # The first batch is purged, the one that failed is as it was (its first case too).
     states = {ref: desk.get_case(ref) for ref in refs}
-    assert [bool(states[ref].requester.name) for ref in refs] == [False, False, True, True,
-                                                                  True]
-    assert [len(states[ref].notes) for ref in refs] == [0, 0, 1, 1, 1]
+    assert [bool(states[ref].requester.name) for ref in refs] == [False, False, False, True,
+                                                                  False]
+    assert [len(states[ref].notes) for ref in refs] == [0, 0, 0, 1, 0]
     assert desk.verify_audit().ok
-    assert desk.purge_preview().refs == tuple(refs[2:])
-    assert [p.ref for p in desk.purge().purged] == refs[2:]
+    assert desk.purge_preview().refs == (refs[3],)
+    assert [p.ref for p in desk.purge().purged] == [refs[3]]
     assert desk.purge_preview().refs == ()
     assert desk.verify_audit().ok
 

@@ -109,6 +109,7 @@ from caseapp.db.models import (
     SourceSearch,
     Task,
 )
+from caseapp.errors import DatabaseUnavailable, PermissionDenied
 from caseapp.letters.kinds import LETTER_KINDS
 from caseapp.records.action_model import (
     ActionPlan,
@@ -464,20 +465,53 @@ def purge(ctx: ServiceContext, cases: PurgePreview | Iterable[str] | None = None
     purged: list[PurgedCase] = []
     skipped: list[tuple[str, str]] = []
     cancelled = False
-    for start in range(0, len(refs), max(batch, 1)):
-        if cancel is not None and cancel():
-            cancelled = True
-            break
-        chunk = refs[start:start + max(batch, 1)]
-        done, left, files = _purge_batch(ctx, chunk)
-        purged += done
-        skipped += left
-        _remove_files(files)
-        if progress is not None:
-            progress(min(start + len(chunk), len(refs)), len(refs), chunk[-1])
-    if purged:
-        _compact(ctx)
+    try:
+        for start in range(0, len(refs), max(batch, 1)):
+            if cancel is not None and cancel():
+                cancelled = True
+                break
+            chunk = refs[start:start + max(batch, 1)]
+            done, left = _purge_chunk(ctx, chunk)
+            purged += done
+            skipped += left
+            if progress is not None:
+                progress(min(start + len(chunk), len(refs)), len(refs), chunk[-1])
+    finally:
+        if purged:
+            _compact(ctx)  # also after a failure: what was purged leaves the files
     return PurgeOutcome(tuple(purged), tuple(skipped), cancelled)
+
+
+def _purge_chunk(ctx: ServiceContext, refs: Sequence[str]
+                 ) -> tuple[list[PurgedCase], list[tuple[str, str]]]:
+    """A batch in one transaction; when it fails, its cases one by one, so that one case
+    that cannot be purged (reported as skipped, with why) never holds back the others.
+    Lost rights and a lost database stop the purge."""
+    try:
+        done, left, files = _purge_batch(ctx, refs)
+    except (PermissionDenied, DatabaseUnavailable):
+        raise
+    except Exception:
+        if len(refs) == 1:
+            raise
+        log.warning("retention: a batch of %d cases failed; purging them one by one",
+                    len(refs), exc_info=True)
+        done, left = [], []
+        for ref in refs:
+            try:
+                one, one_left = _purge_chunk(ctx, [ref])
+            except (PermissionDenied, DatabaseUnavailable):
+                raise
+            except Exception as error:
+                log.error("retention: %s could not be purged", ref, exc_info=True)
+                left.append((ref, f"could not be purged ({type(error).__name__}); "
+                                  "it is tried again at the next purge"))
+                continue
+            done += one
+            left += one_left
+        return done, left
+    _remove_files(files)
+    return done, left
 
 
 def _purge_batch(ctx: ServiceContext, refs: Sequence[str]
