@@ -3,7 +3,7 @@
     caseapp search QUERY [--status S] [--type T] [--channel C] [--jurisdiction J]
                          [--assignee USER] [--child] [--overdue] [--due today|week]
                          [--waiting-on verification|downstream] [--mine]
-                         [--from DATE] [--to DATE]
+                         [--from DATE] [--to DATE] [--received-within PERIOD]
                          [--limit N] [--offset N] [--json]
     caseapp search --reindex            build every case's search document again
 """
@@ -21,6 +21,7 @@ from caseapp.services import Desk
 from caseapp.services.search import (
     DUE_FILTERS,
     MAX_LIMIT,
+    RECEIVED_PERIODS,
     WAITING_FILTERS,
     SearchHit,
     SearchQuery,
@@ -48,6 +49,9 @@ def add_parsers(commands: Any) -> None:
     search.add_argument("--assignee", default="", metavar="USER")
     search.add_argument("--child", action="store_true", help="only cases about a child")
     search.add_argument("--overdue", action="store_true", help="only overdue cases")
+    search.add_argument("--received-within", default="", choices=tuple(RECEIVED_PERIODS),
+                        help="received today, in the last 7 or 30 days, this year or last "
+                        "year (counted from the day searched)")
     search.add_argument("--due", default="", choices=DUE_FILTERS,
                         help="only open cases due today, or within the week")
     search.add_argument("--waiting-on", default="", choices=WAITING_FILTERS,
@@ -79,8 +83,9 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
             text=" ".join(args.query), status=args.status, request_type=args.request_type,
             channel=args.channel, jurisdiction=args.jurisdiction, assignee=args.assignee,
             child=args.child, overdue=args.overdue, received_from=args.received_from,
-            received_to=args.received_to, due=args.due, waiting_on=args.waiting_on,
-            mine=args.mine, limit=args.limit, offset=args.offset)
+            received_to=args.received_to, received_within=args.received_within,
+            due=args.due, waiting_on=args.waiting_on, mine=args.mine, limit=args.limit,
+            offset=args.offset)
         results = desk.search(query)
         if args.json:
             print(json.dumps({"total": results.total, "offset": results.offset,

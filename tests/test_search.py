@@ -5,7 +5,7 @@ alike; the index kept current by every write; any typed text a valid search."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
 
 from caseapp.cli import main
+from caseapp.clock import Clock
 from caseapp.db.models import Case, Document, Message
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.search.fuzzy import widen
@@ -23,7 +24,7 @@ from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData, StepRequest
 from caseapp.services.scans import ScannedLetter
 from caseapp.services.search import SearchQuery, SearchResults
-from tests.conftest import Staff
+from tests.conftest import FIXED_NOW, Staff
 
 HOSTILE = ["Dr.", "O'Brien", "a+b", "-", '"', "NEAR(", "NEAR(a b", "*", "AND OR NOT",
            "%_", "x" * 10_000, "nu\x00nez", "\x00", "😀", "😀 nunez", "'", "\\", "(",
@@ -405,6 +406,20 @@ def test_a_name_found_as_typed_is_not_widened_and_short_words_are_left_alone(
     assert find(desk, "Ann ") == []
     assert find(desk, "Qwxyz ") == []  # nothing close: nothing found, no error
     assert desk.search(SearchQuery(text="Qwxyz ")).similar == ()
+
+
+def test_a_relative_period_moves_with_the_day_it_runs(staff: Staff) -> None:
+    desk = staff.alice
+    cases = make_cases(desk)  # received 2025-11-03 (Bob) to 2026-03-03 (Ana); today 03-04
+    week = SearchQuery(received_within="7_days")
+    assert set(refs(desk.search(week))) == {cases["ana"], cases["jose"]}
+    saved = desk.save_search("This week", week)
+    assert SearchQuery.from_json(saved.query.to_json()).received_within == "7_days"
+    desk.set_clock(Clock(fixed=FIXED_NOW + timedelta(days=5)))  # 03-09: 03-03 to 03-09
+    assert refs(desk.search(desk.list_saved_searches()[0].query)) == [cases["ana"]]
+    assert refs(desk.search(SearchQuery(received_within="last_year"))) == [cases["bob"]]
+    with pytest.raises(InvalidInput, match="Unknown period"):
+        desk.search(SearchQuery(received_within="fortnight"))
 
 
 def test_a_known_name_is_never_searched_as_another_person(desk: Desk) -> None:

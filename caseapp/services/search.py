@@ -9,6 +9,7 @@ and the total. Saved searches keep a query under a name per user for the navigat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -31,6 +32,20 @@ MAX_LIMIT = 500
 INDEX_BATCH = 500
 """Cases indexed per transaction when the desk fills in missing documents."""
 DUE_FILTERS = ("today", "week")
+
+
+def _last_days(days: int) -> Callable[[date], tuple[date, date]]:
+    return lambda today: (today - timedelta(days=days - 1), today)
+
+
+RECEIVED_PERIODS: dict[str, Callable[[date], tuple[date, date]]] = {
+    "today": lambda today: (today, today),
+    "7_days": _last_days(7),
+    "30_days": _last_days(30),
+    "this_year": lambda today: (date(today.year, 1, 1), today),
+    "last_year": lambda today: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+}
+"""Received-date periods that move with the day (a saved "last 7 days" stays so)."""
 WAITING_FILTERS = ("verification", "downstream")
 VERIFICATION_STATES = ("verifying", "info_requested")
 """Where a case waits on the requester's identity (the dashboard's "awaiting
@@ -51,6 +66,7 @@ class SearchQuery:
     overdue: bool = False  # only cases past their due date and still awaiting a response
     received_from: date | None = None
     received_to: date | None = None  # inclusive
+    received_within: str = ""  # a period counted from the day searched: RECEIVED_PERIODS
     due: str = ""  # "today" or "week" (today and the 6 days after), open cases only
     waiting_on: str = ""  # "verification" (identity) or "downstream" (notice answers)
     mine: bool = False  # only open cases assigned to the searching user
@@ -112,6 +128,9 @@ def _check(ctx: ServiceContext, query: SearchQuery) -> SearchQuery:
         raise InvalidInput(f"Unknown channel '{query.channel}'. Known: {', '.join(CHANNELS)}.")
     if query.received_from and query.received_to and query.received_from > query.received_to:
         raise InvalidInput("The received date range ends before it starts.")
+    if query.received_within and query.received_within not in RECEIVED_PERIODS:
+        raise InvalidInput(f"Unknown period '{query.received_within}'. Known: "
+                           f"{', '.join(RECEIVED_PERIODS)}.")
     if query.due and query.due not in DUE_FILTERS:
         raise InvalidInput(f"Unknown due filter '{query.due}'. Known: {', '.join(DUE_FILTERS)}.")
     if query.waiting_on and query.waiting_on not in WAITING_FILTERS:
@@ -150,6 +169,10 @@ def filtered(ctx: ServiceContext, query: SearchQuery, statement: AnySelect) -> A
         statement = statement.where(Case.received_on >= query.received_from)
     if query.received_to:
         statement = statement.where(Case.received_on < query.received_to + timedelta(days=1))
+    if query.received_within:
+        first, last = RECEIVED_PERIODS[query.received_within](ctx.clock.today())
+        statement = statement.where(Case.received_on >= first,
+                                    Case.received_on < last + timedelta(days=1))
     if query.due:
         today = ctx.clock.today()
         last = today if query.due == "today" else today + timedelta(days=6)

@@ -450,12 +450,22 @@ def test_apply_keeps_a_preset_and_a_user_not_loaded_yet(qtbot: QtBot, ui: Ui) ->
     page = ui.window.search_page
     today = ui.desk.clock.today()
     ui.window.run_saved_search(SavedSearchView("Last week", SearchQuery(
-        text="request", received_from=today - timedelta(days=6), received_to=today,
-        assignee="zoe")))
+        text="request", received_within="7_days", assignee="zoe")))
     ui.settle()
-    # The last 7 days are shown as such, not as two dates.
+    # The last 7 days are shown as such, not as two dates, and saved as such: the search
+    # run next month is of the 7 days before it.
     assert _shown(page.filters.received_combo) == "Received in the last 7 days"
     assert not page.filters.dates_row.isVisible()
+    assert page.query().received_within == "7_days" and page.query().received_from is None
+    # Two fixed dates stay two dates, even when they are this week's.
+    ui.window.run_saved_search(SavedSearchView("Fixed", SearchQuery(
+        text="request", received_from=today - timedelta(days=6), received_to=today)))
+    ui.settle()
+    assert _shown(page.filters.received_combo) == "Received between…"
+    assert page.query().received_from == today - timedelta(days=6)
+    ui.window.run_saved_search(SavedSearchView("Last week", SearchQuery(
+        text="request", received_within="7_days", assignee="zoe")))
+    ui.settle()
     # A user the window does not know (yet) is kept, not dropped to "any".
     assert _shown(page.filters.assignee_combo) == "zoe"
     assert page.query().assignee == "zoe"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Final
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from caseapp.services.dto import UserView
-from caseapp.services.search import SearchQuery
+from caseapp.services.search import RECEIVED_PERIODS, SearchQuery
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
 from caseapp.workflow.jurisdictions import DEFAULT_CODE, Jurisdictions
 from caseapp.workflow.rules import Workflow
@@ -51,18 +51,15 @@ CUSTOM: Final = "custom"
 Range = tuple[date | None, date | None]
 
 
-def _last_days(days: int) -> Callable[[date], Range]:
-    return lambda today: (today - timedelta(days=days - 1), today)
-
-
-RECEIVED_PRESETS: Final[tuple[tuple[str, str, Callable[[date], Range]], ...]] = (
-    ("today", "Received today", lambda today: (today, today)),
-    ("7_days", "Received in the last 7 days", _last_days(7)),
-    ("30_days", "Received in the last 30 days", _last_days(30)),
-    ("this_year", "Received this year", lambda today: (date(today.year, 1, 1), today)),
-    ("last_year", "Received last year", lambda today: (date(today.year - 1, 1, 1),
-                                                       date(today.year - 1, 12, 31))),
+RECEIVED_PRESETS: Final[tuple[tuple[str, str], ...]] = (
+    ("today", "Received today"),
+    ("7_days", "Received in the last 7 days"),
+    ("30_days", "Received in the last 30 days"),
+    ("this_year", "Received this year"),
+    ("last_year", "Received last year"),
 )
+"""The service's periods (caseapp.services.search.RECEIVED_PERIODS), which move with the
+day: a saved "last 7 days" is the last 7 days whenever it runs."""
 DUE_CHOICES: Final = (("today", "Due today"), ("week", "Due within 7 days"))
 WAITING_CHOICES: Final = (("verification", "Waiting on verification"),
                           ("downstream", "Waiting on downstream answers"))
@@ -151,8 +148,7 @@ class SearchFilters(QWidget):
             self.jurisdiction_combo.setItemData(number, jurisdiction_text(jurisdictions, code),
                                                 Qt.ItemDataRole.ToolTipRole)
         self.received_combo = _combo(
-            "Received any time", [(key, label) for key, label, _range in RECEIVED_PRESETS]
-            + [(CUSTOM, "Received between…")],
+            "Received any time", [*RECEIVED_PRESETS, (CUSTOM, "Received between…")],
             "Only cases received in this period (the day the legal clock started)")
         self.due_combo = _combo("Any due date", DUE_CHOICES,
                                 "Only cases still awaiting a response, due today or "
@@ -251,17 +247,19 @@ class SearchFilters(QWidget):
 
     # --- the query -----------------------------------------------------------------------
     def received_range(self) -> Range:
+        """The dates of the period shown (a preset as of today)."""
         key = str(self.received_combo.currentData() or "")
         if key == CUSTOM:
             return self._edited(self.received_from), self._edited(self.received_to)
-        for preset, _label, period in RECEIVED_PRESETS:
-            if preset == key:
-                return period(self._today())
+        if key in RECEIVED_PERIODS:
+            return RECEIVED_PERIODS[key](self._today())
         return None, None
 
     def fill(self, query: SearchQuery) -> SearchQuery:
         """``query`` with the filters shown here (its text and page kept)."""
-        received_from, received_to = self.received_range()
+        key = str(self.received_combo.currentData() or "")
+        received_from, received_to = self.received_range() if key == CUSTOM else (None, None)
+        within = key if key in RECEIVED_PERIODS else ""
 
         def data(combo: QComboBox) -> str:
             return str(combo.currentData() or "")
@@ -271,7 +269,7 @@ class SearchFilters(QWidget):
             channel=data(self.channel_combo), jurisdiction=data(self.jurisdiction_combo),
             assignee=data(self.assignee_combo), child=self.child_check.isChecked(),
             overdue=self.overdue_check.isChecked(), received_from=received_from,
-            received_to=received_to, due=data(self.due_combo),
+            received_to=received_to, received_within=within, due=data(self.due_combo),
             waiting_on=data(self.waiting_combo), mine=self.mine_check.isChecked())
 
     def is_set(self) -> bool:
@@ -290,7 +288,7 @@ class SearchFilters(QWidget):
             _select(self.assignee_combo, query.assignee.strip())
             _select(self.due_combo, query.due)
             _select(self.waiting_combo, query.waiting_on)
-            self._show_range(query.received_from, query.received_to)
+            self._show_range(query.received_from, query.received_to, query.received_within)
             self.mine_check.setChecked(query.mine)
             self.child_check.setChecked(query.child)
             self.overdue_check.setChecked(query.overdue)
@@ -311,13 +309,12 @@ class SearchFilters(QWidget):
             self.changed.emit()
 
     # --- inside --------------------------------------------------------------------------
-    def _show_range(self, start: date | None, end: date | None) -> None:
-        today = self._today()
-        key = "" if start is None and end is None else CUSTOM
-        for preset, _label, period in RECEIVED_PRESETS:
-            if key and period(today) == (start, end):
-                key = preset
-                break
+    def _show_range(self, start: date | None, end: date | None, within: str = "") -> None:
+        if within in RECEIVED_PERIODS:
+            key = within
+            start, end = RECEIVED_PERIODS[within](self._today())
+        else:  # fixed dates stay fixed, even when they happen to be a preset's today
+            key = "" if start is None and end is None else CUSTOM
         _select(self.received_combo, key)
         self.received_from.setDate(qdate(start) if start else ANY_DATE)
         self.received_to.setDate(qdate(end) if end else ANY_DATE)
@@ -333,7 +330,7 @@ class SearchFilters(QWidget):
         if custom and not self._quiet:
             # Start from the period shown before (or the last 30 days): then adjust it.
             before = self._last_range
-            start, end = before if any(before) else _last_days(30)(self._today())
+            start, end = before if any(before) else RECEIVED_PERIODS["30_days"](self._today())
             self._quiet = True
             self.received_from.setDate(qdate(start) if start else ANY_DATE)
             self.received_to.setDate(qdate(end) if end else ANY_DATE)
