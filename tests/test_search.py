@@ -434,6 +434,10 @@ def test_a_known_name_is_never_searched_as_another_person(desk: Desk) -> None:
     # A word that is in a message but no name, and a filter that leaves nothing: the same.
     desk.add_note(cases["bob"], "The dealer in Fresno called.")
     assert find(desk, "Fresno ", channel="email") == []
+    # Typed on: the last word a prefix that begins words elsewhere, yet no name; the words
+    # together find nothing, so the close names are tried.
+    desk.add_note(cases["ana"], "She returned a printer cartridge.")
+    assert find(desk, "Emily Cartr") == [cases["emily"]]
     misspelled = desk.search(SearchQuery(text="Cartr ", channel="postal"))
     assert refs(misspelled) == [cases["emily"]]  # misspelled: searched as the close name
     assert misspelled.similar == (("cartr", ("carter",)),)

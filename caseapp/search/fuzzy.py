@@ -1,7 +1,7 @@
 """A misspelled name still finds its case: names close to a word that found nothing.
 
-When a search finds nothing, each plain word of it (letters only, four or more) that is
-no name and occurs nowhere in the index as typed is compared with the distinct words of
+When the words of a search find nothing (whatever the filters), each plain word of it
+(letters only, four or more) that is no name itself is compared with the distinct words of
 the parties' names (``search_names``) by optimal string alignment distance, so one
 swapped pair of letters counts as one edit ("Smtih" is one edit from "smith"): up to one
 edit for a word of four or five letters, two from six.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rapidfuzz import process
@@ -73,14 +72,11 @@ def _closest(word: str, choices: list[str]) -> tuple[str, ...]:
                  )[:MAX_ALTERNATIVES]
 
 
-def widen(query: ParsedQuery, vocabulary: tuple[str, ...],
-          found: Callable[[Term], bool] | None = None, *, names_too: bool = False
+def widen(query: ParsedQuery, vocabulary: tuple[str, ...], *, names_too: bool = False
           ) -> ParsedQuery | None:
     """``query`` with its plain words also matching the closest names, or None when no
-    word has a close name (nothing to try). A word ``found`` says occurs as typed is
-    left alone: then a filter or another word is why nothing matched, not its spelling;
-    so is a word that is a name itself, unless ``names_too`` (the duplicate finder looks
-    for the names close to a name)."""
+    word has a close name (nothing to try). A word that is a name itself is left alone,
+    unless ``names_too`` (the duplicate finder looks for the names close to a name)."""
     if not vocabulary:
         return None
     whole = list(vocabulary)
@@ -90,8 +86,7 @@ def widen(query: ParsedQuery, vocabulary: tuple[str, ...],
     for term in query.terms:
         word = term.words[0]
         if len(term.words) != 1 or not word.isalpha() \
-                or (not names_too and word in vocabulary) \
-                or (found is not None and found(term)):
+                or (not names_too and word in vocabulary):
             terms.append(term)
             continue
         if term.prefix:  # the names' starts, a letter or two shorter ones whole

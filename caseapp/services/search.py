@@ -21,7 +21,7 @@ from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSear
 from caseapp.errors import InvalidInput, NotFound
 from caseapp.search import fuzzy, index
 from caseapp.search.document import sections_from_json
-from caseapp.search.query import ParsedQuery, Term, parse_query
+from caseapp.search.query import ParsedQuery, parse_query
 from caseapp.search.snippet import Snippet, make_snippet
 from caseapp.services.cases import AnySelect, case_rows
 from caseapp.services.context import ServiceContext
@@ -206,8 +206,11 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
     with ctx.read() as session:
         total, page = _run(ctx, session, query, parsed)
         if not total and parsed.terms:
-            widened = fuzzy.widen(parsed, fuzzy.name_words(session.connection()),
-                                  lambda term: _occurs(session, term))
+            # Widened only when the words themselves find nothing: with a filter that
+            # leaves nothing, a name that matched is no misspelling.
+            filtered_out = _has_filters(query) and _matches_any(session, parsed)
+            widened = None if filtered_out else fuzzy.widen(
+                parsed, fuzzy.name_words(session.connection()))
             if widened is not None:
                 total, page = _run(ctx, session, query, widened)
                 parsed = widened
@@ -223,10 +226,13 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
                          similar if total else ())
 
 
-def _occurs(session: Session, term: Term) -> bool:
-    """Whether the word occurs in any case's document, whatever the filters."""
-    matching = index.backend_for(session.connection()).matching(
-        ParsedQuery((term,))).subquery("occurs")
+def _has_filters(query: SearchQuery) -> bool:
+    return replace(query, text="", limit=1, offset=0) != SearchQuery(limit=1)
+
+
+def _matches_any(session: Session, parsed: ParsedQuery) -> bool:
+    """Whether the words find any case at all, whatever the filters."""
+    matching = index.backend_for(session.connection()).matching(parsed).subquery("any")
     return session.execute(select(matching.c.case_id).limit(1)).first() is not None
 
 
