@@ -37,6 +37,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import JaroWinkler
 
+from bench.common import Figure, Section
 from bench.results import write_section
 from caseapp.clock import Clock
 from caseapp.demo import demo_sources_text
@@ -51,6 +52,7 @@ from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData
 
 NOW = datetime(2026, 3, 4, 15, 0, 0)
+DEFAULT_DATA = Path("/tmp/caseapp-bench-lookup")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -109,16 +111,11 @@ def prepared_copy(source: Path, target: Path) -> sqlite3.Connection:
     return connection
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--data", type=Path, default=Path("/tmp/caseapp-bench-lookup"))
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--cases", type=int, default=40, help="end-to-end Desk.lookup runs")
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
-    folder = args.data / str(args.customers)
-    path, generated = demo_files(folder, args.customers)
+def run(customers: int = 1_000_000, data: Path = DEFAULT_DATA, samples: int = 300,
+        cases: int = 40) -> Section:
+    """The lookup figures at ``customers`` (demo systems built or reused in ``data``)."""
+    folder = data / str(customers)
+    path, generated = demo_files(folder, customers)
     print(f"demo systems: {path}" + (f" (built in {generated:.0f} s)" if generated else
                                      " (reused)"), flush=True)
     sources = folder / "sources.toml"
@@ -138,7 +135,7 @@ def main() -> int:
     reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     (count,) = reader.execute("SELECT COUNT(*) FROM customers").fetchone()
     rng = random.Random(11)
-    wanted = rng.sample(range(1, count + 1), args.samples * 3)
+    wanted = rng.sample(range(1, count + 1), samples * 3)
     people = []
     for cid in wanted:
         row = reader.execute(
@@ -147,7 +144,7 @@ def main() -> int:
             "NOT NULL AND phone IS NOT NULL", (cid,)).fetchone()
         if row:
             people.append(row)
-        if len(people) == args.samples:
+        if len(people) == samples:
             break
     reader.close()
 
@@ -214,7 +211,7 @@ def main() -> int:
         desk.prepare(Path(temp) / "backups")
         desk.use_sources(config, folder, secret=lambda _name: None)
         refs = []
-        for p in people[:args.cases]:
+        for p in people[:cases]:
             refs.append(desk.create_case(NewCase(
                 channel="email", request_types=("delete",), requester=PartyData(
                     name=f"{p[1]} {p[2]}", email=p[3], phone=p[4],
@@ -236,7 +233,7 @@ def main() -> int:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
-        f"{date.today().isoformat()}. Demo customer systems with {args.customers:,} "
+        f"{date.today().isoformat()}. Demo customer systems with {customers:,} "
         "customers, on SQLite. "
         f"{len(people)} customers sampled (adults with email and phone); each lookup "
         "searches every table of the source through the desk-side index, re-reads the "
@@ -267,9 +264,35 @@ def main() -> int:
         f"{percentile(desk_ms, 0.95):.0f} ms (the desk's first lookup, which also connects "
         f"and reads the tables' structure: {first_ms[0]:.0f} ms).",
     ]
-    print("\n".join(lines))
+    exact_p95, fuzzy_p95 = percentile(exact_ms, 0.95), percentile(fuzzy_ms, 0.95)
+    bare_exact_p95 = percentile(bare_exact_ms, 0.95)
+    bare_fuzzy_p95 = percentile(bare_fuzzy_ms, 0.95)
+    scale = f"{customers:,} customers"
+    figures = [
+        Figure(f"Exact record lookup (email + phone), {scale}",
+               f"p95 {exact_p95:.1f} ms, found {exact_found}/{len(people)}",
+               f"bare p95 {bare_exact_p95:.2f} ms", f"{exact_p95 / bare_exact_p95:.0f}×",
+               "p95 ≤ 10 ms", exact_p95 <= 10 and exact_found == len(people)),
+        Figure(f"Fuzzy record lookup (name + address), {scale}",
+               f"p95 {fuzzy_p95:.1f} ms, found {fuzzy_found}/{len(people)}",
+               f"bare p95 {bare_fuzzy_p95:.1f} ms", f"{fuzzy_p95 / bare_fuzzy_p95:.0f}×",
+               "p95 ≤ 200 ms", fuzzy_p95 <= 200 and fuzzy_found >= 0.95 * len(people)),
+    ]
+    return Section("Record lookup", lines, figures)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--cases", type=int, default=40, help="end-to-end Desk.lookup runs")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    section = run(args.customers, args.data, args.samples, args.cases)
+    print("\n".join(section.lines))
     if not args.no_write:
-        write_section("Record lookup", lines)
+        write_section(section.title, section.lines)
     return 0
 
 
