@@ -26,7 +26,8 @@ from caseapp.reports.model import (
 from caseapp.services import Desk
 
 
-def _day(text: str) -> date:
+def iso_day(text: str) -> date:
+    """An argparse type: a YYYY-MM-DD date, or a clear message."""
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -45,9 +46,9 @@ def add_parsers(commands: Any) -> None:
                          help="the year the requests were received (default: last year, "
                          "the one §7102 publishes)")
     log = kinds.add_parser("log", help="§7101 request log (one line per request)")
-    log.add_argument("--from", dest="start", type=_day, metavar="DATE",
+    log.add_argument("--from", dest="start", type=iso_day, metavar="DATE",
                      help="first day received (default: 24 months before --to)")
-    log.add_argument("--to", dest="end", type=_day, metavar="DATE",
+    log.add_argument("--to", dest="end", type=iso_day, metavar="DATE",
                      help="last day received (default: today)")
     for each in (metrics, log):
         each.add_argument("--csv", type=Path, metavar="FILE", help="write CSV (UTF-8) here")

@@ -15,6 +15,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from caseapp.cli_reports import iso_day
 from caseapp.config import Settings
 from caseapp.errors import InvalidInput, PermissionDenied
 from caseapp.services import Desk
@@ -25,13 +26,6 @@ from caseapp.services.retention import (
     PurgePreview,
     describe_candidate,
 )
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def add_parsers(commands: Any) -> None:
@@ -52,7 +46,7 @@ def add_parsers(commands: Any) -> None:
     purge.add_argument("--yes", action="store_true",
                        help="with --run: no question (for cron jobs and timers)")
     purge.add_argument("--json", action="store_true", help="with --preview: as JSON")
-    purge.add_argument("--as-of", type=_day, metavar="DATE",
+    purge.add_argument("--as-of", type=iso_day, metavar="DATE",
                        help="with --preview: the cases due on this day (default: today)")
 
 
