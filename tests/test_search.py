@@ -532,3 +532,12 @@ def test_the_search_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "1 case(s)" in capsys.readouterr().out
     assert main([*base, "search", "x", "--status", "bogus"]) == 2
     assert "Unknown status" in capsys.readouterr().err
+
+
+def test_the_total_is_the_same_on_every_page(desk: Desk) -> None:
+    make_cases(desk)
+    for offset, shown in ((0, 3), (3, 1), (10, 0)):
+        results = desk.search(SearchQuery(limit=3, offset=offset))
+        assert (results.total, len(results.hits)) == (4, shown), offset
+        texts = desk.search(SearchQuery(text="example ", limit=1, offset=offset))
+        assert texts.total == 3, offset  # José, Emily and Ana write from example.* domains

@@ -254,10 +254,11 @@ def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: Pars
         count_statement = filtered(ctx, query, select(func.count(Case.id)).where(
             Case.id.in_(select(hits.c.case_id))))
         order = (hits.c.rank, Case.priority, Case.due_on, Case.id)
-    total = int(session.scalar(count_statement) or 0)
     page = [case_id for case_id, _rank in session.execute(
         ids_statement.order_by(*order).offset(query.offset).limit(query.limit))]
-    return total, page
+    if len(page) < query.limit and (page or not query.offset):
+        return query.offset + len(page), page  # the last page: its end is the total
+    return int(session.scalar(count_statement) or 0), page
 
 
 def ensure_index(ctx: ServiceContext) -> int:
