@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -14,17 +13,22 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from caseapp.services import Desk
-from caseapp.services.retention import RETENTION_MONTHS, PurgeOutcome, PurgePreview
+from caseapp.services.retention import (
+    RETENTION_MONTHS,
+    PurgeCandidate,
+    PurgeOutcome,
+    PurgePreview,
+)
 from ui.dialogs.confirm import ask
 from ui.formatting import date_text
 from ui.models.retention import PurgePreviewModel
 from ui.tasks import Progress, Task, TaskRunner
+from ui.widgets.rows_table import RowsTable
 
 INTRO = (
     f"Cases closed more than {RETENTION_MONTHS} months ago lose their personal "
@@ -74,17 +78,8 @@ class RetentionDialog(QDialog):
         bold.setBold(True)
         self.summary.setFont(bold)
         self.model = PurgePreviewModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table: RowsTable[PurgeCandidate] = RowsTable(self.model, widths=COLUMN_WIDTHS)
         header = self.table.horizontalHeader()
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
         header.setSectionResizeMode(PurgePreviewModel.COL_WHAT, QHeaderView.ResizeMode.Stretch)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.held = QLabel()

@@ -24,7 +24,6 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -34,14 +33,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenuBar,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from caseapp.files import write_bytes_atomically
-from caseapp.reports.model import LogRow, MetricsReport, RequestLog, metrics_notes
+from caseapp.reports.model import LogRow, MetricsReport, MetricsRow, RequestLog, metrics_notes
 from caseapp.services import Desk
 from caseapp.services.reports import default_report_year
 from ui.letter_output import documents_folder
@@ -116,18 +114,11 @@ class MetricsTab(QWidget):
         row.addWidget(self.period, 1)
         self.exports = _Exports(row)
         self.model = MetricsModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setTabKeyNavigation(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        self.table: RowsTable[MetricsRow] = RowsTable(self.model)
+        self.table.setSortingEnabled(False)  # the request types in §7102's order
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(MetricsModel.COL_TYPE, QHeaderView.ResizeMode.Stretch)
         heading = QLabel("How the requests are counted")
