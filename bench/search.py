@@ -255,7 +255,7 @@ def breakdown() -> Breakdown:
     return Breakdown((("SQL", "caseapp.services.search", "_run"),
                       ("fuzzy", "caseapp.search.fuzzy", "widen"),
                       ("fuzzy", "caseapp.search.fuzzy", "name_words"),
-                      ("rows", "caseapp.services.search", "case_rows"),
+                      ("rows", "caseapp.services.search", "case_rows_by_id"),
                       ("snippets", "caseapp.services.search", "make_snippet")))
 
 
@@ -413,7 +413,7 @@ def run(sqlite_path: Path, postgres_url: str | None, per_kind: int) -> Section:
         "writer's name); the word with filters is in 0.2–5% of the cases. Parts: mean "
         "milliseconds, over the slowest tenth of the kind's searches, spent in the search "
         "service's count and page queries (`_run`), the fuzzy name fallback, the page's "
-        "rows (`case_rows`) and the snippets (`make_snippet`).",
+        "rows (`case_rows_by_id`) and the snippets (`make_snippet`).",
         "",
         "Examples: " + "; ".join(f"{kind}: {', '.join(items)}" for kind, items in
                                   notes.items() if items) + ".",

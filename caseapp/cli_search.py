@@ -88,7 +88,8 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
             offset=args.offset)
         results = desk.search(query)
         if args.json:
-            print(json.dumps({"total": results.total, "offset": results.offset,
+            print(json.dumps({"total": results.total, "more": results.more,
+                              "offset": results.offset,
                               "similar": {typed: list(names)
                                           for typed, names in results.similar},
                               "hits": [hit_json(hit) for hit in results.hits]},
@@ -105,8 +106,12 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
             if hit.snippet.text:
                 print(f"    {hit.snippet.source}: {hit.snippet.marked('[', ']')}")
         shown = len(results.hits)
-        more = f", {shown} shown" if shown < results.total else ""
-        print(f"{results.total} case(s){more}")
+        if results.more:
+            print(f"more than {results.total} cases, the newest {shown} shown (the words "
+                  "are too common to rank: add a word or a filter)")
+        else:
+            more = f", {shown} shown" if shown < results.total else ""
+            print(f"{results.total} case(s){more}")
         return 0
     finally:
         desk.close()

@@ -541,3 +541,54 @@ def test_the_total_is_the_same_on_every_page(desk: Desk) -> None:
         assert (results.total, len(results.hits)) == (4, shown), offset
         texts = desk.search(SearchQuery(text="example ", limit=1, offset=offset))
         assert texts.total == 3, offset  # José, Emily and Ana write from example.* domains
+
+
+def test_a_word_in_too_many_cases_lists_the_newest_and_says_more(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past COUNT_LIMIT matches a word is not ranked (ranking would read every match):
+    the newest cases come first and the total says "more than"; filters that narrow it
+    to few enough give the exact count again."""
+    import caseapp.services.search as search_service
+
+    cases = make_cases(desk)  # José, Emily and Ana write from example.* domains
+    monkeypatch.setattr(search_service, "COUNT_LIMIT", 2)
+    many = desk.search(SearchQuery(text="example"))
+    newest_first = [cases["ana"], cases["emily"], cases["jose"]]  # created last, first
+    assert (refs(many), many.total, many.more) == (newest_first, 2, True)
+    assert refs(desk.search(SearchQuery(text="example", limit=1, offset=1))) == [
+        cases["emily"]]
+    narrowed = desk.search(SearchQuery(text="example", jurisdiction="CA"))
+    assert (set(refs(narrowed)), narrowed.total, narrowed.more) == (
+        {cases["jose"], cases["ana"]}, 2, False)
+    page = desk.search(SearchQuery(text="example", channel="postal", limit=1))
+    assert (refs(page), page.total, page.more) == ([cases["emily"]], 1, False)
+    still_many = desk.search(SearchQuery(text="example", received_from=date(2026, 1, 1)))
+    assert (still_many.total, still_many.more) == (2, True)
+    monkeypatch.setattr(search_service, "COUNT_LIMIT", 3)
+    exact = desk.search(SearchQuery(text="example"))
+    assert (exact.total, exact.more) == (3, False)
+
+
+def test_the_search_command_says_when_a_word_is_too_common(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import caseapp.services.search as search_service
+
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    base = ["--db", f"sqlite:///{tmp_path / 'cli.sqlite3'}", "--user", "alice"]
+    assert main([*base, "init"]) == 0
+    for name in ("Ann Lee", "Bo Diaz", "Cy Park"):
+        assert main([*base, "cases", "new", "--type", "delete", "--name", name,
+                     "--email", f"{name.split()[0].lower()}@example.com"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(search_service, "COUNT_LIMIT", 2)
+    assert main([*base, "search", "example"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == ("more than 2 cases, the newest 3 shown (the words are too common "
+                       "to rank: add a word or a filter)")
+    assert out[0].split()[0] == "PR-2026-00003"  # the newest first
+    assert main([*base, "search", "example", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert (found["total"], found["more"], len(found["hits"])) == (2, True, 3)

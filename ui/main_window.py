@@ -449,7 +449,8 @@ class MainWindow(QMainWindow):
     def _search_finished(self) -> None:
         results = self.search_page.results
         if results is not None:
-            self.count_label.setText(f"{results.total:,} found")
+            more = "+" if results.more else ""
+            self.count_label.setText(f"{results.total:,}{more} found")
         if self._open_when_found:
             self._open_when_found = False
             self.search_page.open_current()

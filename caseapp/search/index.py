@@ -64,6 +64,10 @@ class Backend(Protocol):
         """SELECT case_id, rank (lower is better) of the cases matching ``query``."""
         ...
 
+    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
+        """SELECT case_id of the cases matching ``query``, unranked (cheap to count)."""
+        ...
+
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None: ...
 
 
@@ -73,6 +77,11 @@ class SqliteBackend:
             "SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
             "WHERE search_fts MATCH :match"
         ).bindparams(match=query.to_fts5()).columns(case_id=Integer, rank=Float)
+
+    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
+        return text(
+            "SELECT rowid AS case_id FROM search_fts WHERE search_fts MATCH :match"
+        ).bindparams(match=query.to_fts5()).columns(case_id=Integer)
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         statement = sqlite.insert(documents)
@@ -89,6 +98,12 @@ class PostgresBackend:
             "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
             "WHERE d.tsv @@ q.query"
         ).bindparams(match=query.to_tsquery()).columns(case_id=Integer, rank=Float)
+
+    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
+        return text(
+            "SELECT d.case_id AS case_id FROM search_documents AS d "
+            "WHERE d.tsv @@ to_tsquery('simple', :match)"
+        ).bindparams(match=query.to_tsquery()).columns(case_id=Integer)
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         statement = postgresql.insert(documents)

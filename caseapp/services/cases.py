@@ -564,6 +564,13 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
 
 def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> list[CaseRow]:
     """The case list's rows of these cases, in this order (missing ids left out)."""
+    return list(case_rows_by_id(ctx, session, case_ids).values())
+
+
+def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
+                    ) -> dict[int, CaseRow]:
+    """The case list's rows of these cases by case id, in the order of ``case_ids``
+    (missing ids left out)."""
     today = ctx.clock.today()
     workflow = ctx.workflow
     columns: AnySelect = select(
@@ -584,14 +591,14 @@ def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> lis
             .order_by(CaseRequestType.id)
         ):
             types[case_id].append(request_type)
-    result = []
+    result: dict[int, CaseRow] = {}
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
          is_child, assignee, intake_review) in rows:
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)
         running = is_open and not (state and state.clock_stopped)
         days_left = (due_on - today).days
-        result.append(
+        result[case_id] = (
             CaseRow(
                 ref=ref,
                 status=status,

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSearch, User
@@ -23,12 +23,17 @@ from caseapp.search import fuzzy, index
 from caseapp.search.document import sections_from_json
 from caseapp.search.query import ParsedQuery, parse_query
 from caseapp.search.snippet import Snippet, make_snippet
-from caseapp.services.cases import AnySelect, case_rows
+from caseapp.services.cases import AnySelect, case_rows_by_id
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import CaseRow
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
 
 MAX_LIMIT = 500
+COUNT_LIMIT = 1000
+"""Matches counted at most. Past this a word is too common for ranking to mean anything
+("information" is in most cases), and ranking costs the time of every match (bm25 and
+ts_rank read each matching document): such a search lists the newest cases first and
+says "more than 1,000"."""
 INDEX_BATCH = 500
 """Cases indexed per transaction when the desk fills in missing documents."""
 DUE_FILTERS = ("today", "week")
@@ -109,6 +114,8 @@ class SearchResults:
     query: SearchQuery
     similar: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Words that found nothing as typed, each with the names searched instead."""
+    more: bool = False
+    """More than ``total`` (COUNT_LIMIT) cases match, listed newest first, not ranked."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,7 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
         return SearchResults((), 0, query.offset, query)
     similar: tuple[tuple[str, tuple[str, ...]], ...] = ()
     with ctx.read() as session:
-        total, page = _run(ctx, session, query, parsed)
+        total, page, more = _run(ctx, session, query, parsed)
         if not total and parsed.terms:
             # Widened only when the words themselves find nothing: with a filter that
             # leaves nothing, a name that matched is no misspelling.
@@ -212,18 +219,16 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
             widened = None if filtered_out else fuzzy.widen(
                 parsed, fuzzy.name_words(session.connection()))
             if widened is not None:
-                total, page = _run(ctx, session, query, widened)
+                total, page, more = _run(ctx, session, query, widened)
                 parsed = widened
                 similar = tuple((term.words[0], term.alternatives)
                                 for term in widened.terms if term.alternatives)
-        rows = case_rows(ctx, session, page)
+        rows = case_rows_by_id(ctx, session, page)
         stored = index.stored_sections(session.connection(), page)
-        ids = {ref: case_id for ref, case_id in session.execute(
-            select(Case.ref, Case.id).where(Case.id.in_(page)))}
-    result = [SearchHit(row, make_snippet(sections_from_json(stored.get(ids[row.ref], "[]")),
-                                          parsed)) for row in rows]
+    result = [SearchHit(row, make_snippet(sections_from_json(stored.get(case_id, "[]")),
+                                          parsed)) for case_id, row in rows.items()]
     return SearchResults(tuple(result), total, query.offset, query,
-                         similar if total else ())
+                         similar if total else (), more)
 
 
 def _has_filters(query: SearchQuery) -> bool:
@@ -237,27 +242,52 @@ def _matches_any(session: Session, parsed: ParsedQuery) -> bool:
 
 
 def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: ParsedQuery
-         ) -> tuple[int, list[int]]:
-    """The number of matching cases and the ids of the page asked for, in order."""
-    connection = session.connection()
+         ) -> tuple[int, list[int], bool]:
+    """The number of matching cases, the ids of the page asked for, in order, and whether
+    more than that number match (a word too common to rank: COUNT_LIMIT)."""
     if parsed.is_empty:
-        ids_statement = filtered(ctx, query, select(Case.id, literal(0.0)))
+        ids_statement = filtered(ctx, query, select(Case.id))
         count_statement = filtered(ctx, query, select(func.count(Case.id)))
-        order: tuple[Any, ...] = (Case.priority, Case.due_on, Case.id)
-    else:
-        hits = index.backend_for(connection).matching(parsed).subquery("hits")
-        joined = hits.c.case_id == Case.id
-        ids_statement = filtered(ctx, query, select(Case.id, hits.c.rank)
-                                 .select_from(Case).join(hits, joined))
-        # Counted as "id IN (the matches)": with a join, SQLite may walk the filtered
-        # cases and run the full-text match once per case (seconds at 100,000 cases).
-        count_statement = filtered(ctx, query, select(func.count(Case.id)).where(
-            Case.id.in_(select(hits.c.case_id))))
-        order = (hits.c.rank, Case.priority, Case.due_on, Case.id)
-    page = [case_id for case_id, _rank in session.execute(
-        ids_statement.order_by(*order).offset(query.offset).limit(query.limit))]
+        return (*_page(session, query, ids_statement.order_by(
+            Case.priority, Case.due_on, Case.id), count_statement), False)
+    backend = index.backend_for(session.connection())
+    matched = backend.matching_ids(parsed).subquery("matched")
+    # Counting stops past the limit: cheap however common the words are.
+    matches = int(session.scalar(select(func.count()).select_from(
+        select(matched.c.case_id).limit(COUNT_LIMIT + 1).subquery())) or 0)
+    has_filters = _has_filters(query)
+    if matches > COUNT_LIMIT:
+        # Too common to rank: the newest cases first, and counted up to the limit.
+        if not has_filters:  # straight from the index, in its own (case id) order
+            newest = select(matched.c.case_id).order_by(matched.c.case_id.desc())
+            return (*_page(session, query, newest, None, COUNT_LIMIT), True)
+        ids_statement = filtered(ctx, query, select(Case.id).where(
+            Case.id.in_(select(matched.c.case_id)))).order_by(Case.id.desc())
+        total, page = _page(session, query, ids_statement, select(func.count()).select_from(
+            ids_statement.order_by(None).limit(COUNT_LIMIT + 1).subquery()))
+        return min(total, COUNT_LIMIT), page, total > COUNT_LIMIT
+    hits = backend.matching(parsed).subquery("hits")
+    ids_statement = filtered(ctx, query, select(Case.id).select_from(Case).join(
+        hits, hits.c.case_id == Case.id)).order_by(
+        hits.c.rank, Case.priority, Case.due_on, Case.id)
+    if not has_filters:  # the words' count is the total
+        return (*_page(session, query, ids_statement, None, matches), False)
+    # Counted as "id IN (the matches)": with a join, SQLite may walk the filtered cases
+    # and run the full-text match once per case (seconds at 100,000 cases).
+    count_statement = filtered(ctx, query, select(func.count(Case.id)).where(
+        Case.id.in_(select(matched.c.case_id))))
+    return (*_page(session, query, ids_statement, count_statement), False)
+
+
+def _page(session: Session, query: SearchQuery, ids_statement: AnySelect,
+          count_statement: AnySelect | None, known_total: int = 0) -> tuple[int, list[int]]:
+    """The total and the page's ids: the total known, or counted unless the page is the
+    last one (its end is the total)."""
+    page = list(session.scalars(ids_statement.offset(query.offset).limit(query.limit)))
+    if count_statement is None:
+        return known_total, page
     if len(page) < query.limit and (page or not query.offset):
-        return query.offset + len(page), page  # the last page: its end is the total
+        return query.offset + len(page), page
     return int(session.scalar(count_statement) or 0), page
 
 

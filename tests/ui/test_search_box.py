@@ -101,6 +101,20 @@ def test_a_misspelled_name_finds_the_case_and_the_page_says_which_names(
     assert "<b>Núñez</b>" in model.data(model.index(0, model.COL_SNIPPET), SnippetHtmlRole)
 
 
+def test_a_word_in_too_many_cases_says_more_and_shows_the_newest(
+        qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    import caseapp.services.search as search_service
+
+    refs = _fill(ui)
+    monkeypatch.setattr(search_service, "COUNT_LIMIT", 1)
+    _search(qtbot, ui, "example")
+    assert _found(ui) == [refs["dana"], refs["obrien"], refs["jose"]]  # newest first
+    assert ui.window.search_page.summary.text().startswith(
+        "More than 1 cases found for “example” — showing the newest 3; add a word or a "
+        "filter to narrow the search.")
+    assert ui.window.count_label.text() == "1+ found"
+
+
 def test_enter_opens_the_case_and_esc_clears(qtbot: QtBot, ui: Ui) -> None:
     refs = _fill(ui)
     window = ui.window

@@ -188,9 +188,13 @@ class SearchResultsPage(QWidget):
         if results.total == 0:
             return f"No cases found{what}."
         shown = len(results.hits)
-        count = f"{results.total:,} case{'s' if results.total != 1 else ''} found{what}"
-        if shown < results.total:
-            count += f" — showing the best {shown:,}"
+        if results.more:  # a word too common to rank (search.COUNT_LIMIT)
+            count = (f"More than {results.total:,} cases found{what} — showing the newest "
+                     f"{shown:,}; add a word or a filter to narrow the search")
+        else:
+            count = f"{results.total:,} case{'s' if results.total != 1 else ''} found{what}"
+            if shown < results.total:
+                count += f" — showing the best {shown:,}"
         similar = "".join(
             f" Nothing matched “{typed}” as typed: searched the names "
             f"{', '.join(names)} instead." for typed, names in results.similar)
