@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -30,6 +31,7 @@ from caseapp import (
 )
 from caseapp.config import Settings, load_settings
 from caseapp.errors import InvalidInput, UserError
+from caseapp.logs import bug_report, setup_logging, summary
 from caseapp.services import Desk
 from caseapp.services.cases import VIEWS
 from caseapp.services.dto import CaseDetail, CaseQuery, NewCase, PartyData, StepRequest
@@ -641,6 +643,7 @@ def main(argv: Sequence[str] | None = None, open_window: WindowOpener | None = N
     try:
         settings = load_settings(args.config).with_overrides(database_url=args.db,
                                                              user=args.user)
+        setup_logging(settings.paths.data_dir / "logs")
         command = COMMANDS.get(args.command or "gui") or _gui_command(open_window)
         return command(settings, args)
     except UserError as error:
@@ -650,10 +653,11 @@ def main(argv: Sequence[str] | None = None, open_window: WindowOpener | None = N
         print("caseapp: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # a bug: say so plainly, keep the details for the report
-        import traceback
-
-        print(f"caseapp: internal error ({type(error).__name__}: {error}). "
-              "Nothing more was saved. Please report this with the details below.",
-              file=sys.stderr)
-        traceback.print_exc(file=sys.stderr)
+        # Redacted (caseapp.logs): an exception's text may quote a consumer's data.
+        print(f"caseapp: internal error ({summary(error)}). Nothing more was saved. "
+              "Please report this with the details below.", file=sys.stderr)
+        print(bug_report(error), file=sys.stderr, end="")
+        logging.getLogger("caseapp").error("Internal error in the command %s:\n%s",
+                                           args.command or "gui", bug_report(error),
+                                           extra={"file_only": True})
         return EXIT_BUG

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from caseapp.errors import DatabaseUnavailable, DiskFull, EnvironmentProblem, UserError
+from caseapp.logs import bug_report, summary
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,15 @@ def report_for(error: BaseException) -> Report:
         )
     if isinstance(error, UserError):
         return Report("warning", "caseapp", error.message)
-    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    # Redacted (caseapp.logs): an exception's text may quote a consumer's data, and the
+    # report is copied into mail to the maintainers.
     return Report(
         "bug",
         "Internal error",
         "Something went wrong inside caseapp (a bug, not your mistake). Nothing more was "
         "saved by this action. Please copy the report below and send it to the caseapp "
         "maintainers with a line on what you were doing.",
-        f"{type(error).__name__}: {error}\n\n{details}",
+        f"{summary(error)}\n\n{bug_report(error)}",
     )
 
 
