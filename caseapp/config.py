@@ -241,6 +241,27 @@ class RetentionSettings:
                               f"(got {self.purge!r})")
 
 
+LOCK_MINUTES_MAX = 24 * 60
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """``[security]``: ``lock_after_minutes``, the idle time after which the window hides
+    every case behind the screen lock until its user types their unlock passphrase
+    (ui/screen_lock.py; the passphrase is chosen in Settings → Screen lock…). 0 turns the
+    idle lock off; Lock now (Ctrl+Alt+L) still works once a passphrase is set."""
+
+    lock_after_minutes: int = 10
+
+    def __post_init__(self) -> None:
+        if (isinstance(self.lock_after_minutes, bool)
+                or not isinstance(self.lock_after_minutes, int)
+                or not 0 <= self.lock_after_minutes <= LOCK_MINUTES_MAX):
+            raise ConfigError(f"[security] lock_after_minutes must be a whole number of "
+                              f"minutes from 0 (off) to {LOCK_MINUTES_MAX} "
+                              f"(got {self.lock_after_minutes!r})")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings file holds, with the defaults a new desk starts from."""
@@ -252,6 +273,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -292,17 +314,19 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
-    known = {"database_url", "timezone", "user", "mail", "smtp", "retention"}
+    known = {"database_url", "timezone", "user", "mail", "smtp", "retention", "security"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    for key in known & set(data) - {"mail", "smtp", "retention"}:
+    for key in known & set(data) - {"mail", "smtp", "retention", "security"}:
         if not isinstance(data[key], str):
             raise ConfigError(f"{file}: '{key}' must be a string")
     mail = _load_mail(file, data["mail"]) if "mail" in data else MailSettings()
     smtp = _load_smtp(file, data["smtp"]) if "smtp" in data else SmtpSettings()
     retention = (_load_retention(file, data["retention"]) if "retention" in data
                  else RetentionSettings())
+    security = (_load_security(file, data["security"]) if "security" in data
+                else SecuritySettings())
     return replace(
         settings,
         database_url=data.get("database_url", ""),
@@ -311,6 +335,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         mail=mail,
         smtp=smtp,
         retention=retention,
+        security=security,
     )
 
 
@@ -385,6 +410,21 @@ def _load_retention(file: Path, table: object) -> RetentionSettings:
     return RetentionSettings(purge=purge)
 
 
+def _load_security(file: Path, table: object) -> SecuritySettings:
+    where = f"{file}: [security]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'security' must be a table ([security] with "
+                          "lock_after_minutes = 10)")
+    unknown = sorted(set(table) - {"lock_after_minutes"})
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} "
+                          "(known: lock_after_minutes)")
+    try:
+        return SecuritySettings(lock_after_minutes=table.get("lock_after_minutes", 10))
+    except ConfigError as error:
+        raise ConfigError(f"{file}: {error.message}") from None
+
+
 def save_smtp_settings(smtp: SmtpSettings, config_file: Path | None = None) -> Path:
     """Replace only the ``[smtp]`` table of the settings file (read again first, so a
     ``--db`` given for this run is never written into it); return the file."""
@@ -435,6 +475,9 @@ def settings_toml(settings: Settings) -> str:
             lines.append(f"{key} = {rendered}")
     if settings.retention != RetentionSettings():
         lines += ["", "[retention]", f"purge = {_toml_string(settings.retention.purge)}"]
+    if settings.security != SecuritySettings():
+        lines += ["", "[security]",
+                  f"lock_after_minutes = {settings.security.lock_after_minutes}"]
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,7 @@ def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> Main
     if settings is not None:
         window.intake.use_settings(settings)
         window.retention.use_settings(settings)
+        window.screen_lock.use_settings(settings)
     return window
 
 

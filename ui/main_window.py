@@ -54,6 +54,7 @@ from ui.pages.intake_page import IntakePage
 from ui.pages.reports_page import ReportsActions
 from ui.pages.search_results import SearchResultsPage
 from ui.retention import RetentionActions
+from ui.screen_lock import ScreenLock
 from ui.tasks import Progress, Task, TaskRunner, TaskStatus
 from ui.widgets.case_list import CaseListPanel
 from ui.widgets.navigation import (
@@ -182,6 +183,9 @@ class MainWindow(QMainWindow):
         self.retention = RetentionActions(self, desk, self.runner, lambda: self.me)
         self.retention.purged.connect(lambda _outcome: self.refresh())
         self.retention.install(self.menuBar())
+        # --- the screen lock (ui/screen_lock.py): idle lock, File → Lock now ---------------
+        self.screen_lock = ScreenLock(self, self.runner, lambda: self.desk.username)
+        self.screen_lock.install(self.menuBar())
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",

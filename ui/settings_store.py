@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from caseapp.config import MailSettings, Settings, load_settings, save_settings
+from caseapp.config import (
+    MailSettings,
+    SecuritySettings,
+    Settings,
+    load_settings,
+    save_settings,
+)
 
 
 class SettingsStore:
@@ -36,4 +42,13 @@ class SettingsStore:
         on_disk = load_settings(self.config_file)
         file = save_settings(replace(on_disk, mail=mail), self.config_file)
         self._settings = replace(self.settings, mail=mail)
+        return file
+
+    def save_security(self, security: SecuritySettings) -> Path:
+        """Write ``security`` into the settings file (the rest of it as it is there)."""
+        on_disk = (Settings(paths=self.settings.paths)  # a new file of its own
+                   if self.config_file is not None and not self.config_file.exists()
+                   else load_settings(self.config_file))
+        file = save_settings(replace(on_disk, security=security), self.config_file)
+        self._settings = replace(self.settings, security=security)
         return file
