@@ -23,6 +23,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+# The case databases are encrypted (caseapp.db.cipher), their keys kept in a keyring. The
+# benchmarks' databases are generated, so their keys are kept in a file beside them, by
+# the tests' file keyring (tests/keyring_test_backend.py): never a desk's. Set before any
+# keyring use; bench.run_all points it at --data; child processes inherit it.
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "tests.keyring_test_backend.TestOnlyKeyring")
+os.environ.setdefault("CASEAPP_TEST_KEYRING_FILE", "/tmp/caseapp-bench/keyring.json")
+
+
+def use_keys_in(data: Path) -> None:
+    """Keep the generated databases' keys in ``data``/keyring.json."""
+    os.environ["CASEAPP_TEST_KEYRING_FILE"] = str(data / "keyring.json")
+
+
+def open_cases(path: Path, *, read_only: bool = True, check_same_thread: bool = True) -> Any:
+    """A DB-API connection to the (encrypted) case database at ``path``, keyed."""
+    from caseapp.db import cipher
+
+    return cipher.connect(path, cipher.read_key(path), read_only=read_only,
+                          check_same_thread=check_same_thread)
+
 
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile (the value below which ``share`` of the values lie)."""

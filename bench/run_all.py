@@ -31,7 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Figure, Section, load_average, log, machine_lines, summary_table
+from bench.common import (
+    Figure,
+    Section,
+    load_average,
+    log,
+    machine_lines,
+    summary_table,
+    use_keys_in,
+)
 from bench.results import RESULTS, write_report
 
 STEPS = ("search", "import", "letters", "window", "lookup")
@@ -88,6 +96,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=STEPS, help="run only these")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_keys_in(args.data)
     scale = scale_module.QUICK if args.quick else scale_module.FULL
     plan = QUICK_PLAN if args.quick else FULL_PLAN
     # Only a whole run at full scale writes bench/RESULTS.md (its summary covers every

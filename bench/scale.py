@@ -29,7 +29,6 @@ import hashlib
 import json
 import random
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -38,9 +37,10 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
-from bench.common import log
+from bench.common import log, open_cases
 from bench.corpus import Corpus, Person
 from caseapp.clock import Clock
+from caseapp.db import cipher
 from caseapp.db.migrate import head_revision
 from caseapp.db.models import (
     Case,
@@ -401,9 +401,12 @@ def working_copy(path: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    key = cipher.read_key(path)
+    source = open_cases(path)
     try:
-        destination = sqlite3.connect(target)
+        if key is not None:
+            cipher.save_key(target, key)  # the copy keeps the key of the cached database
+        destination = cipher.connect(target, key)
         try:
             source.backup(destination, pages=65536)
         finally:

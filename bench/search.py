@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -41,7 +40,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Breakdown, Figure, Section, fmt_ms, fmt_ratio, log, p50, p95, ratio
+from bench.common import (
+    Breakdown,
+    Figure,
+    Section,
+    fmt_ms,
+    fmt_ratio,
+    log,
+    open_cases,
+    p50,
+    p95,
+    ratio,
+)
 from caseapp.records.normalize import fold
 from caseapp.search.query import parse_query
 from caseapp.services import Desk
@@ -81,7 +91,7 @@ class Probe:
 
 # --- choosing the probes -----------------------------------------------------------------
 
-def _df(connection: sqlite3.Connection, word: str) -> int:
+def _df(connection: Any, word: str) -> int:
     row = connection.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH ?",
                              (f'"{word}"',)).fetchone()
     return int(row[0])
@@ -106,7 +116,7 @@ def _misspell(rng: random.Random, word: str) -> list[str]:
 
 def choose_probes(path: Path, per_kind: int, seed: int = 17) -> list[Probe]:
     """Probes from the SQLite database at ``path`` (the PostgreSQL one holds the same)."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = open_cases(path)
     rng = random.Random(seed)
     (count,) = connection.execute("SELECT max(id) FROM cases").fetchone()
     probes: dict[str, list[Probe]] = {kind: [] for kind in KINDS}
@@ -213,7 +223,7 @@ def _filters_sql(probe: Probe, mark: str) -> tuple[str, list[Any]]:
 
 
 def sqlite_bare(path: Path) -> tuple[Callable[[Probe], list[int]], Callable[[], None]]:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    connection = open_cases(path, check_same_thread=False)
 
     def bare(probe: Probe) -> list[int]:
         match = parse_query(probe.text).to_fts5()

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from caseapp import (
     __version__,
     cli_actions,
+    cli_backup,
     cli_dashboard,
+    cli_database,
     cli_email,
     cli_intake,
     cli_letters,
@@ -29,10 +31,11 @@ from caseapp import (
     cli_search,
     cli_sources,
 )
+from caseapp.clock import Clock
 from caseapp.config import Settings, load_settings
-from caseapp.errors import InvalidInput, UserError
+from caseapp.errors import DatabaseDamaged, InvalidInput, UserError
 from caseapp.logs import bug_report, setup_logging, summary
-from caseapp.services import Desk
+from caseapp.services import Desk, claims
 from caseapp.services.cases import VIEWS
 from caseapp.services.dto import CaseDetail, CaseQuery, NewCase, PartyData, StepRequest
 from caseapp.vocabulary import CHANNELS, RELATIONSHIPS, REQUEST_TYPES, ROLES, VERIFICATION_METHODS
@@ -61,6 +64,7 @@ examples:
   caseapp dashboard                        what is due, open and waiting at the desk
   caseapp audit verify
   caseapp purge --preview                  cases closed over 24 months ago, due to be purged
+  caseapp backup ~/cases-backup.sqlite3    back the database up (restore: caseapp restore FILE)
 
 The database defaults to a SQLite file in the user data folder; --db or the settings file
 point it at PostgreSQL (postgresql+psycopg://user@host/db).
@@ -201,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("ref")
     assign.add_argument("user")
 
+    for name, text in (("claim", "take the case to work on (others are refused meanwhile)"),
+                       ("release", "let go of your claim on the case"),
+                       ("take-over", "supervisor: take the case from whoever holds it")):
+        case_commands.add_parser(name, help=text).add_argument("ref")
+
     appeal = case_commands.add_parser("appeal", help="open an appeal of a decided case")
     appeal.add_argument("ref")
     appeal.add_argument("--reason", required=True)
@@ -239,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_reports.add_parsers(commands)
     cli_dashboard.add_parsers(commands)
     cli_retention.add_parsers(commands)
+    cli_backup.add_parsers(commands)
+    cli_database.add_parsers(commands)
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -293,6 +304,9 @@ def case_json(case: CaseDetail) -> dict[str, Any]:
         "appeal_of": case.appeal_of or None,
         "summary": case.summary,
         "intake_review": case.intake_review,
+        "claim": {"by": case.claim.holder, "since": case.claim.since.isoformat() + "Z",
+                  "until": case.claim.until.isoformat() + "Z", "live": case.claim.live}
+        if case.claim is not None else None,
         "messages": [
             {**asdict(m), "sent_at": m.sent_at.isoformat() if m.sent_at else None,
              "received_at": m.received_at.isoformat() if m.received_at else None}
@@ -333,6 +347,7 @@ def print_case(case: CaseDetail) -> None:
         + (f" ({_days(d.days_left)})" if case.is_open else "")
         + (f", extended from {d.original_respond_by}" if d.extended else ""),
         f"  assignee:     {case.assignee or '-'}",
+        f"  working on it: {claim_text(case)}",
     ]
     for task in case.tasks:
         due = f", due {task.due_on}" if task.due_on else ""
@@ -351,6 +366,16 @@ def print_case(case: CaseDetail) -> None:
     print("\n".join(lines))
 
 
+def claim_text(case: CaseDetail, clock: Clock | None = None) -> str:
+    """``Held by carol since 10:42 (until 10:57)``, or ``nobody``."""
+    claim = case.claim
+    if claim is None:
+        return "nobody"
+    clock = clock or Clock()
+    text = claims.describe(claim, clock)
+    return text + (f" (until {claims.local_time(claim.until, clock)})" if claim.live else "")
+
+
 def _days(days_left: int) -> str:
     if days_left < 0:
         return f"{-days_left} days overdue"
@@ -363,6 +388,7 @@ def _days(days_left: int) -> str:
 
 def _open_desk(settings: Settings) -> Desk:
     desk = Desk(settings.effective_database_url, settings.user)
+    desk.set_claim_lease(claims.lease_of(settings.database.claim_minutes))
     return desk
 
 
@@ -371,7 +397,8 @@ class WindowOpener(Protocol):
     and the settings file they came from (``--config``, or None for the default file)."""
 
     def __call__(self, desk: Desk, *, settings: Settings | None = ...,
-                 config_file: Path | None = ...) -> int: ...
+                 config_file: Path | None = ...,
+                 damaged: DatabaseDamaged | None = ...) -> int: ...
 
 
 def _gui_command(open_window: WindowOpener | None) -> Callable[[Settings, argparse.Namespace],
@@ -383,7 +410,11 @@ def _gui_command(open_window: WindowOpener | None) -> Callable[[Settings, argpar
                 "'python -m caseapp' offers the other commands only."
             )
         desk = _open_desk(settings)
-        desk.prepare(settings.paths.backup_dir)  # a new desk opens on an empty database
+        try:
+            desk.prepare(settings.paths.backup_dir)  # a new desk opens on an empty database
+        except DatabaseDamaged as damaged:  # the window offers the newest backup
+            return open_window(desk, settings=settings, config_file=args.config,
+                               damaged=damaged)
         return open_window(desk, settings=settings, config_file=args.config)
 
     return cmd_gui
@@ -445,7 +476,9 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
                                limit=args.limit)
         if args.json:
             rows = [{**asdict(r), "received_on": r.received_on.isoformat(),
-                     "due_on": r.due_on.isoformat(), "request_types": list(r.request_types)}
+                     "due_on": r.due_on.isoformat(), "request_types": list(r.request_types),
+                     "claimed_since": r.claimed_since.isoformat() + "Z"
+                     if r.claimed_since else None}
                     for r in page.rows]
             print(json.dumps({"total": page.total, "cases": rows}, indent=2,
                              ensure_ascii=False))
@@ -545,6 +578,12 @@ def cmd_cases(settings: Settings, args: argparse.Namespace) -> int:
                        False)
     if action == "appeal":
         return _report(desk.open_appeal(args.ref, args.reason, args.received).case, False)
+    if action in ("claim", "release", "take-over"):
+        result = {"claim": desk.claim_case, "release": desk.release_claim,
+                  "take-over": desk.take_over_claim}[action](args.ref)
+        case = desk.get_case(result.ref)
+        print(f"{result.ref}: {claim_text(case, desk.clock)}")
+        return 0
     raise AssertionError(action)
 
 
@@ -633,6 +672,10 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "report": cli_reports.cmd_report,
     "dashboard": cli_dashboard.cmd_dashboard,
     "purge": cli_retention.cmd_purge,
+    "backup": cli_backup.cmd_backup,
+    "restore": cli_backup.cmd_restore,
+    "database-key": cli_backup.cmd_database_key,
+    "db": cli_database.cmd_db,
 }
 
 

@@ -7,7 +7,8 @@ both under one folder, which is how tests and portable installs keep them apart.
 The settings file is TOML: top-level ``database_url``, ``timezone``, ``user``, a
 ``[mail]`` table for the IMAP mailbox (:class:`MailSettings`), an ``[smtp]`` table for
 outgoing mail (:class:`SmtpSettings`; files written before it existed load unchanged) and
-a ``[retention]`` table for the scheduled purge (:class:`RetentionSettings`).
+a ``[retention]`` table for the scheduled purge (:class:`RetentionSettings`) and a
+``[backup]`` table for the scheduled backups (:class:`BackupSettings`).
 No password is ever in it: each is the keyring secret named by the settings'
 ``secret_name`` (``caseapp.secrets``). :func:`save_settings` rewrites the whole file
 atomically.
@@ -262,6 +263,107 @@ class SecuritySettings:
                               f"(got {self.lock_after_minutes!r})")
 
 
+MAX_BACKUP_HOURS = 7 * 24
+MAX_BACKUPS_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """``[backup]``: the scheduled backups of the case database (caseapp.services.backup).
+
+    ``folder``: where they go ("" = the data folder's ``backups``, beside the copies made
+    before upgrades). ``every_hours``: a backup when the newest scheduled one is older
+    than this (24 = daily, the default; 0 = none). ``keep``: how many scheduled backups
+    are kept (the oldest beyond are deleted). The window makes them in the background
+    for the embedded database (checked every hour); a cron job running ``caseapp backup
+    --scheduled`` does the same without a window, and is the way for a PostgreSQL desk.
+    """
+
+    folder: str = ""
+    every_hours: int = 24
+    keep: int = 7
+
+    def __post_init__(self) -> None:
+        problem = _backup_problem(self)
+        if problem:
+            raise ConfigError(problem)
+
+    def folder_path(self, paths: Paths) -> Path:
+        return Path(self.folder).expanduser() if self.folder.strip() else paths.backup_dir
+
+
+def _backup_problem(backup: BackupSettings) -> str | None:
+    if not isinstance(backup.folder, str) or any(c in backup.folder for c in "\r\n\0"):
+        return "[backup] folder must be one folder's path in quotes"
+    if not _is_int(backup.every_hours) or not 0 <= backup.every_hours <= MAX_BACKUP_HOURS:
+        return (f"[backup] every_hours must be a whole number of hours from 0 (no scheduled "
+                f"backups) to {MAX_BACKUP_HOURS} (got {backup.every_hours!r})")
+    if not _is_int(backup.keep) or not 1 <= backup.keep <= MAX_BACKUPS_KEPT:
+        return (f"[backup] keep must be a whole number of backups from 1 to "
+                f"{MAX_BACKUPS_KEPT} (got {backup.keep!r})")
+    return None
+
+
+DATABASE_SSLMODES = ("verify-full", "verify-ca", "require", "disable")
+MIN_CLAIM_MINUTES, MAX_CLAIM_MINUTES = 1, 8 * 60
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``[database]``: how a shared PostgreSQL desk is reached, and how long a claim on a
+    case holds (caseapp.services.claims) unless the holder's window renews it.
+
+    ``sslmode`` ("" = verify-full for a server on another machine; caseapp.db.postgres
+    refuses settings that could fall back to clear text) and ``sslrootcert`` (the CA
+    that signed the server's certificate) go into the connection address. The password
+    is never here: it is the keyring secret of the login (``caseapp db password``).
+    """
+
+    sslmode: str = ""
+    sslrootcert: str = ""
+    claim_minutes: int = 15
+
+    def __post_init__(self) -> None:
+        if self.sslmode and self.sslmode not in DATABASE_SSLMODES:
+            raise ConfigError(f"[database] sslmode must be one of "
+                              f"{', '.join(DATABASE_SSLMODES)} (got {self.sslmode!r})")
+        if not _is_int(self.claim_minutes) or not (
+                MIN_CLAIM_MINUTES <= self.claim_minutes <= MAX_CLAIM_MINUTES):
+            raise ConfigError(f"[database] claim_minutes must be a whole number of minutes "
+                              f"from {MIN_CLAIM_MINUTES} to {MAX_CLAIM_MINUTES} "
+                              f"(got {self.claim_minutes!r})")
+
+    def apply_to(self, url: str) -> str:
+        """``url`` with sslmode/sslrootcert added (PostgreSQL only; the URL's own win)."""
+        if not url.startswith(("postgresql", "postgres")) or not (
+                self.sslmode or self.sslrootcert):
+            return url
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        if self.sslmode:
+            query.setdefault("sslmode", self.sslmode)
+        if self.sslrootcert:
+            query.setdefault("sslrootcert", self.sslrootcert)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def url_password_problem(url: str) -> str | None:
+    """Why a database URL may not be kept in the settings file (it holds a password)."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    if password:
+        return ("database_url holds a password: take it out of the settings file and "
+                "store it in the keyring instead (caseapp db password, or Settings → "
+                "Database…)")
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings file holds, with the defaults a new desk starts from."""
@@ -274,11 +376,13 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return self.database.apply_to(self.database_url)
         return f"sqlite:///{self.paths.default_database}"
 
     def with_overrides(
@@ -314,11 +418,18 @@ def load_settings(config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from exc
-    known = {"database_url", "timezone", "user", "mail", "smtp", "retention", "security"}
+    # [database] and a database_url holding a password (caseapp.db.postgres).
+    database = (_load_database(file, data.pop("database")) if "database" in data
+                else DatabaseSettings())
+    problem = url_password_problem(str(data.get("database_url", "")))
+    if problem:
+        raise ConfigError(f"{file}: {problem}")
+    known = {"database_url", "timezone", "user", "mail", "smtp", "retention", "security",
+             "backup"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{file}: unknown setting(s): {', '.join(unknown)}")
-    for key in known & set(data) - {"mail", "smtp", "retention", "security"}:
+    for key in known & set(data) - {"mail", "smtp", "retention", "security", "backup"}:
         if not isinstance(data[key], str):
             raise ConfigError(f"{file}: '{key}' must be a string")
     mail = _load_mail(file, data["mail"]) if "mail" in data else MailSettings()
@@ -327,6 +438,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
                  else RetentionSettings())
     security = (_load_security(file, data["security"]) if "security" in data
                 else SecuritySettings())
+    backup = _load_backup(file, data["backup"]) if "backup" in data else BackupSettings()
     return replace(
         settings,
         database_url=data.get("database_url", ""),
@@ -336,7 +448,45 @@ def load_settings(config_file: Path | None = None) -> Settings:
         smtp=smtp,
         retention=retention,
         security=security,
+        backup=backup,
+        database=database,
     )
+
+
+_DATABASE_KEYS = ("sslmode", "sslrootcert", "claim_minutes")
+
+
+def _load_database(file: Path, table: object) -> DatabaseSettings:
+    where = f"{file}: [database]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'database' must be a table ([database] with sslmode, "
+                          "sslrootcert, claim_minutes)")
+    unknown = sorted(set(table) - set(_DATABASE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(_DATABASE_KEYS)})")
+    for key, value in table.items():
+        if key != "claim_minutes" and not isinstance(value, str):
+            raise ConfigError(f"{where} '{key}' must be a string in quotes")
+    try:
+        return DatabaseSettings(**table)
+    except ConfigError as error:
+        raise ConfigError(f"{file}: {error.message}") from None
+
+
+def save_database_settings(database_url: str, database: DatabaseSettings,
+                           config_file: Path | None = None) -> Path:
+    """Replace only ``database_url`` and ``[database]`` in the settings file (read again
+    first); a URL with a password is refused (the password goes to the keyring)."""
+    problem = url_password_problem(database_url)
+    if problem:
+        raise ConfigError(problem)
+    if config_file is not None and not config_file.exists():
+        on_disk = Settings(paths=Paths.for_user())
+    else:
+        on_disk = load_settings(config_file)
+    return save_settings(replace(on_disk, database_url=database_url, database=database),
+                         config_file)
 
 
 _MAIL_KEYS = ("imap_host", "imap_port", "imap_user", "imap_folder", "imap_security",
@@ -410,6 +560,35 @@ def _load_retention(file: Path, table: object) -> RetentionSettings:
     return RetentionSettings(purge=purge)
 
 
+_BACKUP_KEYS = ("folder", "every_hours", "keep")
+
+
+def _load_backup(file: Path, table: object) -> BackupSettings:
+    where = f"{file}: [backup]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: 'backup' must be a table ([backup] with folder, "
+                          "every_hours, keep)")
+    unknown = sorted(set(table) - set(_BACKUP_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} unknown setting(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(_BACKUP_KEYS)})")
+    if "folder" in table and not isinstance(table["folder"], str):
+        raise ConfigError(f"{where} 'folder' must be a string in quotes")
+    try:
+        return BackupSettings(**table)
+    except ConfigError as error:
+        raise ConfigError(f"{file}: {error.message}") from None
+
+
+def save_backup_settings(backup: BackupSettings, config_file: Path | None = None) -> Path:
+    """Replace only the ``[backup]`` table of the settings file; return the file."""
+    if config_file is not None and not config_file.exists():
+        on_disk = Settings(paths=Paths.for_user())
+    else:
+        on_disk = load_settings(config_file)
+    return save_settings(replace(on_disk, backup=backup), config_file)
+
+
 def _load_security(file: Path, table: object) -> SecuritySettings:
     where = f"{file}: [security]"
     if not isinstance(table, dict):
@@ -441,8 +620,13 @@ def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
     The whole file is rewritten (comments in it are not kept) through a temporary file
     and an atomic rename, so a crash leaves the old file or the new one, never half of
     one. ``user`` is written only when it differs from the login name (so an account's
-    name change is not frozen in). No password is ever written.
+    name change is not frozen in). No password is ever written: a ``database_url``
+    holding one (e.g. given with ``--db``) is refused with :class:`ConfigError`, and the
+    file is left as it was (it would not load either).
     """
+    problem = url_password_problem(settings.database_url)
+    if problem:
+        raise ConfigError(problem)
     file = config_file or settings.paths.settings_file
     write_text_atomically(file, settings_toml(settings), backup=False)
     return file
@@ -478,6 +662,19 @@ def settings_toml(settings: Settings) -> str:
     if settings.security != SecuritySettings():
         lines += ["", "[security]",
                   f"lock_after_minutes = {settings.security.lock_after_minutes}"]
+    if settings.backup != BackupSettings():
+        backup = settings.backup
+        lines += ["", "[backup]", f"folder = {_toml_string(backup.folder)}",
+                  f"every_hours = {backup.every_hours}", f"keep = {backup.keep}"]
+    database = settings.database
+    if database != DatabaseSettings():
+        lines += ["", "[database]"]
+        if database.sslmode:
+            lines.append(f"sslmode = {_toml_string(database.sslmode)}")
+        if database.sslrootcert:
+            lines.append(f"sslrootcert = {_toml_string(database.sslrootcert)}")
+        if database.claim_minutes != DatabaseSettings().claim_minutes:
+            lines.append(f"claim_minutes = {database.claim_minutes}")
     return "\n".join(lines) + "\n"
 
 

@@ -52,5 +52,14 @@ class DatabaseUnavailable(EnvironmentProblem):
     """The case database cannot be reached or opened."""
 
 
+class DatabaseDamaged(DatabaseUnavailable):
+    """The embedded database failed its integrity check: nothing is written to it; the
+    message names the newest backup (caseapp.services.backup)."""
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class DiskFull(EnvironmentProblem):
     """There is no space left to write the database or a file."""

@@ -45,12 +45,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 _CASE_REF = re.compile(r"\b[A-Z]{2,5}-\d{4}-\d{3,7}\b")
 """A case reference (PR-2026-00042): what the log names cases by, kept as it is."""
 _WORD = re.compile(r"\b[^\W\d_]{2,}\b")
-_PLAIN_WORDS = frozenset("""
-    a an and are as at background before but by can cannot could did does error errors
-    expected failed file for from has have if in invalid is it its missing must name
-    need needs no none not of on or please should such that the there this to unable
-    unknown was when where which while with without you your
-""".split())
+_PLAIN_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "background", "before", "but", "by", "can",
+    "cannot", "could", "did", "does", "error", "errors", "expected", "failed", "file",
+    "for", "from", "has", "have", "if", "in", "invalid", "is", "it", "its", "missing",
+    "must", "name", "need", "needs", "no", "none", "not", "of", "on", "or", "please",
+    "should", "such", "that", "the", "there", "this", "to", "unable", "unknown", "was",
+    "when", "where", "which", "while", "with", "without", "you", "your",
+))
 """Capitalised words that start an error message's sentence, not a name."""
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +21,19 @@ from caseapp.services import Desk
 from tests import pg_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The embedded case databases are encrypted with a key kept in the keyring
+# (caseapp.db.cipher): every test process (and the caseapp commands it starts) uses the
+# test-only file keyring, one file per process: a pytest-xdist worker inherits the
+# controller's environment, so it replaces the controller's file by its own (two workers
+# writing one file would lose each other's keys). The folder goes when the process ends.
+# Tests of the keyring itself set their own backends over it (tests/keyring_fixtures.py).
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "tests.keyring_test_backend.TestOnlyKeyring")
+if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("CASEAPP_TEST_KEYRING_FILE"):
+    _keyring_folder = tempfile.mkdtemp(
+        prefix=f"caseapp-test-keyring-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    atexit.register(shutil.rmtree, _keyring_folder, ignore_errors=True)
+    os.environ["CASEAPP_TEST_KEYRING_FILE"] = os.path.join(_keyring_folder, "keyring.json")
 
 # In CI every run explores the same examples, so a red build is reproducible and a green
 # one is not luck; locally hypothesis keeps exploring new ones.

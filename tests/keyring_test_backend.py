@@ -16,9 +16,12 @@ is deliberate, for the tests, and the reason this module lives under tests/ only
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -63,14 +66,29 @@ class TestOnlyKeyring(KeyringBackend):
     def get_password(self, service: str, username: str) -> str | None:
         return self._read().get(service, {}).get(username)
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time: the test process and the caseapp commands it runs may
+        change the file at once (a read-modify-write each; readers need no lock, every
+        write is an atomic rename)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
     def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._read()
-        data.setdefault(service, {})[username] = password
-        self._write(data)
+        with self._locked():
+            data = self._read()
+            data.setdefault(service, {})[username] = password
+            self._write(data)
 
     def delete_password(self, service: str, username: str) -> None:
-        data = self._read()
-        if username not in data.get(service, {}):
-            raise PasswordDeleteError(f"no password for {username!r} in {service!r}")
-        del data[service][username]
-        self._write(data)
+        with self._locked():
+            data = self._read()
+            if username not in data.get(service, {}):
+                raise PasswordDeleteError(f"no password for {username!r} in {service!r}")
+            del data[service][username]
+            self._write(data)

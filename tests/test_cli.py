@@ -6,11 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from caseapp.cli import main
+from caseapp.db import cipher
 
 SHOW_FIELDS = {
     "ref", "channel", "request_types", "status", "received_at", "due_at", "jurisdiction",
@@ -131,8 +133,10 @@ def test_audit_verify_detects_tampering(
         "Kim Park", "--state", "CA")
     code, out, _ = run(capsys, "--db", db, "--user", "alice", "audit", "verify")
     assert code == 0 and "intact" in out
-    with sqlite3.connect(tmp_path / "cli.sqlite3") as connection:
+    path = tmp_path / "cli.sqlite3"  # encrypted: whoever tampers holds the keyring's key
+    with closing(cipher.connect(path, cipher.read_key(path))) as connection:
         connection.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+        connection.commit()
     code, _, err = run(capsys, "--db", db, "--user", "alice", "audit", "verify")
     assert code == 1
     assert "BROKEN at event 2" in err

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from caseapp.db import cipher
 from tests import mailmaker
 
 MESSAGES = 120
@@ -102,7 +103,10 @@ def test_an_import_killed_half_way_and_run_again_loses_and_doubles_nothing(
     assert set(outcomes) <= {"created", "duplicate"}
     assert outcomes.count("duplicate") >= len(printed)  # what was reported was committed
 
-    with sqlite3.connect(tmp_path / "cases.sqlite3") as db:
+    path = tmp_path / "cases.sqlite3"
+    key = cipher.read_key(path)  # encrypted (caseapp.db.cipher): the key from the keyring
+    assert key is not None
+    with closing(cipher.connect(path, key)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM messages").fetchone() == (MESSAGES,)
         assert db.execute("SELECT count(*) FROM cases").fetchone() == (MESSAGES,)

@@ -4,6 +4,7 @@ taken before an upgrade, and readable errors when the database cannot be had."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from alembic import command
 from sqlalchemy import exc, inspect, text
 
 from caseapp.clock import Clock
-from caseapp.db import migrate
+from caseapp.db import cipher, migrate
 from caseapp.db.engine import Database
 from caseapp.errors import DatabaseUnavailable
 from caseapp.services import Desk
@@ -29,7 +30,7 @@ def add_cases(desk: Desk, count: int) -> None:
                                  requester=PartyData(name=f"Person {number}", state="CA")))
 
 
-def row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+def row_counts(connection: sqlite3.Connection | object) -> dict[str, int]:
     names = [row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     return {name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
@@ -122,7 +123,9 @@ def test_the_backup_copy_opens_and_holds_the_same_rows(sqlite_desk: Desk,
     assert backup is not None and backup.exists()
     assert backup.parent == tmp_path / "copies" and "before-test" in backup.name
     live_path = Path(str(sqlite_desk.db.engine.url.database))
-    with sqlite3.connect(live_path) as live, sqlite3.connect(backup) as copy:
+    key = sqlite_desk.db.key  # the copy is encrypted with the database's own key
+    with closing(cipher.connect(live_path, key)) as live, \
+            closing(cipher.connect(backup, key)) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert row_counts(copy) == row_counts(live)
         assert row_counts(copy)["cases"] == 5
@@ -170,7 +173,7 @@ def test_an_older_schema_is_refused_until_prepared_and_the_backup_keeps_it(
         backup = desk.prepare(tmp_path / "backups")
         assert backup is not None and backup.exists()
         assert f"before-upgrade-to-{migrate.head_revision()}" in backup.name
-        with sqlite3.connect(backup) as copy:
+        with closing(cipher.connect(backup, desk.db.key)) as copy:
             assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == (
                 "0001",)
             assert copy.execute("SELECT username FROM users").fetchall() == [("alice",)]
@@ -234,15 +237,12 @@ def test_a_sqlite_file_where_nothing_can_be_written(path: str, clock: Clock,
 def test_a_file_that_is_not_a_database(tmp_path: Path, clock: Clock) -> None:
     junk = tmp_path / "cases.sqlite3"
     junk.write_bytes(b"%PDF-1.4 not a database " * 200)
-    desk = Desk(f"sqlite:///{junk}", "alice", clock=clock)
-    try:
-        with pytest.raises(DatabaseUnavailable) as raised:
-            desk.prepare(tmp_path / "backups")
-        assert_readable(raised.value)
-        assert "not a case database" in raised.value.message
-        assert junk.read_bytes().startswith(b"%PDF-1.4")  # left as it was
-    finally:
-        desk.close()
+    # Without the key, junk and an encrypted database look the same: the message says both.
+    with pytest.raises(DatabaseUnavailable) as raised:
+        Desk(f"sqlite:///{junk}", "alice", clock=clock)
+    assert_readable(raised.value)
+    assert "or no database at all" in raised.value.message
+    assert junk.read_bytes().startswith(b"%PDF-1.4")  # left as it was
 
 
 def test_the_migrations_build_exactly_the_models_schema(database_url: str,

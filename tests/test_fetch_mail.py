@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from caseapp.config import MailSettings
+from caseapp.db import cipher
 from caseapp.demo_mailbox import messages as demo_messages
 from caseapp.errors import ConfigError
 from caseapp.intake import MailParser
 from caseapp.intake.imap import PROCESSED_KEYWORD, Mailbox
 from caseapp.intake.sources import SourceItem, mail_hash
-from caseapp.secrets import SecretStoreUnavailable
+from caseapp.secrets import SecretStoreUnavailable, get_secret
 from caseapp.services import Desk, MailOrigin
 from tests import mailmaker
 from tests.imap_server import ImapAccount
+from tests.keyring_test_backend import FILE_VARIABLE, TestOnlyKeyring
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED = ["created", "created", "created", "created", "created", "threaded", "not_request",
@@ -123,8 +125,17 @@ def _caseapp(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Complete
                           input=stdin, capture_output=True, text=True, timeout=300)
 
 
+def _cli_database_key(tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The key of the (encrypted) database ``path`` that the commands run by _caseapp
+    stored in their keyring (the test-only file keyring of _cli_env)."""
+    monkeypatch.setenv(FILE_VARIABLE, _cli_env(tmp_path)[FILE_VARIABLE])
+    key = cipher.read_key(path, lookup=lambda name: get_secret(name, backend=TestOnlyKeyring()))
+    assert key is not None
+    return key
+
+
 def test_fetch_mail_from_the_command_line_killed_half_way_and_run_again(
-        imap_account: ImapAccount, tmp_path: Path) -> None:
+        imap_account: ImapAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     count = 60
     for n in range(count):
         imap_account.append(mailmaker.mail(message_id=f"<k{n}@example.com>",
@@ -165,7 +176,8 @@ def test_fetch_mail_from_the_command_line_killed_half_way_and_run_again(
     assert len(printed) + outcomes.count("created") == count
     third = _caseapp(tmp_path, "fetch-mail")
     assert third.stdout == "" and "nothing new" in third.stderr
-    with sqlite3.connect(tmp_path / "home" / "data" / "cases.sqlite3") as db:
+    path = tmp_path / "home" / "data" / "cases.sqlite3"
+    with closing(cipher.connect(path, _cli_database_key(tmp_path, path, monkeypatch))) as db:
         assert db.execute("SELECT count(*) FROM cases").fetchone() == (count,)
         assert db.execute("SELECT count(DISTINCT imap_uid) FROM messages").fetchone() == (
             count,)

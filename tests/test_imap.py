@@ -8,6 +8,7 @@ import socket
 import stat
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -370,7 +371,7 @@ def test_save_settings_round_trips_atomically(home: Path) -> None:
     paths = Paths.for_user()
     settings = Settings(
         paths=paths,
-        database_url='postgresql+psycopg://desk:p"w\\x@db.example/cases',
+        database_url='postgresql+psycopg://de"sk\\x@db.example/cases',  # TOML escapes
         timezone="America/Los_Angeles",
         user="Zoë Tab\tName",
         mail=MailSettings(imap_host="imap.brand.example", imap_port=993,
@@ -380,8 +381,17 @@ def test_save_settings_round_trips_atomically(home: Path) -> None:
     file = save_settings(settings)
     assert file == paths.settings_file
     assert load_settings() == settings
-    assert stat.S_IMODE(file.stat().st_mode) == 0o600  # may hold a database password
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600  # private to the account
     assert os.listdir(file.parent) == ["settings.toml"]  # no temporary file left over
+    # A password in database_url is never written (it belongs in the keyring): refused,
+    # and the file is left as it was.
+    before = file.read_bytes()
+    with_password = replace(settings,
+                            database_url="postgresql+psycopg://desk:pw@db.example/cases")
+    with pytest.raises(ConfigError, match="database_url holds a password"):
+        save_settings(with_password)
+    assert file.read_bytes() == before
+    assert os.listdir(file.parent) == ["settings.toml"]
     changed = Settings(paths=paths, mail=MailSettings())
     save_settings(changed)
     assert load_settings() == changed

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from caseapp.db.models import AuditEvent, Blob, Case, Document, Message, Task
 from caseapp.errors import InvalidInput
 from caseapp.intake import MailParser
+from caseapp.intake.mailtypes import ParsedMail
 from caseapp.intake.sources import SourceItem, mail_hash
 from caseapp.services import Desk, MailOrigin
 from caseapp.services.dto import INTAKE_OUTCOMES, CaseQuery, NewCase, PartyData
@@ -512,16 +513,75 @@ def test_an_absurd_date_opens_the_case_as_of_now(intake_desk: Desk, date_header:
     assert intake_desk.get_case(result.case_ref).received_at == intake_desk.clock.now()
 
 
+def test_copies_within_an_import_are_read_once_and_taken_in_once(
+        intake_desk: Desk, parser: MailParser, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caseapp.services import intake as intake_service
+
+    request = mailmaker.mail()
+    relayed = mailmaker.mail(headers={"X-Relayed": "yes"})  # the same mail in other bytes
+    other = mailmaker.mail(subject="Send me a copy of my data", message_id="<m2@example.com>")
+    read: list[bytes] = []
+    real = parser.parse_classified
+
+    def counting(raw: bytes, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.append(raw)
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(parser, "parse_classified", counting)
+    # Batches of two, the next one read while one is stored: a copy in the same batch, a
+    # copy in the batch read while the first is being stored, a copy after it committed.
+    sent = [request, request, request, relayed, other, request]
+    results = list(intake_service.take_in_many(
+        intake_desk.ctx, parser, [item(raw, f"#{n}") for n, raw in enumerate(sent)], batch=2))
+    assert [r.outcome for r in results] == [
+        "created", "duplicate", "duplicate", "duplicate", "created", "duplicate"]
+    assert [r.label for r in results] == [f"#{n}" for n in range(6)]
+    first = results[0]
+    assert {(r.case_ref, r.message_db_id) for r in results if r.outcome == "duplicate"} == {
+        (first.case_ref, first.message_db_id)}
+    assert len(read) == 3  # the request, the relayed copy (other bytes) and the other mail
+    assert rows(intake_desk, Message) == 2
+    assert [e.action for e in intake_desk.get_case(first.case_ref).history] == [
+        "case.created", "message.received"]
+    assert intake_desk.verify_audit().ok
+
+
+def test_one_batch_finds_its_own_duplicates_twins_and_threads(intake_desk: Desk) -> None:
+    from caseapp.services import intake as intake_service
+
+    request = mailmaker.mail()
+    sent = [
+        request,
+        mailmaker.mail(headers={"X-Relayed": "yes"}),  # its twin
+        mailmaker.mail(subject="Re: Please delete my data", message_id="<r@example.com>",
+                       in_reply_to="<m1@example.com>", body="My ZIP is 94110"),
+        request,
+        mailmaker.mail(body="Please delete my data, and my son's too."),  # same Message-ID
+    ]
+    results = list(intake_service.take_in_many(
+        intake_desk.ctx, intake_desk.mail_parser, [item(raw) for raw in sent]))
+    assert [r.outcome for r in results] == [
+        "created", "duplicate", "threaded", "duplicate", "threaded"]
+    assert {r.case_ref for r in results} == {results[0].case_ref}
+    assert "Message-ID" in results[4].detail
+    case = intake_desk.get_case(results[0].case_ref)
+    assert len(case.messages) == 3
+    assert [e.action for e in case.history] == [
+        "case.created", "message.received", "message.threaded", "message.threaded"]
+    assert intake_desk.verify_audit().ok
+
+
 def test_a_message_the_database_refuses_goes_to_quarantine_not_stops_the_import(
         intake_desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     from caseapp.services import intake as intake_service
 
     real = intake_service._store_in
 
-    def refuse_second(ctx, session, actor, origin, stored, sha256, parsed, proposal):  # type: ignore[no-untyped-def]
+    def refuse_second(*args):  # type: ignore[no-untyped-def]
+        parsed = next(a for a in args if isinstance(a, ParsedMail))
         if parsed.subject == "second":
             raise InvalidInput("Requester name is too long.")
-        return real(ctx, session, actor, origin, stored, sha256, parsed, proposal)
+        return real(*args)
 
     monkeypatch.setattr(intake_service, "_store_in", refuse_second)
     results = list(intake_service.take_in_many(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from caseapp.cli import main
 from caseapp.config import SmtpSettings, load_settings, save_smtp_settings
+from caseapp.db import cipher
 from caseapp.db.models import Letter
 from caseapp.errors import ConfigError, InvalidInput, TransitionRefused, UserError
 from caseapp.intake.sources import SourceItem, mail_hash
@@ -344,7 +345,11 @@ def test_the_command_line_sets_up_checks_and_emails(
     settings_text = (tmp_path / "home" / "config" / "settings.toml").read_text()
     assert PASSWORD not in settings_text
 
-    memory_keyring.items.clear()
+    # Only the SMTP password goes: the keyring also holds the case database's key
+    # (caseapp.db.cipher), which the command needs to open the database at all.
+    assert memory_keyring.items.pop(("caseapp", f"smtp:{USER}@localhost")) == PASSWORD
+    assert [name for _, name in memory_keyring.items] == [
+        cipher.key_name(tmp_path / "cli.sqlite3")]
     monkeypatch.setattr(smtp_server.state, "users", {USER: "changed"})
     code, _, err = run("email", ref, serial, "--again")
     assert code == 2 and "No password is stored" in err

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from caseapp.errors import UserError
 from caseapp.intake import MailLimits, MailParser, MailRejected, ParsedMail, parse_mail
+from caseapp.intake.classify import classify
 from caseapp.intake.extract import sanitize_filename
 from caseapp.intake.mailparse import shutdown_default_parser
 from caseapp.intake.mailtypes import ParserUnavailable
@@ -170,6 +171,18 @@ def test_oversize_message_is_rejected_before_any_worker_starts() -> None:
         with pytest.raises(MailRejected, match="empty"):
             pool.parse(b"")
         assert pool.worker_pids() == []
+
+
+def test_a_worker_classifies_what_it_parsed() -> None:
+    with MailParser(workers=1) as pool:
+        parsed, proposal = pool.parse_classified(SIMPLE)
+        assert parsed == pool.parse(SIMPLE)
+        assert proposal == classify(parsed.subject, parsed.text, parsed.from_name,
+                                    parsed.from_addr)
+        assert proposal.request_types == ("delete",)
+        with pytest.raises(MailRejected, match="empty"):
+            pool.parse_classified(b"")
+        _remember(pool)
 
 
 def test_a_parse_over_the_timeout_is_rejected_and_the_worker_replaced() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from alembic import command
 
 from caseapp.clock import Clock
+from caseapp.db import cipher
 from caseapp.db.engine import Database
 from caseapp.db.migrate import _config, current_revision, head_revision
 from caseapp.errors import DatabaseUnavailable
@@ -34,7 +35,7 @@ def test_an_old_database_is_backed_up_then_upgraded(tmp_path: Path, clock: Clock
 
     assert backup is not None and backup.parent == tmp_path / "backups"
     assert "before-upgrade" in backup.name
-    with sqlite3.connect(backup) as copy:
+    with closing(cipher.connect(backup, desk.db.key)) as copy:  # encrypted, its key
         assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
         assert copy.execute("SELECT username FROM users").fetchall() == [("alice",)]
     assert current_revision(desk.db) == head_revision()
@@ -53,14 +54,16 @@ def test_a_database_from_a_newer_caseapp_is_refused_untouched(tmp_path: Path,
     desk = Desk(f"sqlite:///{path}", "alice", clock=clock)
     desk.prepare(tmp_path / "backups")
     desk.close()
-    with sqlite3.connect(path) as connection:
+    key = cipher.read_key(path)
+    with closing(cipher.connect(path, key)) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        connection.commit()
     again = Desk(f"sqlite:///{path}", "alice", clock=clock)
     try:
         with pytest.raises(DatabaseUnavailable, match="newer version of caseapp"):
             again.prepare(tmp_path / "backups")
     finally:
         again.close()
-    with sqlite3.connect(path) as connection:
+    with closing(cipher.connect(path, key)) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
             "9999",)

@@ -12,7 +12,12 @@ officer relies on:
 - no deletion was ever approved by the person who submitted it for review;
 - no due date falls before the request arrived, and time on hold never moves one;
 - each step is allowed exactly when the rules in workflows.toml say so (the model below
-  reads the guards from the file and applies them independently of caseapp.workflow).
+  reads the guards from the file and applies them independently of caseapp.workflow);
+- claims (caseapp.services.claims): a step or an extension claims the case for whoever
+  takes it; while someone else holds a live claim, the agent is refused (ClaimHeld,
+  nothing changes) and a supervisor or administrator takes the claim over; a step that
+  hands the case on (to review, back from it, the response sent) or closes it lets the
+  claim go; a claim lapses when its lease runs out. Every case's claim is the model's.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, event, settings
@@ -40,6 +45,7 @@ from sqlalchemy import text
 from caseapp.clock import Clock
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused, UserError
 from caseapp.services import Desk, Rules
+from caseapp.services.claims import ClaimHeld
 from caseapp.services.dto import CaseDetail, NewCase, PartyData, StepRequest
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES, VERIFICATION_METHODS
 from caseapp.workflow.machine import reachable_states
@@ -51,6 +57,10 @@ WORKFLOW = RULES.workflow
 STEPS = tuple(WORKFLOW.transitions)
 ROLES = {"alice": "admin", "bob": "supervisor", "carol": "agent"}
 NEEDS_REASON_WHEN_CLOSED = {"denied", "withdrawn", "closed_unverified"}
+TAKE_OVER = {"supervisor", "admin"}
+"""Roles that take over a claim someone else holds by acting on the case."""
+HANDS_ON = {"submitted_for_review", "review_cleared", "responded"}
+"""Effects of the steps that hand the case on: its claim goes (as when it closes)."""
 
 people = st.sampled_from(tuple(ROLES))
 # Deletions (four eyes) and opt-outs (no verification, no extension) come up often.
@@ -87,6 +97,10 @@ class Model:
     extended: bool = False
     duplicate_of: str | None = None
     approvals: list[tuple[str, str | None, bool]] = field(default_factory=list)
+    holder: str | None = None
+    """Who claimed the case last (None: nobody, or let go), since and until when."""
+    held_since: datetime | None = None
+    held_until: datetime | None = None
 
 
 class DeskMachine(RuleBasedStateMachine):
@@ -127,6 +141,26 @@ class DeskMachine(RuleBasedStateMachine):
         assert after.deadlines.respond_by == before.deadlines.respond_by
         assert after.request_types == before.request_types
         assert self.alice.verify_audit().events == events_before
+
+    def held_by_another(self, ref: str, who: str) -> bool:
+        """Someone else holds a live claim on the case."""
+        case = self.model[ref]
+        return (case.holder is not None and case.holder != who
+                and case.held_until is not None and case.held_until >= self.clock.now())
+
+    def claim_refused(self, ref: str, who: str) -> bool:
+        """The claim refuses ``who`` (an agent; a supervisor or administrator takes it)."""
+        return self.held_by_another(ref, who) and ROLES[who] not in TAKE_OVER
+
+    def claimed(self, ref: str, who: str) -> None:
+        """``who`` acted on the case: it is theirs (claimed now, unless it was already)."""
+        case = self.model[ref]
+        now = self.clock.now()
+        if (case.holder == who and case.held_until is not None
+                and case.held_until >= now):
+            return  # held already: acting does not renew the lease (the window does)
+        case.holder, case.held_since = who, now
+        case.held_until = now + self.desks[who].claim_lease
 
     def expect_events(self, added_at_least: int = 1) -> None:
         now = self.alice.verify_audit().events
@@ -171,6 +205,8 @@ class DeskMachine(RuleBasedStateMachine):
         types = set(case.types)
         if method and method not in VERIFICATION_METHODS:
             return "unknown method"
+        if self.claim_refused(ref, who):
+            return "claim held"
         if case.status not in transition.sources:
             return "wrong state"
         if transition.request_types and not types & set(transition.request_types):
@@ -253,6 +289,8 @@ class DeskMachine(RuleBasedStateMachine):
             changed = self.desks[who].take_step(ref, request)
         except (TransitionRefused, InvalidInput, NotFound) as refused:
             assert expected_refusal, f"{name} by {who} was refused: {refused.message}"
+            assert isinstance(refused, ClaimHeld) == (expected_refusal == "claim held"), (
+                f"{name} by {who}: {refused.message} ({expected_refusal})")
             event(f"refused: {expected_refusal}")
             self.assert_unchanged(before, events_before)
             if other_before is not None:
@@ -278,6 +316,9 @@ class DeskMachine(RuleBasedStateMachine):
             case.submitted_by = who
         if name == "return_to_work":
             case.submitted_by = None
+        self.claimed(ref, who)
+        if set(transition.effects) & HANDS_ON or not WORKFLOW.states[target].is_open:
+            case.holder = case.held_since = case.held_until = None  # let go
         if other:
             case.duplicate_of = other
             original = self.model[other]
@@ -302,7 +343,12 @@ class DeskMachine(RuleBasedStateMachine):
             after = self.desks[who].extend(ref, reason, before.version).case
         except TransitionRefused as refused:
             self.assert_unchanged(before, events_before)
-            if "cannot be extended" in refused.message:
+            # A reason is asked for first; then a claim someone else holds refuses agents.
+            held = bool(reason.strip()) and self.claim_refused(ref, who)
+            assert isinstance(refused, ClaimHeld) == held, refused.message
+            if isinstance(refused, ClaimHeld):
+                event("extension refused: claim held")
+            elif "cannot be extended" in refused.message:
                 # The case page did not offer it either.
                 assert not before.deadlines.extension_possible
             else:
@@ -310,14 +356,28 @@ class DeskMachine(RuleBasedStateMachine):
                 assert (not reason.strip() or not before.is_open or stopped or case.extended
                         or late), refused.message
             return
+        assert not self.claim_refused(ref, who)
         assert reason.strip() and before.is_open and not case.extended and not late
         assert before.deadlines.extension_possible
         assert after.deadlines.extended and not after.deadlines.extension_possible
         assert after.deadlines.respond_by > before.deadlines.respond_by
         assert after.deadlines.original_respond_by == before.deadlines.original_respond_by
         self.expect_events()
+        self.claimed(ref, who)
         case.extended = True
         case.due_on = after.deadlines.respond_by
+
+    @rule(ref=cases, who=people)
+    def release(self, ref: str, who: str) -> None:
+        """The case is closed in someone's window: their claim (even lapsed) goes; anyone
+        else's stays."""
+        case = self.model[ref]
+        result = self.desks[who].release_claim(ref)
+        assert result.changed == (case.holder == who)
+        if result.changed:
+            self.expect_events()
+            case.holder = case.held_since = case.held_until = None
+            event("released")
 
     @rule(ref=cases, who=people)
     def add_notice(self, ref: str, who: str) -> None:
@@ -430,6 +490,18 @@ class DeskMachine(RuleBasedStateMachine):
             assert received == case.received_on
             assert received < acknowledge_by and received < original <= due
             assert due == case.due_on
+
+    @invariant()
+    def every_claim_is_where_the_model_says(self) -> None:
+        with self.alice.db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT ref, claimed_by, claimed_at, claim_expires_at FROM cases")).all()
+        for row in rows:
+            case = self.model[row.ref]
+            since, until = (None if value is None else datetime.fromisoformat(str(value))
+                            for value in (row.claimed_at, row.claim_expires_at))
+            assert (row.claimed_by, since, until) == (
+                case.holder, case.held_since, case.held_until), row.ref
 
     @invariant()
     def the_audit_chain_holds_and_counts_every_change(self) -> None:

@@ -8,13 +8,19 @@ from __future__ import annotations
 import gc
 import sys
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication, QDialog
 
+from caseapp.config import BackupSettings, Paths
+from caseapp.errors import DatabaseDamaged
 from caseapp.services import Desk
+from caseapp.services.backup import newest_backup
 from ui import plain_labels
+from ui.dialogs.backup import DamagedDatabaseDialog
 from ui.errors import install_excepthook
 from ui.main_window import MainWindow
 from ui.settings_store import SettingsStore
+from ui.tasks import TaskRunner
 
 
 def application() -> QApplication:
@@ -33,13 +39,38 @@ def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> Main
     if settings is not None:
         window.intake.use_settings(settings)
         window.retention.use_settings(settings)
+        window.backups.use_settings(settings)
         window.screen_lock.use_settings(settings)
     return window
 
 
-def run_gui(desk: Desk, settings: SettingsStore | None = None) -> int:
-    """Open the main window on a ready Desk and run until it is closed."""
+def recover_damaged(desk: Desk, settings: SettingsStore | None, damaged: DatabaseDamaged
+                    ) -> bool:
+    """The database failed its integrity check at start: offer its newest backup (restored
+    in the background). True once restored and prepared; False to quit."""
+    paths = settings.settings.paths if settings is not None else Paths.for_user()
+    backup = settings.settings.backup if settings is not None else BackupSettings()
+    folder = backup.folder_path(paths)
+    runner = TaskRunner()
+    try:
+        dialog = DamagedDatabaseDialog(desk, runner, damaged.message,
+                                       newest_backup([folder, paths.backup_dir], "sqlite"),
+                                       folder)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+    finally:
+        runner.shutdown()
+    desk.prepare(paths.backup_dir)
+    return True
+
+
+def run_gui(desk: Desk, settings: SettingsStore | None = None,
+            damaged: DatabaseDamaged | None = None) -> int:
+    """Open the main window on a ready Desk and run until it is closed (first, for a
+    database that failed its integrity check, the offer to restore its newest backup)."""
     app = application()
+    if damaged is not None and not recover_damaged(desk, settings, damaged):
+        return 1
     window = build_main_window(desk, settings)
     uninstall = install_excepthook(window.presenter)
     try:
@@ -53,3 +84,9 @@ def run_gui(desk: Desk, settings: SettingsStore | None = None) -> int:
     finally:
         uninstall()
         window.shutdown()
+        # The run is over: the closed window goes (with its timers and the screen lock's
+        # filter of every event), and the collector sees everything again. Nothing changes
+        # for the program, which ends now; a caller that goes on (a test) keeps no window.
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(window, QEvent.Type.DeferredDelete)
+        gc.unfreeze()

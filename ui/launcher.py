@@ -11,16 +11,18 @@ from pathlib import Path
 
 from caseapp.cli import main as cli_main
 from caseapp.config import Settings
+from caseapp.errors import DatabaseDamaged
 from caseapp.services import Desk
 
 
 def open_window(desk: Desk, *, settings: Settings | None = None,
-                config_file: Path | None = None) -> int:
+                config_file: Path | None = None, damaged: DatabaseDamaged | None = None
+                ) -> int:
     from ui.app import run_gui
     from ui.settings_store import SettingsStore
 
     store = SettingsStore(settings, config_file) if settings is not None else None
-    return run_gui(desk, store)
+    return run_gui(desk, store, damaged=damaged)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

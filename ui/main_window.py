@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -34,9 +34,12 @@ from PySide6.QtWidgets import (
 
 from caseapp.config import Paths
 from caseapp.services import Desk
+from caseapp.services.changes import CaseChanges
 from caseapp.services.dto import CaseQuery, Changed, UserView
 from caseapp.services.search import SavedSearchView, SearchQuery
 from ui import mail_import
+from ui.backup import BackupActions
+from ui.dialogs.database_settings import DatabaseSettingsDialog
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
 from ui.dialogs.letter_texts import LetterTextsDialog
@@ -70,6 +73,7 @@ from ui.widgets.saved_searches import SavedSearches
 from ui.widgets.search_box import SEARCH_KEYS, SearchBox
 
 DEFAULT_VIEW = "open"
+CHANGE_DELAY_MS = 300  # changes heard within this are shown together
 DEFAULT_SIZE = (1400, 850)
 DROP_STYLE = ("background: rgba(31, 95, 168, 40); border: 3px dashed #1f5fa8; "
               "border-radius: 10px; color: #123f73; font-size: 16pt; font-weight: bold;")
@@ -80,6 +84,12 @@ def dropped_paths(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class ChangeBridge(QObject):
+    """Carries the watcher thread's news (caseapp.services.changes) to the GUI thread."""
+
+    heard = Signal(object)  # CaseChanges
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,9 @@ class MainWindow(QMainWindow):
         self.intake_page.moved.connect(self._message_moved)
         self.dashboard_page.open_search.connect(self.show_search_for)
         self.model.loaded.connect(self._list_loaded)
+        # Listening first: a change committed after this is heard even if the list's first
+        # page (loading in the background from the next line) was read before it.
+        self._watch_changes()
         self.nav.select_view(DEFAULT_VIEW)
         self.refresh_counts()
         self.load_users()
@@ -183,6 +196,10 @@ class MainWindow(QMainWindow):
         self.retention = RetentionActions(self, desk, self.runner, lambda: self.me)
         self.retention.purged.connect(lambda _outcome: self.refresh())
         self.retention.install(self.menuBar())
+        # --- backups (ui/backup.py): Settings → Backups…, the schedule, a late check ---
+        self.backups = BackupActions(self, desk, self.runner)
+        self.backups.restored.connect(lambda _result: self.refresh())
+        self.backups.install(self.menuBar())
         # --- the screen lock (ui/screen_lock.py): idle lock, File → Lock now ---------------
         self.screen_lock = ScreenLock(self, self.runner, lambda: self.desk.username)
         self.screen_lock.install(self.menuBar())
@@ -293,6 +310,11 @@ class MainWindow(QMainWindow):
             "&Outgoing mail…", self.show_smtp_settings, "",
             "The SMTP server letters are emailed through, its password and a check")
         settings_menu.addAction(self.smtp_action)
+        self.database_action = self._action(
+            "&Database…", self.show_database_settings, "",
+            "This workstation's file or a PostgreSQL server shared by the desk, its password "
+            "and TLS, with a connection test")
+        settings_menu.addAction(self.database_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About caseapp", self.about))
 
@@ -721,6 +743,61 @@ class MainWindow(QMainWindow):
         self.runner.run(lambda _p: desk.use_sources(path, data_dir),
                         label="Using the new sources file", on_done=lambda _none: None)
 
+    # --- other workstations' changes (caseapp.services.changes) --------------------------
+    def _watch_changes(self) -> None:
+        """New cases and changes made at other workstations show without a restart: the
+        list (its first page; a list scrolled further refreshes its changed rows in place,
+        CaseTableModel.changes_heard), the counts and the open case reload shortly after
+        (PostgreSQL NOTIFY, SQLite polled). Started before the list first loads."""
+        self.database_settings_file: Path | None = None  # --config, when given
+        self._heard_refs: set[str] = set()
+        self._heard_resync = False
+        self.change_bridge = ChangeBridge(self)
+        self.change_bridge.heard.connect(self._heard)
+        self._change_timer = QTimer(self)
+        self._change_timer.setSingleShot(True)
+        self._change_timer.setInterval(CHANGE_DELAY_MS)
+        self._change_timer.timeout.connect(self._apply_heard)
+        self.change_watch = self.desk.watch_changes(self.change_bridge.heard.emit)
+
+    def _heard(self, changes: CaseChanges) -> None:
+        if not self.change_watch.running:  # heard just before the window closed
+            return
+        self._heard_refs |= changes.refs
+        self._heard_resync = self._heard_resync or changes.resync
+        if changes.resync and self.case_page.detail is not None:
+            self._heard_refs.add(self.case_page.detail.ref)
+        if not self._change_timer.isActive():
+            self._change_timer.start()
+
+    def _apply_heard(self) -> None:
+        refs, self._heard_refs = self._heard_refs, set()
+        resync, self._heard_resync = self._heard_resync, False
+        if not self.change_watch.running:
+            return
+        if self.nav.current_view() not in PAGE_VIEWS and not self.searching():
+            current = self.case_list.current_ref()
+            if resync:  # changes may have been missed: the list is loaded again
+                self.model.reload()
+                reloaded = True
+            else:  # its first page at most: a list scrolled further keeps its rows
+                reloaded = self.model.changes_heard(refs)
+            if reloaded:
+                self._pending_select = current  # keep the place
+        self.refresh_counts()
+        shown = self.case_page.detail
+        if shown is not None and shown.ref in refs:
+            self.case_page.show_ref(shown.ref)
+
+    def show_database_settings(self) -> None:
+        """Settings → Database…: this workstation's file or the shared server."""
+        dialog = DatabaseSettingsDialog(self.runner, self.database_settings_file, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda _choice: self.statusBar().showMessage(
+            "Database settings saved: they are used from the next start of caseapp", 8000))
+        self.active_dialog = dialog
+        dialog.open()
+
     def about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About caseapp",
                           "<b>caseapp</b> — a case manager for consumer privacy requests "
@@ -735,7 +812,12 @@ class MainWindow(QMainWindow):
 
     # --- closing -------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Wait for running tasks; nothing is delivered afterwards."""
+        """Wait for running tasks; nothing is delivered afterwards. The claim on the case
+        open here is released (a task the shutdown waits for)."""
+        self._change_timer.stop()
+        if self.change_watch.running:  # once: shutdown is called again by closeEvent
+            self.change_watch.stop()
+            self.case_page.release_claim()
         self.runner.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

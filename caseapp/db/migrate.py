@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import exc
 
+from caseapp.db import cipher
 from caseapp.db.engine import Database, describe_database_error, sqlite_path
 from caseapp.errors import DatabaseUnavailable
 
@@ -69,24 +70,16 @@ def backup_sqlite_file(db: Database, backup_dir: Path, label: str) -> Path | Non
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = backup_dir / f"{path.stem}-{stamp}-before-{label}{path.suffix}"
-    raw = db.engine.raw_connection()
     try:
-        import sqlite3
-
-        source = raw.driver_connection
-        assert isinstance(source, sqlite3.Connection)
-        destination = sqlite3.connect(target)
-        try:
-            source.backup(destination)
-        finally:
-            destination.close()
-    except OSError as error:
+        # Encrypted with the database's own key (caseapp.db.cipher): no plain copy.
+        cipher.copy_database(db.raw_sqlite, target, db.key)
+        if db.key is not None:  # the copy opens by itself too (caseapp --db sqlite:///COPY)
+            cipher.save_key(target, db.key)
+    except (OSError, cipher.dbapi.Error) as error:
         raise DatabaseUnavailable(
-            f"Could not back up the database before upgrading it ({error.strerror}); "
-            "nothing was changed."
+            f"Could not back up the database before upgrading it "
+            f"({getattr(error, 'strerror', None) or error}); nothing was changed."
         ) from error
-    finally:
-        raw.close()
     shutil.copystat(path, target)
     return target
 

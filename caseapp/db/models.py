@@ -59,6 +59,7 @@ class Case(Base):
         # The desk's default order (urgent first, then earliest due) read straight off.
         Index("ix_cases_priority_due", "priority", "due_on"),
         Index("ix_cases_due", "due_on"),
+        Index("ix_cases_claimed_by", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +101,11 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    """Who is working on the case (caseapp.services.claims); None: nobody. The claim
+    counts only until ``claim_expires_at`` (a lease the holder's window renews)."""
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy API
@@ -570,6 +576,8 @@ class Letter(Base):
     a claim older than a few minutes is from a crashed sender."""
     sending_by: Mapped[str] = mapped_column(String(100), default="")
     returned_on: Mapped[date | None] = mapped_column(Date)
+
+    document: Mapped[Document | None] = relationship()
 
 
 class LetterText(Base):

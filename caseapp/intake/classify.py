@@ -434,10 +434,13 @@ def repair_typos(rules: Rules, folded: str) -> tuple[str, list[tuple[str, str]]]
     if typos is None:
         return folded, []
     fixes: list[tuple[str, str]] = []
+    # No misspelling is longer than the longest one listed: a 100,000-letter "word" (a
+    # pasted blob) is not tried letter by letter (each try copies it: quadratic).
+    longest = max(map(len, (*typos.variants, *typos.wildcards)), default=0)
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        if len(word) < typos.min_length - 1 or word in typos.known:
+        if len(word) < typos.min_length - 1 or len(word) > longest or word in typos.known:
             return word
         target = typos.variants.get(word)
         if target is None and len(word) >= typos.substitution_min_length:
@@ -504,7 +507,10 @@ def rule_breaks(rules: Rules, text: str) -> Iterable[re.Match[str]]:
 
 # ---------------------------------------------------------------- identifiers ----
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Starts only where a run of local-part characters starts: a long run with no "@" (a
+# pasted base64 blob) is then scanned once, not once from every character (quadratic).
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
 _ZIP = re.compile(  # not part of a reference, amount, decimal, mileage or longer number
     r"(?<![\w$#/.,-])(\d{5})(?:-\d{4})?(?![\w,]|\.\d|-\d{1,3}\b|-\d{5,})"

@@ -1,9 +1,11 @@
 """Worker processes that parse mail under a time and memory limit.
 
 The parent never parses: it prescans, hands the bytes to a worker over a pipe, and waits
-at most ``timeout_s``. A worker that overruns is killed and replaced; one that dies
-(crash, out-of-memory kill) is replaced too. Either way the message comes back as
-:class:`MailRejected`, and the next message gets a fresh worker.
+at most ``timeout_s``. Intake has the worker classify what it parsed too
+(:meth:`MailParser.parse_classified`), so that time is not spent in the parent either.
+A worker that overruns is killed and replaced; one that dies (crash, out-of-memory kill)
+is replaced too. Either way the message comes back as :class:`MailRejected`, and the next
+message gets a fresh worker.
 
 Workers are started with the "forkserver" method where the platform has it (cheap
 starts, safe in a multi-threaded GUI process) and "spawn" elsewhere; never plain fork.
@@ -22,8 +24,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from caseapp.errors import ConfigError
 from caseapp.intake.mailtypes import (
     DEFAULT_LIMITS,
     MailLimits,
@@ -31,6 +34,9 @@ from caseapp.intake.mailtypes import (
     ParsedMail,
     ParserUnavailable,
 )
+
+if TYPE_CHECKING:
+    from caseapp.intake.classify import Proposal
 
 _MB = 1024 * 1024
 
@@ -59,11 +65,20 @@ def _handle(task: tuple[Any, ...]) -> tuple[str, Any]:
     if kind == "parse":
         raw: bytes = task[1]
         limits: MailLimits = task[2]
+        wants_proposal = len(task) > 3 and bool(task[3])
         from caseapp.intake.extract import build
 
         _limit_memory(limits.memory_mb)
         try:
-            return ("ok", build(raw, limits))
+            parsed = build(raw, limits)
+            if not wants_proposal:
+                return ("ok", parsed)
+            from caseapp.intake.classify import classify
+
+            return ("ok", (parsed, classify(parsed.subject, parsed.text, parsed.from_name,
+                                            parsed.from_addr)))
+        except ConfigError as exc:  # the classifier's rules cannot be read: not the mail's
+            return ("unavailable", f"the classifier cannot work: {exc}")
         except MemoryError:
             raise _OutOfMemory(
                 f"reading the message needs more than {limits.memory_mb} MB of memory"
@@ -139,8 +154,10 @@ def _context(start_method: str | None) -> BaseContext:
         raise ValueError("workers are never started with plain fork (unsafe with threads)")
     context = multiprocessing.get_context(start_method)
     if start_method == "forkserver":
-        # Preload only what the workers need, not the GUI program's __main__.
-        context.set_forkserver_preload(["caseapp.intake.worker", "caseapp.intake.extract"])
+        # Preload only what the workers need, not the GUI program's __main__ (the
+        # classifier with its rules compiled: a worker lives for max_tasks_per_child).
+        context.set_forkserver_preload(["caseapp.intake.worker", "caseapp.intake.extract",
+                                        "caseapp.intake.worker_preload"])
     return context
 
 
@@ -233,15 +250,31 @@ class MailParser:
 
     def parse(self, raw: bytes, limits: MailLimits | None = None) -> ParsedMail:
         """Parse one message; raises only :class:`MailRejected`."""
+        result = self._parse(raw, limits, classify=False)
+        if not isinstance(result, ParsedMail):
+            raise MailRejected("the parser gave no result")
+        return result
+
+    def parse_classified(self, raw: bytes, limits: MailLimits | None = None
+                         ) -> tuple[ParsedMail, Proposal]:
+        """Parse one message and classify it (:func:`caseapp.intake.classify.classify`
+        of its subject, text and sender), both in the worker, under the same limits: the
+        classifier's time is not spent in this process. Raises only :class:`MailRejected`."""
+        from caseapp.intake.classify import Proposal
+
+        result = self._parse(raw, limits, classify=True)
+        if not (isinstance(result, tuple) and len(result) == 2
+                and isinstance(result[0], ParsedMail) and isinstance(result[1], Proposal)):
+            raise MailRejected("the parser gave no result")
+        return result[0], result[1]
+
+    def _parse(self, raw: bytes, limits: MailLimits | None, *, classify: bool) -> Any:
         from caseapp.intake.prescan import prescan
 
         limits = limits or self.limits
         raw = bytes(raw)
         prescan(raw, limits)
-        result = self._run(("parse", raw, limits), limits.timeout_s)
-        if not isinstance(result, ParsedMail):
-            raise MailRejected("the parser gave no result")
-        return result
+        return self._run(("parse", raw, limits, classify), limits.timeout_s)
 
     def convert_msg(self, data: bytes, limits: MailLimits | None = None) -> bytes:
         """An Outlook .msg file as MIME bytes; raises only :class:`MailRejected`."""
@@ -285,6 +318,8 @@ class MailParser:
             self._slots.release()
         if status == "rejected":
             raise MailRejected(str(value))
+        if status == "unavailable":
+            raise ParserUnavailable(str(value))
         return value
 
     def _attempt(self, task: tuple[Any, ...], timeout: float) -> tuple[str, Any]:

@@ -86,6 +86,15 @@ def _clean(text: str, limit: int = MAX_SECTION) -> str:
 
 
 def build_document(case: CaseText) -> SearchDocument:
+    sections, party_words, names = _sections(case)
+    kept = _kept(sections)
+    return SearchDocument(tuple(kept), _folded([_section_words(s) for s in kept],
+                                               party_words), names)
+
+
+def _sections(case: CaseText) -> tuple[list[Section], list[str], tuple[str, ...]]:
+    """The case's sections in order, the words its parties' emails and phones are also
+    indexed as, and the parties' folded name words."""
     sections: list[Section] = []
     extra: list[str] = []  # words indexed beside the sections' own
 
@@ -121,7 +130,16 @@ def build_document(case: CaseText) -> SearchDocument:
         elif filename and kind != "letter":
             add(kind, filename)
     for serial, title in case.letters:
-        add("letter", f"{serial} · {title}")
+        add("letter", _letter_line(serial, title))
+    return sections, extra, tuple(names)
+
+
+def _letter_line(serial: str, title: str) -> str:
+    return f"{serial} · {title}"
+
+
+def _kept(sections: Sequence[Section]) -> list[Section]:
+    """The sections indexed: the first MAX_DOCUMENT characters."""
     total = 0
     kept: list[Section] = []
     for section in sections:
@@ -129,16 +147,90 @@ def build_document(case: CaseText) -> SearchDocument:
             break
         kept.append(Section(section.source, section.text[:MAX_DOCUMENT - total]))
         total += len(kept[-1].text)
+    return kept
+
+
+SectionWords = tuple[list[str], list[str]]
+"""A section's folded words, and the other forms of the emails and phones in it."""
+
+
+def _section_words(section: Section) -> SectionWords:
+    words = fold_words(section.text)
+    extra: list[str] = []
+    for found in find_identifiers(section.text):
+        if found.kind == "phone":
+            extra += phone_forms(found.words[0])
+        else:
+            plain = email_words(section.text[found.start:found.end])
+            extra += plain[len(found.words):]  # the untagged form, if any
+    return words, extra
+
+
+def _folded(sections: Sequence[SectionWords], party_words: list[str]) -> str:
+    """What is indexed: every section's words, then the parties' email and phone forms,
+    then the other forms of what the sections hold."""
     words: list[str] = []
-    for section in kept:
-        words += fold_words(section.text)
-        for found in find_identifiers(section.text):
-            if found.kind == "phone":
-                extra += phone_forms(found.words[0])
-            else:
-                plain = email_words(section.text[found.start:found.end])
-                extra += plain[len(found.words):]  # the untagged form, if any
-    return SearchDocument(tuple(kept), " ".join(words + extra), tuple(names))
+    extra = list(party_words)
+    for section_words, section_extra in sections:
+        words += section_words
+        extra += section_extra
+    return " ".join(words + extra)
+
+
+@dataclass
+class AddedRows:
+    """A case's documents and letters added in a transaction that changed nothing else
+    of the case its document is built from (caseapp.search.tracking)."""
+
+    documents: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """id, kind, filename, text."""
+    letters: list[tuple[int, str, str]] = field(default_factory=list)
+    """id, serial, title."""
+
+
+def extend_document(stored_sections: str, stored_folded: str, letters_before: int,
+                    added: AddedRows) -> SearchDocument | None:
+    """The stored document of a case (built by ``build_document`` when the case had
+    ``letters_before`` letters) with ``added`` in it, exactly as ``build_document`` would
+    build it from the case now: the new documents after the others (ids only grow), the
+    new letters last. Its ``names`` are left empty: the parties did not change.
+
+    None when that cannot be told from the stored document: it was cut at MAX_DOCUMENT,
+    it is not what this code builds, or a new document's text is also indexed from
+    elsewhere (a scan's text is its message's body); the case is rebuilt then."""
+    old = list(sections_from_json(stored_sections))
+    split = len(old) - letters_before  # the letters' lines come last, one each
+    if (not old or split < 1 or sum(len(s.text) for s in old) >= MAX_DOCUMENT
+            or any(s.source != "letter" for s in old[split:])):
+        return None
+    old_words = [_section_words(s) for s in old]
+    tokens = stored_folded.split()
+    words = [word for section_words, _ in old_words for word in section_words]
+    extra = [word for _, section_extra in old_words for word in section_extra]
+    party_end = len(tokens) - len(extra)
+    if party_end < len(words) or tokens[:len(words)] != words or tokens[party_end:] != extra:
+        return None
+    texts = {s.text for s in old}
+    new: list[Section] = []
+    for _id, kind, filename, text in sorted(added.documents):
+        if text.strip():
+            cleaned = _clean(text)
+            if not cleaned or cleaned in texts:  # maybe indexed once already: rebuild
+                return None
+            texts.add(cleaned)
+            new.append(Section(kind, cleaned))
+        elif filename and kind != "letter" and _clean(filename):
+            new.append(Section(kind, _clean(filename)))
+    lines = [Section("letter", _clean(_letter_line(serial, title)))
+             for _id, serial, title in sorted(added.letters)]
+    sections = [*old[:split], *new, *old[split:], *lines]
+    kept = _kept(sections)
+    if len(kept) == len(sections) and kept[-1].text == sections[-1].text:  # none cut
+        folded = [*old_words[:split], *map(_section_words, new), *old_words[split:],
+                  *map(_section_words, lines)]
+    else:
+        folded = [_section_words(s) for s in kept]
+    return SearchDocument(tuple(kept), _folded(folded, tokens[len(words):party_end]))
 
 
 def _chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]:

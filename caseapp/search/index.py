@@ -18,7 +18,8 @@ and the schema comparison leaves them out (caseapp.db.migrate.include_name).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -33,13 +34,20 @@ from sqlalchemy import (
     Text,
     TextualSelect,
     delete,
+    func,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from caseapp.db.models import Case
-from caseapp.search.document import BATCH, build_document, load_case_texts
+from caseapp.db.models import Case, Letter
+from caseapp.search.document import (
+    BATCH,
+    AddedRows,
+    build_document,
+    extend_document,
+    load_case_texts,
+)
 from caseapp.search.query import ParsedQuery
 
 _metadata = MetaData()
@@ -84,11 +92,7 @@ class SqliteBackend:
         ).bindparams(match=query.to_fts5()).columns(case_id=Integer)
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        statement = sqlite.insert(documents)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[documents.c.case_id],
-            set_={"sections": statement.excluded.sections,
-                  "folded": statement.excluded.folded}), rows)
+        connection.execute(_sqlite_upsert(), rows)
 
 
 class PostgresBackend:
@@ -106,11 +110,24 @@ class PostgresBackend:
         ).bindparams(match=query.to_tsquery()).columns(case_id=Integer)
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        statement = postgresql.insert(documents)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[documents.c.case_id],
-            set_={"sections": statement.excluded.sections,
-                  "folded": statement.excluded.folded}), rows)
+        connection.execute(_postgres_upsert(), rows)
+
+
+# Made once: building the statement costs more than running it for one document.
+@cache
+def _sqlite_upsert() -> sqlite.Insert:
+    statement = sqlite.insert(documents)
+    return statement.on_conflict_do_update(
+        index_elements=[documents.c.case_id],
+        set_={"sections": statement.excluded.sections, "folded": statement.excluded.folded})
+
+
+@cache
+def _postgres_upsert() -> postgresql.Insert:
+    statement = postgresql.insert(documents)
+    return statement.on_conflict_do_update(
+        index_elements=[documents.c.case_id],
+        set_={"sections": statement.excluded.sections, "folded": statement.excluded.folded})
 
 
 def backend_for(connection: Connection) -> Backend:
@@ -147,6 +164,38 @@ def reindex_cases(connection: Connection, case_ids: Iterable[int]) -> int:
         if name_rows:
             connection.execute(names.insert(), name_rows)
     return written
+
+
+def extend_cases(connection: Connection, added: Mapping[int, AddedRows]) -> set[int]:
+    """Add these cases' new documents and letters to their stored documents, when
+    nothing else of them changed since (caseapp.search.tracking): the document is what
+    ``reindex_cases`` would build, without reading the rest of the case again. Returns
+    the cases this cannot be done for, to rebuild (caseapp.search.document.extend_document).
+    """
+    ids = sorted(added)
+    letters = (select(func.count()).where(Letter.case_id == documents.c.case_id)
+               .correlate(documents).scalar_subquery().label("letters"))
+    backend = backend_for(connection)
+    rebuild = set()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        stored = {row.case_id: row for row in connection.execute(
+            select(documents.c.case_id, documents.c.sections, documents.c.folded, letters)
+            .where(documents.c.case_id.in_(chunk)))}
+        rows = []
+        for case_id in chunk:
+            row = stored.get(case_id)
+            document = None if row is None else extend_document(
+                row.sections, row.folded, row.letters - len(added[case_id].letters),
+                added[case_id])
+            if document is None:
+                rebuild.add(case_id)
+            else:
+                rows.append({"case_id": case_id, "sections": document.sections_json(),
+                             "folded": document.folded})
+        if rows:
+            backend.upsert(connection, rows)
+    return rebuild
 
 
 def missing_cases(connection: Connection) -> list[int]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from caseapp.audit import verify
 from caseapp.clock import Clock
-from caseapp.config import MailSettings, Paths
-from caseapp.db.engine import Database
+from caseapp.config import BackupSettings, MailSettings, Paths
+from caseapp.db.cipher import encrypt_plain_backups
+from caseapp.db.engine import Database, DatabaseDamaged
 from caseapp.db.migrate import needs_upgrade, upgrade
+from caseapp.db.sharing import refuse_network_share
 from caseapp.errors import ConfigError, DatabaseUnavailable
 from caseapp.intake.imap import Mailbox
 from caseapp.intake.sources import SourceItem, read_items
@@ -27,8 +29,11 @@ from caseapp.records.sources import SourcesConfig, load_sources
 from caseapp.records.suppression import PersonIdentifiers
 from caseapp.reports.model import MetricsReport, RequestLog
 from caseapp.secrets import get_secret
+from caseapp.services import backup as service_backup
 from caseapp.services import (
     cases,
+    changes,
+    claims,
     intake,
     legal_clocks,
     letter_email,
@@ -78,6 +83,10 @@ from caseapp.services.scans import ScannedLetter, proposal_for
 from caseapp.workflow.machine import StepOption
 
 IMPORT_BATCH = 50
+INTEGRITY_AT_START_BYTES = 64 * 1024 * 1024
+"""An embedded database file up to this size is checked (quick_check) before the desk
+opens: about a second. A larger one (1 GB at 100,000 cases: 15 s) is checked by the
+window in the background after it opens, and before each scheduled backup."""
 """Messages per unit of work when importing files: fewer commits, little to redo."""
 
 __all__ = ["Desk", "MailOrigin", "Rules", "ScannedLetter", "proposal_for"]
@@ -86,8 +95,10 @@ __all__ = ["Desk", "MailOrigin", "Rules", "ScannedLetter", "proposal_for"]
 class Desk:
     def __init__(self, database_url: str, username: str, clock: Clock | None = None,
                  rules: Rules | None = None) -> None:
+        refuse_network_share(database_url)  # SQLite over the network corrupts: say so
         self.db = Database(database_url)
         self.ctx = ServiceContext(self.db, rules or Rules.load(), clock or Clock(), username)
+        self._watches: list[changes.ChangeWatch] = []
         self._parser: MailParser | None = None
         self._owns_parser = True
         self._records: RecordSystems | None = None
@@ -99,6 +110,8 @@ class Desk:
         other.db = self.db
         other.ctx = ServiceContext(self.db, self.ctx.base_rules, self.ctx.clock, username)
         other.ctx.rules = self.ctx.rules
+        other.ctx.claim_lease = self.ctx.claim_lease
+        other._watches = []
         other._parser, other._owns_parser = self._parser, False
         other._records, other._owns_records = self.record_systems_if_set, False
         # The same outgoing mail and printers as this desk (set in tests or by the window).
@@ -134,7 +147,17 @@ class Desk:
         self.ctx.clock = clock
 
     def prepare(self, backup_dir: Path) -> Path | None:
-        """Create or upgrade the schema (backing SQLite up first) and register the user."""
+        """Create or upgrade the schema (backing SQLite up first) and register the user.
+        An embedded file up to INTEGRITY_AT_START_BYTES is checked first (a damaged one
+        raises DatabaseDamaged and is not written to)."""
+        size = self.db.file_size() or 0  # PostgreSQL, a new file: nothing to check
+        if size <= INTEGRITY_AT_START_BYTES:
+            if size:
+                self.check_integrity([backup_dir, Paths.for_user().backup_dir])
+            self.db.integrity_checked = True
+        if self.db.key is not None and self.db.path is not None:
+            # Copies left plain by the release before encryption: encrypted in place.
+            encrypt_plain_backups(self.db.path, self.db.key, backup_dir)
         backup = upgrade(self.db, backup_dir)
         users.ensure_current_user(self.ctx)
         legal_clocks.load_overrides(self.ctx)
@@ -150,6 +173,9 @@ class Desk:
         legal_clocks.load_overrides(self.ctx)
 
     def close(self) -> None:
+        for watch in self._watches:
+            watch.stop()
+        self._watches = []
         if self._parser is not None and self._owns_parser:
             self._parser.close()
         self._parser = None
@@ -179,19 +205,26 @@ class Desk:
         """Every message and scan of the files (and folders) named, one result each, in
         order. Scans open cases to review, received on ``scans_received_on`` (today when
         not given: the PO box is emptied daily)."""
-        mail: list[SourceItem] = []  # taken in by batches: one unit of work per batch
-        for item in read_items(paths):
-            if item.kind == "scan" and item.data:
-                yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
-                mail = []
-                yield scans.take_in_scan(self.ctx, item.label, item.data,
-                                         scans_received_on or self.clock.today())
-                continue
-            mail.append(item)
-            if len(mail) >= IMPORT_BATCH:
-                yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
-                mail = []
-        yield from intake.take_in_many(self.ctx, self.mail_parser, mail)
+        items = read_items(paths)
+        scan: list[SourceItem] = []
+
+        def mail_until_a_scan() -> Iterator[SourceItem]:
+            for item in items:
+                if item.kind == "scan" and item.data:
+                    scan.append(item)
+                    return
+                yield item
+
+        while True:
+            # The mail up to the next scan, by batches (one unit of work per batch, the
+            # next batch read while one is stored); then the scan.
+            yield from intake.take_in_many(self.ctx, self.mail_parser, mail_until_a_scan(),
+                                           batch=IMPORT_BATCH)
+            if not scan:
+                return
+            item = scan.pop()
+            yield scans.take_in_scan(self.ctx, item.label, item.data,
+                                     scans_received_on or self.clock.today())
 
     def fetch_mail(self, settings: MailSettings, *, password: str | None = None,
                    ssl_context: ssl.SSLContext | None = None,
@@ -293,6 +326,54 @@ class Desk:
 
     def open_appeal(self, ref: str, reason: str, received_on: date | None = None) -> Changed:
         return steps.open_appeal(self.ctx, ref, reason, received_on)
+
+    # --- claims: who is working on a case (caseapp.services.claims) ----------------------
+    @property
+    def claim_lease(self) -> timedelta:
+        return self.ctx.claim_lease
+
+    def set_claim_lease(self, lease: timedelta) -> None:
+        """How long a claim holds unless renewed (the settings' [database] claim_minutes)."""
+        self.ctx.claim_lease = lease
+
+    def claim_case(self, ref: str) -> claims.ClaimResult:
+        """Take the case to work on (or renew one's lease); ClaimHeld names who holds it."""
+        return claims.claim(self.ctx, ref)
+
+    def renew_claim(self, ref: str) -> claims.ClaimResult:
+        """Extend this user's lease (the window, while the case is open); a claim someone
+        else took meanwhile is left to them (``mine`` is False)."""
+        return claims.renew(self.ctx, ref)
+
+    def release_claim(self, ref: str) -> claims.ClaimResult:
+        return claims.release(self.ctx, ref)
+
+    def take_over_claim(self, ref: str) -> claims.ClaimResult:
+        """Supervisors and administrators: take the case from whoever holds it."""
+        return claims.take_over(self.ctx, ref)
+
+    def claim_of(self, ref: str) -> claims.ClaimResult:
+        return claims.claim_of(self.ctx, ref)
+
+    def my_claims(self) -> tuple[str, ...]:
+        return claims.my_claims(self.ctx)
+
+    def release_my_claims(self) -> tuple[str, ...]:
+        """Release every live claim of this user (the window closes); the refs released."""
+        released = []
+        for ref in claims.my_claims(self.ctx):
+            if claims.release(self.ctx, ref).changed:
+                released.append(ref)
+        return tuple(released)
+
+    def watch_changes(self, callback: Callable[[changes.CaseChanges], None], *,
+                      poll_seconds: float = 2.0) -> changes.ChangeWatch:
+        """Call ``callback`` (in a thread of its own) with the cases anyone changed:
+        PostgreSQL LISTEN/NOTIFY, SQLite polled every ``poll_seconds``. Stopped by
+        ``stop()`` or when the desk closes."""
+        watch = changes.watch(self.db, callback, poll_seconds)
+        self._watches.append(watch)
+        return watch
 
     def add_task(self, ref: str, kind: str, title: str, due_in_days: int | None = None) -> (
         Changed
@@ -434,8 +515,11 @@ class Desk:
                        cancel: Callable[[], bool] | None = None) -> RecordActionView:
         """Carry an approved action out in every system (each in one transaction), record
         the result, the suppression entry and the downstream notices, then verify."""
-        return record_actions.execute(self.ctx, self.record_systems, ref, action_id,
-                                      progress=progress, cancel=cancel)
+        try:
+            return record_actions.execute(self.ctx, self.record_systems, ref, action_id,
+                                          progress=progress, cancel=cancel)
+        finally:
+            self.db.checkpoint()  # no page from before the deletion stays in the log
 
     def verify_action(self, ref: str, action_id: int) -> RecordActionView:
         return record_actions.verify(self.ctx, self.record_systems, ref, action_id)
@@ -706,8 +790,58 @@ class Desk:
               ) -> service_retention.PurgeOutcome:
         """Administrator: purge the cases of a preview (or these references; None: every
         case due today) that are still due, in batches of one transaction each."""
-        return service_retention.purge(self.ctx, cases, progress=progress, cancel=cancel)
+        try:
+            return service_retention.purge(self.ctx, cases, progress=progress, cancel=cancel)
+        finally:
+            self.db.checkpoint()  # no page from before the purge stays in the log
     # --- end of retention ----------------------------------------------------------------
+
+    # --- backups and the database's integrity (caseapp.services.backup) -----------------
+    def back_up(self, target: Path, *, progress: service_backup.Progress | None = None,
+                ) -> service_backup.BackupResult:
+        """Back the database up into the new file ``target`` while it is in use."""
+        return service_backup.back_up(self.db, target, progress=progress)
+
+    def scheduled_backup(self, settings: BackupSettings, paths: Paths, *, force: bool = False,
+                         progress: service_backup.Progress | None = None,
+                         ) -> service_backup.BackupResult | None:
+        """The scheduled backup into the settings' folder if one is due (or ``force``),
+        keeping the newest ``keep``; None when none was due."""
+        return service_backup.run_scheduled(self.db, settings.folder_path(paths),
+                                            settings.every_hours, settings.keep,
+                                            force=force, progress=progress)
+
+    def backups(self, folder: Path) -> list[tuple[Path, service_backup.BackupManifest]]:
+        return service_backup.scheduled_backups(folder, self.db)
+
+    def restore_backup(self, file: Path, backup_dir: Path, *, replace: bool,
+                       progress: service_backup.Progress | None = None,
+                       ) -> service_backup.RestoreResult:
+        """Replace this database by the backup ``file`` (checked first; the current one is
+        backed up into ``backup_dir``). Connections are closed for the swap; the desk goes
+        on with the restored database."""
+        result = service_backup.restore(self.db.url, file, replace=replace,
+                                        backup_dir=backup_dir, db=self.db, progress=progress)
+        self.db.allow_writes()
+        return result
+
+    def check_integrity(self, backup_dirs: Iterable[Path] = ()) -> None:
+        """SQLite's quick check of the embedded file; a damaged database raises
+        DatabaseDamaged (naming the newest backup) and is never written to again by this
+        desk. Nothing to check on PostgreSQL (the server checks its own pages)."""
+        problems = self.db.integrity_problems(quick=True)
+        self.db.integrity_checked = not problems
+        if problems:
+            self.db.refuse_writes(problems)
+            raise DatabaseDamaged(
+                f"The case database {self.db.display_url} is damaged (SQLite's check found: "
+                f"{problems[0][:200]}). Nothing more is written to it. "
+                + service_backup.describe_for_damage(backup_dirs), problems=problems)
+
+    def integrity_checked_at_start(self) -> bool:
+        """Whether :meth:`prepare` checked the file (a large one is checked later, in the
+        background, by the window)."""
+        return self.db.integrity_checked
 
     # --- users and audit ---------------------------------------------------------------
     def current_user(self) -> UserView:

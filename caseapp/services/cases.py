@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from caseapp import audit
-from caseapp.db.models import Case, CaseRequestType, Note, Party, RefCounter, User
+from caseapp.db.models import AuditEvent, Case, CaseRequestType, Note, Party, RefCounter, User
 from caseapp.errors import InvalidInput, NotFound, StaleEdit
+from caseapp.services.claims import CLAIM_ACTIONS
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import (
     CaseDetail,
@@ -35,6 +36,7 @@ from caseapp.vocabulary import (
     REQUEST_TYPES,
 )
 from caseapp.workflow.deadlines import compute_deadlines
+from caseapp.workflow.machine import Actor
 
 # Any SELECT, whatever its columns (SQLAlchemy 2.1 types them as a tuple).
 AnySelect = Select[*tuple[Any, ...]]
@@ -75,6 +77,37 @@ def check_version(case: Case, expected: int | None) -> None:
             f"{case.ref} was changed by someone else since you opened it (version "
             f"{expected} → {case.version}). Nothing was overwritten: reload and try again."
         )
+
+
+class EditConflict(StaleEdit):
+    """An edit started from an older version of the case: nothing was written. Carries
+    the case as it is now and the version the edit started from, so the window can show
+    what the other person changed and let the edit be applied on top (merged)."""
+
+    def __init__(self, message: str, current: CaseDetail, expected_version: int) -> None:
+        super().__init__(message)
+        self.current = current
+        self.expected_version = expected_version
+
+
+def _check_fresh(ctx: ServiceContext, session: Session, case: Case, actor: Actor,
+                 expected: int | None) -> None:
+    """check_version for the edit services: a stale edit comes with the case as it is."""
+    if expected is None or case.version == expected:
+        return
+    who = _last_editor(session, case)
+    raise EditConflict(
+        f"{case.ref} was changed by {who} since you opened it (version {expected} → "
+        f"{case.version}). Nothing was overwritten.",
+        case_detail(ctx, session, case, actor), expected)
+
+
+def _last_editor(session: Session, case: Case) -> str:
+    actor = session.scalars(
+        select(AuditEvent.actor).where(AuditEvent.case_id == case.id,
+                                       AuditEvent.action.not_in(CLAIM_ACTIONS))
+        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return actor or "someone else"
 
 
 def touch(case: Case, now: datetime) -> None:
@@ -276,7 +309,7 @@ def update_party(
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        check_version(case, expected_version)
+        _check_fresh(ctx, session, case, actor, expected_version)
         if not ctx.workflow.state(case.status).is_open:
             raise InvalidInput(f"{case.ref} is decided: its parties are no longer changed.")
         derived_before = _derived_jurisdiction(ctx, case)
@@ -348,7 +381,7 @@ def update_case(
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        check_version(case, expected_version)
+        _check_fresh(ctx, session, case, actor, expected_version)
         if not ctx.workflow.state(case.status).is_open:
             raise InvalidInput(request_lock(ctx, case))
         changes: dict[str, dict[str, object]] = {}
@@ -417,7 +450,7 @@ def assign(ctx: ServiceContext, ref: str, username: str | None,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
-        check_version(case, expected_version)
+        _check_fresh(ctx, session, case, actor, expected_version)
         user = _user(session, username)
         before = case.assignee.username if case.assignee else None
         case.assignee = user
@@ -576,7 +609,7 @@ def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
     columns: AnySelect = select(
         Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
         Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
-        Case.intake_review,
+        Case.intake_review, Case.claimed_by, Case.claimed_at, Case.claim_expires_at,
     ).select_from(Case)
     shown = session.execute(
         _with_assignee(_with_requester(columns)).where(Case.id.in_(case_ids))
@@ -592,8 +625,10 @@ def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
         ):
             types[case_id].append(request_type)
     result: dict[int, CaseRow] = {}
+    now = ctx.clock.now()
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
-         is_child, assignee, intake_review) in rows:
+         is_child, assignee, intake_review, claimed_by, claimed_at, claim_expires) in rows:
+        live = bool(claimed_by) and claim_expires is not None and claim_expires >= now
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)
         running = is_open and not (state and state.clock_stopped)
@@ -616,6 +651,8 @@ def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
                 is_child=is_child,
                 assignee=assignee or "",
                 intake_review=bool(intake_review),
+                claimed_by=claimed_by if live else "",
+                claimed_since=claimed_at if live else None,
             )
         )
     return result

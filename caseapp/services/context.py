@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from caseapp.audit import lock_chain
 from caseapp.clock import Clock
 from caseapp.db.engine import Database
 from caseapp.db.models import ClockOverride, User
+from caseapp.db.notify import publish_case_changes
 from caseapp.errors import ConfigError, NotFound, PermissionDenied, StaleEdit
 from caseapp.resources import resources_dir
 from caseapp.workflow.jurisdictions import Jurisdictions, load_jurisdictions
@@ -60,6 +62,12 @@ class ServiceContext:
         self.rules = rules  # with the administrator's clock overrides applied
         self.clock = clock
         self.username = username
+        # How long a claim on a case holds unless its holder's window renews it
+        # (caseapp.services.claims; [database] claim_minutes in the settings).
+        self.claim_lease = timedelta(minutes=15)
+        # Other workstations hear of every committed change to a case (PostgreSQL NOTIFY
+        # in the same transaction; SQLite is polled): caseapp.db.notify.
+        publish_case_changes(db.session_factory)
 
     @cached_property
     def workflow(self) -> Workflow:

@@ -124,6 +124,18 @@ class DeadlineView:
 
 
 @dataclass(frozen=True)
+class ClaimView:
+    """Who is working on a case (caseapp.services.claims): since when, and until when the
+    lease runs unless renewed. ``live`` as of when it was read; an expired claim is kept
+    to say whose it was, but holds nothing."""
+
+    holder: str
+    since: datetime
+    until: datetime
+    live: bool
+
+
+@dataclass(frozen=True)
 class CaseRow:
     """One line of the case list."""
 
@@ -143,6 +155,8 @@ class CaseRow:
     is_child: bool
     assignee: str
     intake_review: bool = False
+    claimed_by: str = ""  # who is working on it now (a live claim only)
+    claimed_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,8 @@ class CaseDetail:
     documents: tuple[DocumentView, ...] = ()
     intake_review: bool = False
     """Opened from the classifier's proposal; staff have not confirmed it yet."""
+    claim: ClaimView | None = None
+    """Who is working on it (caseapp.services.claims); None: nobody has claimed it."""
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
 """Taking mail in: each message becomes a new case, joins its case, goes to the "not a
 request" list or to quarantine — once, whatever happens.
 
-One message is one unit of work: the message, its raw bytes, its attachments, the case
-it opens or joins and the audit events commit together or not at all. Dedupe is checked
-again inside that unit (writers are serialized by the audit chain's lock), so two
-workstations importing the same file, or a fetch after a crash, never take a message in
-twice: the same mailbox UID, or the same bytes, is a duplicate. The Message-ID is only a
-hint: the same Message-ID with other bytes (a copy relayed twice) joins the first one's
-case.
+A message, its raw bytes, its attachments, the case it opens or joins and the audit
+events commit together or not at all, in one unit of work with the rest of its batch (a
+batch that fails is stored again message by message, so one bad message loses no other).
+Dedupe is checked again inside that unit (writers are serialized by the audit chain's
+lock), so two workstations importing the same file, or a fetch after a crash, never take a
+message in twice: the same mailbox UID, or the same bytes, is a duplicate. The Message-ID
+is only a hint: the same Message-ID with other bytes (a copy relayed twice) joins the
+first one's case.
+
+A batch is stored in two passes: every message's rows (and the cases they open, audited
+as they are opened), then, once those are written and have their ids, what refers to
+them: attachments, mailbox UIDs and each message's own audit event, in order.
 """
 
 from __future__ import annotations
@@ -16,18 +21,29 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from caseapp import audit
-from caseapp.db.models import Blob, Case, Document, MailboxUid, Message, Note, Task
+from caseapp.db.models import (
+    Blob,
+    Case,
+    Document,
+    MailboxUid,
+    Message,
+    Note,
+    RefCounter,
+    Task,
+)
 from caseapp.errors import InvalidInput, NotFound
-from caseapp.intake.classify import Proposal, classify
+from caseapp.intake.classify import Proposal
 from caseapp.intake.mailtypes import MailRejected, ParsedMail
 from caseapp.intake.sources import SourceItem, canonical_mail
 from caseapp.intake.worker import MailParser
@@ -79,6 +95,38 @@ class _Ready:
     """Why it goes to quarantine, when ``parsed`` is None."""
 
 
+@dataclass(frozen=True)
+class _Unread:
+    """A message whose stored form and hash are known, not yet found to be a duplicate,
+    to parse and classify."""
+
+    origin: MailOrigin
+    item: SourceItem
+    stored: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """The same bytes as an earlier message of this import (of this batch or of the one
+    being stored): read as that one was, and found its duplicate when stored."""
+
+    origin: MailOrigin
+    of: Future[_Ready]
+
+
+_Slot = IntakeResult | _Ready | _Copy | Future[_Ready]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A batch being read: one slot per message, in order."""
+
+    slots: list[_Slot]
+    reading: dict[str, Future[_Ready]]
+    """Its messages being read, by hash (for later copies of them)."""
+
+
 def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
             origin: MailOrigin | None = None) -> IntakeResult:
     """Take one message in; returns what became of it. Raises only environment problems
@@ -91,33 +139,84 @@ def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
 
 def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[SourceItem],
                  batch: int = 50) -> Iterator[IntakeResult]:
-    """Take in many messages, ``batch`` per unit of work, reading (parsing, classifying)
-    two at a time; one result per item, in order, each only once it is committed."""
+    """Take in many messages, ``batch`` per unit of work; one result per item, in order,
+    each only once it is committed. While a batch is stored the next one is read: checked
+    for duplicates (one query), then parsed and classified in the worker processes, two
+    at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def read(item: SourceItem) -> _Ready | IntakeResult:
-        return _read(ctx, parser, item, MailOrigin(item.label))
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-read")
+    try:
+        source = iter(items)
+        reading: _Batch | None = None
+        for chunk in iter(lambda: list(itertools.islice(source, batch)), []):
+            started = _start_reading(ctx, parser, pool, chunk, reading)
+            if reading is not None:
+                yield from _store_batch(ctx, reading)
+            reading = started
+        if reading is not None:
+            yield from _store_batch(ctx, reading)
+    finally:
+        # Stopped early (the caller closed the iterator, or an error): the next batch's
+        # reads not yet started are dropped, not waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-read") as pool:
-        chunk: list[SourceItem] = []
-        for item in itertools.chain(items, [None]):
-            if item is not None:
-                chunk.append(item)
-                if len(chunk) < batch:
-                    continue
-            if not chunk:
-                break
-            done = list(pool.map(read, chunk))
-            chunk = []
-            waiting = [r for r in done if isinstance(r, _Ready)]
-            stored = iter(_commit(waiting, ctx) if waiting else [])
-            for result in done:
-                yield result if isinstance(result, IntakeResult) else next(stored)
+
+def _start_reading(ctx: ServiceContext, parser: MailParser, pool: Executor,
+                   items: list[SourceItem], previous: _Batch | None) -> _Batch:
+    prepared = [_prepare(item, MailOrigin(item.label)) for item in items]
+    unread = [p for p in prepared if isinstance(p, _Unread)]
+    seen = iter(_already_taken_in_many(ctx, [(u.sha256, u.origin) for u in unread])
+                if unread else [])
+    earlier = dict(previous.reading) if previous is not None else {}
+    reading: dict[str, Future[_Ready]] = {}
+    slots: list[_Slot] = []
+    for one in prepared:
+        if not isinstance(one, _Unread):
+            slots.append(one)
+            continue
+        duplicate = next(seen)
+        if duplicate is not None:
+            slots.append(duplicate)
+        elif one.sha256 in earlier:
+            slots.append(_Copy(one.origin, earlier[one.sha256]))
+        else:
+            future = pool.submit(_parse, parser, one)
+            earlier[one.sha256] = reading[one.sha256] = future
+            slots.append(future)
+    return _Batch(slots, reading)
+
+
+def _store_batch(ctx: ServiceContext, batch: _Batch) -> Iterator[IntakeResult]:
+    done: list[IntakeResult | _Ready] = []
+    for slot in batch.slots:
+        if isinstance(slot, _Copy):
+            done.append(replace(slot.of.result(), origin=slot.origin))
+        elif isinstance(slot, Future):
+            done.append(slot.result())
+        else:
+            done.append(slot)
+    waiting = [r for r in done if isinstance(r, _Ready)]
+    stored = iter(_commit(waiting, ctx) if waiting else [])
+    for result in done:
+        yield result if isinstance(result, IntakeResult) else next(stored)
 
 
 def _read(ctx: ServiceContext, parser: MailParser, item: SourceItem,
           origin: MailOrigin) -> _Ready | IntakeResult:
     """Everything before the unit of work: dedupe by a read, parse, classify."""
+    prepared = _prepare(item, origin)
+    if not isinstance(prepared, _Unread):
+        return prepared
+    seen = _already_taken_in(ctx, prepared.sha256, origin)
+    if seen is not None:
+        return seen
+    return _parse(parser, prepared)
+
+
+def _prepare(item: SourceItem, origin: MailOrigin) -> _Unread | _Ready | IntakeResult:
+    """What is kept of a message and its hash; a result (or quarantine) for an item
+    that holds no message."""
     if item.kind == "scan":
         return IntakeResult(item.label, "failed", detail="a scan: take it in with "
                             "import_scan")
@@ -128,18 +227,20 @@ def _read(ctx: ServiceContext, parser: MailParser, item: SourceItem,
         return _Ready(origin, b"", item.sha256 or None, reason=item.error)
     # What is kept and hashed: the canonical mail, or an Outlook file as it came (its
     # conversion to MIME is not byte-stable, so it could not dedupe).
-    is_outlook = item.kind == "msg"
-    stored = item.data if is_outlook else canonical_mail(item.data)
-    sha256 = _digest(stored)
-    seen = _already_taken_in(ctx, sha256, origin)
-    if seen is not None:
-        return seen
+    stored = item.data if item.kind == "msg" else canonical_mail(item.data)
+    return _Unread(origin, item, stored, _digest(stored))
+
+
+def _parse(parser: MailParser, unread: _Unread) -> _Ready:
+    """Parse and classify (in the worker processes); a message they refuse goes to
+    quarantine."""
+    origin, stored, sha256 = unread.origin, unread.stored, unread.sha256
     try:
-        mime = canonical_mail(parser.convert_msg(item.data)) if is_outlook else stored
-        parsed = parser.parse(mime)
+        mime = (canonical_mail(parser.convert_msg(unread.item.data))
+                if unread.item.kind == "msg" else stored)
+        parsed, proposal = parser.parse_classified(mime)
     except MailRejected as exc:
         return _Ready(origin, stored, sha256, reason=exc.reason)
-    proposal = classify(parsed.subject, parsed.text, parsed.from_name, parsed.from_addr)
     return _Ready(origin, stored, sha256, parsed, proposal)
 
 
@@ -149,7 +250,14 @@ def _commit(ready: list[_Ready], ctx: ServiceContext) -> list[IntakeResult]:
     try:
         with ctx.write() as session:
             actor = ctx.actor(session).username
-            return [_write(ctx, session, actor, r) for r in ready]
+            known = _Known.load(session, {r.sha256 for r in ready if r.sha256},
+                                [r.origin for r in ready],
+                                [r.parsed for r in ready if r.parsed is not None])
+            # Every message's rows first, then (once written, so they have their ids)
+            # what refers to them: documents, mailbox UIDs and the audit events, in order.
+            finishing = [_write(ctx, session, actor, known, r) for r in ready]
+            session.flush()
+            return [finish() for finish in finishing]
     except IntegrityError:
         if len(ready) > 1:
             return [result for r in ready for result in _commit([r], ctx)]
@@ -174,12 +282,17 @@ def _short(error: Exception) -> str:
     return text[:200]
 
 
-def _write(ctx: ServiceContext, session: Session, actor: str, ready: _Ready) -> IntakeResult:
+_Finish = Callable[[], IntakeResult]
+"""What is left to store of a message once its row is written: it returns the result."""
+
+
+def _write(ctx: ServiceContext, session: Session, actor: str, known: _Known,
+           ready: _Ready) -> _Finish:
     if ready.parsed is None or ready.proposal is None:
-        return _quarantine_in(ctx, session, actor, ready.origin, ready.stored, ready.sha256,
-                              ready.reason)
-    return _store_in(ctx, session, actor, ready.origin, ready.stored, ready.sha256 or "",
-                     ready.parsed, ready.proposal)
+        return _quarantine_in(ctx, session, actor, known, ready.origin, ready.stored,
+                              ready.sha256, ready.reason)
+    return _store_in(ctx, session, actor, known, ready.origin, ready.stored,
+                     ready.sha256 or "", ready.parsed, ready.proposal)
 
 
 def _digest(data: bytes) -> str:
@@ -188,38 +301,207 @@ def _digest(data: bytes) -> str:
 
 # ------------------------------------------------------------------------- dedupe --
 
-def _find_duplicate(session: Session, sha256: str, origin: MailOrigin) -> Message | None:
-    if origin.mailbox_key is not None and origin.uid is not None:
-        seen = session.get(MailboxUid, (origin.mailbox_key, origin.uidvalidity, origin.uid))
-        if seen is not None and seen.message_id is not None:
-            return session.get(Message, seen.message_id)
-    return session.scalars(select(Message).where(Message.raw_sha256 == sha256).limit(1)).first()
+_IN_LIMIT = 500
+"""Values per IN list of a query (the drivers' limits on parameters are far higher)."""
+
+_UidKey = tuple[str, int, int]
 
 
-def _twin(session: Session, parsed: ParsedMail) -> Message | None:
-    """The same mail in other bytes (saved again by Outlook, relayed twice, an .msg of an
-    IMAP message): the same Message-ID, sender, subject and text."""
-    if not parsed.message_id:
+def _uid_key(origin: MailOrigin) -> _UidKey | None:
+    if origin.mailbox_key is None or origin.uidvalidity is None or origin.uid is None:
         return None
-    for candidate in session.scalars(
-            select(Message).where(Message.message_id == parsed.message_id).limit(5)):
-        if (candidate.from_addr == parsed.from_addr[:320]
-                and candidate.subject == parsed.subject
-                and candidate.body_text.strip() == parsed.text.strip()):
-            return candidate
-    return None
+    return origin.mailbox_key, origin.uidvalidity, origin.uid
 
 
-def _remember_uid(session: Session, origin: MailOrigin, message: Message | None,
-                  now: datetime) -> None:
-    """Record a mailbox message as dealt with (taken in, or a duplicate of ``message``)."""
-    if origin.mailbox_key is None or origin.uid is None or origin.uidvalidity is None:
-        return
-    key = (origin.mailbox_key, origin.uidvalidity, origin.uid)
-    if session.get(MailboxUid, key) is None:
-        session.add(MailboxUid(mailbox_key=origin.mailbox_key, uidvalidity=origin.uidvalidity,
-                               uid=origin.uid, message_id=message.id if message else None,
-                               seen_at=now))
+def _in_slices(values: Iterable[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IN_LIMIT):
+        yield ordered[start:start + _IN_LIMIT]
+
+
+def _thread_ids(parsed: ParsedMail) -> list[str]:
+    """The Message-IDs a message answers (or, for a bounce, reports on)."""
+    return [i for i in (parsed.in_reply_to, *parsed.references,
+                        *parsed.reported_message_ids) if i][:100]
+
+
+def _refs_in(subject: str) -> list[str]:
+    return [f"PR-{m.group(1)}-{m.group(2)}" for m in CASE_REF_IN_TEXT.finditer(subject)]
+
+
+class _Known:
+    """What a unit of work's messages need to know of the database: their duplicates
+    (same bytes, same mailbox UID, a twin by Message-ID), the cases they answer and the
+    blobs already stored. Read in a few queries for the whole batch, and kept current as
+    the batch adds messages and cases, so storing each message asks the database
+    nothing (and flushes nothing of the message before it just to ask)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_sha: dict[str, Message] = {}
+        self.uids: dict[_UidKey, Message | None] = {}
+        """Mailbox messages dealt with (of the UIDs asked about), and their message."""
+        self.uids_asked: set[_UidKey] = set()
+        self.blobs: set[str] = set()
+        self.blobs_asked: set[str] = set()
+        self.cases: dict[str, Case] = {}
+        self.by_message_id: dict[str, list[Message]] = {}
+        """Of the Message-IDs asked about: the first five messages (twin candidates),
+        then the latest one in a case, if another."""
+        self.added_by_message_id: dict[str, list[tuple[int, Message]]] = {}
+        """The messages this batch added, numbered in order (not all written yet)."""
+        self.added_count = 0
+        self.counter: RefCounter | None = None
+        """The year's case numbers, held: the session holds what it loaded only weakly,
+        and reading it again for every case opened would flush each time."""
+
+    @staticmethod
+    def load(session: Session, shas: set[str], origins: Sequence[MailOrigin],
+             parsed: Sequence[ParsedMail]) -> _Known:
+        known = _Known(session)
+        with_case = selectinload(Message.case)
+        for values in _in_slices(shas):
+            known.by_sha.update((m.raw_sha256 or "", m) for m in session.scalars(
+                select(Message).where(Message.raw_sha256.in_(values)).options(with_case)))
+        uid_keys = {k for k in map(_uid_key, origins) if k is not None}
+        known.uids_asked = uid_keys
+        for mailbox_key, uidvalidity in {(k[0], k[1]) for k in uid_keys}:
+            wanted = [k[2] for k in uid_keys if k[:2] == (mailbox_key, uidvalidity)]
+            for values in _in_slices(wanted):
+                rows = session.execute(
+                    select(MailboxUid.uid, MailboxUid.message_id).where(
+                        MailboxUid.mailbox_key == mailbox_key,
+                        MailboxUid.uidvalidity == uidvalidity, MailboxUid.uid.in_(values)))
+                for uid, message_db_id in rows:
+                    known.uids[(mailbox_key, uidvalidity, uid)] = (
+                        session.get(Message, message_db_id, options=[with_case])
+                        if message_db_id is not None else None)
+        if parsed:
+            known.blobs_asked = shas | {a.sha256 for p in parsed for a in p.attachments}
+            for values in _in_slices(known.blobs_asked):
+                known.blobs.update(session.scalars(
+                    select(Blob.sha256).where(Blob.sha256.in_(values))))
+            known._load_threads(parsed)
+        return known
+
+    def _load_threads(self, parsed: Sequence[ParsedMail]) -> None:
+        session = self.session
+        refs = {ref for p in parsed for ref in _refs_in(p.subject)}
+        for values in _in_slices(refs):
+            self.cases.update((c.ref, c) for c in session.scalars(
+                select(Case).where(Case.ref.in_(values))))
+        message_ids = {i for p in parsed for i in (p.message_id, *_thread_ids(p)) if i}
+        rows: dict[str, list[tuple[int, int | None]]] = {}
+        for values in _in_slices(message_ids):
+            for db_id, message_id, case_id in session.execute(
+                    select(Message.id, Message.message_id, Message.case_id)
+                    .where(Message.message_id.in_(values))):
+                rows.setdefault(message_id or "", []).append((db_id, case_id))
+        chosen: dict[str, list[int]] = {}
+        for message_id, found in rows.items():
+            found.sort()
+            ids = [db_id for db_id, _case in found[:5]]
+            in_case = [db_id for db_id, case_id in found if case_id is not None]
+            if in_case and in_case[-1] not in ids:
+                ids.append(in_case[-1])
+            chosen[message_id] = ids
+        loaded: dict[int, Message] = {}
+        for values in _in_slices(i for ids in chosen.values() for i in ids):
+            loaded.update((m.id, m) for m in session.scalars(
+                select(Message).where(Message.id.in_(values))
+                .options(selectinload(Message.case))))
+        for message_id, ids in chosen.items():
+            self.by_message_id[message_id] = [loaded[i] for i in ids if i in loaded]
+
+    # -- what a message finds --
+
+    def duplicate(self, sha256: str, origin: MailOrigin) -> Message | None:
+        """The message taken in already as this one: the same mailbox UID, or bytes."""
+        key = _uid_key(origin)
+        if key is not None and self.uids.get(key) is not None:
+            return self.uids[key]
+        return self.by_sha.get(sha256)
+
+    def twin(self, parsed: ParsedMail) -> Message | None:
+        """The same mail in other bytes (saved again by Outlook, relayed twice, an .msg
+        of an IMAP message): the same Message-ID, sender, subject and text."""
+        if not parsed.message_id:
+            return None
+        candidates = [*self.by_message_id.get(parsed.message_id, []),
+                      *(m for _n, m in self.added_by_message_id.get(parsed.message_id, []))]
+        for candidate in candidates[:5]:
+            if (candidate.from_addr == parsed.from_addr[:320]
+                    and candidate.subject == parsed.subject
+                    and candidate.body_text.strip() == parsed.text.strip()):
+                return candidate
+        return None
+
+    def thread_target(self, parsed: ParsedMail) -> tuple[Case | None, str]:
+        """The case this message belongs to, and why: a case reference in the subject, a
+        reply to (or a bounce of) one of its messages, or the same Message-ID."""
+        for ref in _refs_in(parsed.subject):
+            if ref in self.cases:
+                return self.cases[ref], f"{ref} in the subject"
+        hint = [parsed.message_id] if parsed.message_id else []
+        for ids, why in ((_thread_ids(parsed), "a reply to a message of the case"),
+                         (hint, "the same Message-ID as a message of the case")):
+            # The latest message of a case with one of these Message-IDs: of this
+            # batch, else of the database.
+            added = [(n, m) for i in ids for n, m in self.added_by_message_id.get(i, [])
+                     if m.case is not None]
+            if added:
+                return max(added, key=lambda pair: pair[0])[1].case, why
+            found = [m for i in ids for m in self.by_message_id.get(i, [])
+                     if m.case is not None]
+            if found:
+                return max(found, key=lambda m: m.id).case, why
+        return None, ""
+
+    def uid_known(self, origin: MailOrigin) -> bool:
+        key = _uid_key(origin)
+        return key is None or key in self.uids
+
+    # -- what the batch adds --
+
+    def claim_uid(self, origin: MailOrigin, message: Message | None) -> bool:
+        """A mailbox message dealt with (taken in, or a duplicate of ``message``), for
+        the batch's later messages; True if that is to be recorded (:meth:`record_uid`,
+        once ``message`` is written)."""
+        key = _uid_key(origin)
+        if key is None or key in self.uids:
+            return False
+        self.uids[key] = message
+        return True
+
+    def record_uid(self, origin: MailOrigin, message: Message | None,
+                   now: datetime) -> None:
+        key = _uid_key(origin)
+        if key is None:
+            return
+        if key in self.uids_asked or self.session.get(MailboxUid, key) is None:
+            self.session.add(MailboxUid(mailbox_key=key[0], uidvalidity=key[1], uid=key[2],
+                                        message_id=message.id if message else None,
+                                        seen_at=now))
+
+    def put_blob(self, sha256: str, data: bytes, now: datetime) -> None:
+        if sha256 in self.blobs:
+            return
+        if sha256 in self.blobs_asked or self.session.get(Blob, sha256) is None:
+            self.session.add(Blob(sha256=sha256, size=len(data), data=data, created_at=now))
+        self.blobs.add(sha256)
+
+    def added(self, message: Message) -> None:
+        if message.raw_sha256:
+            self.by_sha.setdefault(message.raw_sha256, message)
+        if message.message_id:
+            self.added_count += 1
+            self.added_by_message_id.setdefault(message.message_id, []).append(
+                (self.added_count, message))
+
+    def opened(self, case: Case, year: int) -> None:
+        self.cases[case.ref] = case
+        if self.counter is None or self.counter.year != year:
+            self.counter = self.session.get(RefCounter, year)
 
 
 def _duplicate_result(label: str, existing: Message) -> IntakeResult:
@@ -234,47 +516,60 @@ def _duplicate_result(label: str, existing: Message) -> IntakeResult:
 
 def _already_taken_in(ctx: ServiceContext, sha256: str,
                       origin: MailOrigin) -> IntakeResult | None:
+    return _already_taken_in_many(ctx, [(sha256, origin)])[0]
+
+
+def _already_taken_in_many(ctx: ServiceContext, wanted: Sequence[tuple[str, MailOrigin]]
+                           ) -> list[IntakeResult | None]:
+    """For each (hash, origin): the duplicate result if taken in already, else None.
+    One read for them all."""
+    unknown: list[tuple[MailOrigin, int]] = []
+    results: list[IntakeResult | None] = []
     with ctx.read() as session:
-        existing = _find_duplicate(session, sha256, origin)
-        if existing is None:
-            return None
-        result = _duplicate_result(origin.label, existing)
-        known = origin.uid is None or session.get(
-            MailboxUid, (origin.mailbox_key, origin.uidvalidity, origin.uid)) is not None
-    if not known:
+        known = _Known.load(session, {sha for sha, _origin in wanted},
+                            [origin for _sha, origin in wanted], [])
+        for sha256, origin in wanted:
+            existing = known.duplicate(sha256, origin)
+            if existing is None:
+                results.append(None)
+                continue
+            results.append(_duplicate_result(origin.label, existing))
+            if not known.uid_known(origin):
+                unknown.append((origin, existing.id))
+    if unknown:
         # The same message delivered again under a new UID: on record, so a server
         # without custom keywords does not offer it at every check.
         with ctx.write() as session:
-            _remember_uid(session, origin, session.get(Message, existing.id),
-                          ctx.clock.now())
-    return result
+            now, known = ctx.clock.now(), _Known(session)
+            for origin, message_db_id in unknown:
+                existing = session.get(Message, message_db_id)
+                if known.claim_uid(origin, existing):
+                    known.record_uid(origin, existing, now)
+    return results
 
 
 # ------------------------------------------------------------------------ storing --
 
-def _put_blob(session: Session, sha256: str, data: bytes, now: datetime) -> None:
-    if session.get(Blob, sha256) is None:
-        session.add(Blob(sha256=sha256, size=len(data), data=data, created_at=now))
-
-
 def _quarantine(ctx: ServiceContext, origin: MailOrigin, data: bytes, sha256: str | None,
                 reason: str, channel: str = "email") -> IntakeResult:
     with ctx.write() as session:
-        return _quarantine_in(ctx, session, ctx.actor(session).username, origin, data,
-                              sha256, reason, channel)
+        known = _Known.load(session, {sha256} if sha256 else set(), [origin], [])
+        finish = _quarantine_in(ctx, session, ctx.actor(session).username, known, origin,
+                                data, sha256, reason, channel)
+        session.flush()
+        return finish()
 
 
-def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOrigin,
-                   data: bytes, sha256: str | None, reason: str,
-                   channel: str = "email") -> IntakeResult:
+def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, known: _Known,
+                   origin: MailOrigin, data: bytes, sha256: str | None, reason: str,
+                   channel: str = "email") -> _Finish:
     kept = data[:MAX_QUARANTINE_BYTES]
-    existing = _find_duplicate(session, sha256 or "-", origin)
+    existing = known.duplicate(sha256 or "-", origin)
     now = ctx.clock.now()
     if existing is not None:
-        _remember_uid(session, origin, existing, now)
-        return _duplicate_result(origin.label, existing)
+        return _as_duplicate(known, origin, existing, now)
     if kept:
-        _put_blob(session, _digest(kept), kept, now)
+        known.put_blob(_digest(kept), kept, now)
     message = Message(
         direction="in", channel=channel, disposition="quarantined",
         quarantine_reason=reason[:2000], raw_sha256=sha256, size=len(data),
@@ -287,12 +582,31 @@ def _quarantine_in(ctx: ServiceContext, session: Session, actor: str, origin: Ma
         defects=f"kept bytes sha256 {_digest(kept)}" if kept else "nothing kept",
     )
     session.add(message)
-    session.flush()
-    _remember_uid(session, origin, message, now)
-    audit.record(session, actor=actor, action="message.quarantined", at=now,
-                 detail={"message": message.id, "sha256": sha256 or "",
-                         "reason": reason[:300]})
-    return IntakeResult(origin.label, "quarantined", "", reason, message.id)
+    known.added(message)
+    new_uid = known.claim_uid(origin, message)
+
+    def finish() -> IntakeResult:
+        if new_uid:
+            known.record_uid(origin, message, now)
+        audit.record(session, actor=actor, action="message.quarantined", at=now,
+                     detail={"message": message.id, "sha256": sha256 or "",
+                             "reason": reason[:300]})
+        return IntakeResult(origin.label, "quarantined", "", reason, message.id)
+
+    return finish
+
+
+def _as_duplicate(known: _Known, origin: MailOrigin, existing: Message,
+                  now: datetime) -> _Finish:
+    """A duplicate of ``existing`` (which this batch may still be writing)."""
+    new_uid = known.claim_uid(origin, existing)
+
+    def finish() -> IntakeResult:
+        if new_uid:
+            known.record_uid(origin, existing, now)
+        return _duplicate_result(origin.label, existing)
+
+    return finish
 
 
 def _loose_header(data: bytes, name: bytes) -> str:
@@ -301,30 +615,6 @@ def _loose_header(data: bytes, name: bytes) -> str:
     if not match:
         return ""
     return match.group(1).decode("utf-8", "replace").replace("\x00", "\ufffd").strip()
-
-
-def _thread_target(session: Session, parsed: ParsedMail) -> tuple[Case | None, str]:
-    """The case this message belongs to, and why: a case reference in the subject, a
-    reply to (or a bounce of) one of its messages, or the same Message-ID."""
-    for match in CASE_REF_IN_TEXT.finditer(parsed.subject):
-        ref = f"PR-{match.group(1)}-{match.group(2)}"
-        case = session.scalars(select(Case).where(Case.ref == ref)).first()
-        if case is not None:
-            return case, f"{ref} in the subject"
-    wanted = [i for i in (parsed.in_reply_to, *parsed.references,
-                          *parsed.reported_message_ids) if i][:100]
-    hint = [parsed.message_id] if parsed.message_id else []
-    for ids, why in ((wanted, "a reply to a message of the case"),
-                     (hint, "the same Message-ID as a message of the case")):
-        if not ids:
-            continue
-        found = session.scalars(
-            select(Message).where(Message.message_id.in_(ids), Message.case_id.is_not(None))
-            .order_by(Message.id.desc()).limit(1)
-        ).first()
-        if found is not None and found.case is not None:
-            return found.case, why
-    return None, ""
 
 
 def _auto_kind(parsed: ParsedMail) -> str:
@@ -379,16 +669,15 @@ def _describe(case: Case, proposal: Proposal) -> str:
     return " · ".join(b for b in bits if b)
 
 
-def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOrigin,
-              stored: bytes, sha256: str, parsed: ParsedMail, proposal: Proposal
-              ) -> IntakeResult:
-    existing = _find_duplicate(session, sha256, origin) or _twin(session, parsed)
+def _store_in(ctx: ServiceContext, session: Session, actor: str, known: _Known,
+              origin: MailOrigin, stored: bytes, sha256: str, parsed: ParsedMail,
+              proposal: Proposal) -> _Finish:
+    existing = known.duplicate(sha256, origin) or known.twin(parsed)
     now = ctx.clock.now()
     if existing is not None:
-        _remember_uid(session, origin, existing, now)
-        return _duplicate_result(origin.label, existing)
+        return _as_duplicate(known, origin, existing, now)
     received_at = _arrival(origin, parsed, now)
-    target, why = _thread_target(session, parsed)
+    target, why = known.thread_target(parsed)
     auto = _auto_kind(parsed)
     created = False
     closed_ref = ""
@@ -406,8 +695,9 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
         # later import: the legal clock started when it reached the mailbox.
         target = insert_case(ctx, session, actor,
                              _new_case(parsed, proposal, received_at))
+        known.opened(target, ctx.clock.today().year)
         created = True
-    _put_blob(session, sha256, stored, now)
+    known.put_blob(sha256, stored, now)
     message = Message(
         case=target, direction="in", channel="email",
         disposition="case" if target is not None else "not_request",
@@ -423,54 +713,61 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, origin: MailOri
         imap_uidvalidity=origin.uidvalidity, imap_uid=origin.uid, created_at=now,
     )
     session.add(message)
-    session.flush()
-    _remember_uid(session, origin, message, now)
+    known.added(message)
+    new_uid = known.claim_uid(origin, message)
     for attachment in parsed.attachments:
-        _put_blob(session, attachment.sha256, attachment.data, now)
-        session.add(Document(
-            case=target, message_id=message.id, kind="attachment",
-            filename=attachment.filename_sanitized, media_type=attachment.media_type[:100],
-            sha256=attachment.sha256, size=attachment.size, created_at=now,
-        ))
-    detail: dict[str, object] = {"message": message.id, "sha256": sha256,
-                                 "attachments": len(parsed.attachments)}
-    if target is None:
-        audit.record(session, actor=actor, action="message.not_request", at=now,
-                     detail={**detail, "auto": auto})
-        session.flush()
-        what = "a bounce" if auto == "bounce" else "an auto-reply"
-        return IntakeResult(origin.label, "not_request", "",
-                            f"{what} that answers no case", message.id)
-    if created:
-        if closed_ref:
-            session.add(Note(case=target, author=actor, created_at=now,
-                             body=f"This mail answers {closed_ref}, which was closed "
-                                  f"({why}): opened as a new case."))
-        audit.record(session, actor=actor, action="message.received", at=now,
-                     case=target, detail={**detail, "opened_case": True,
-                                          "after_closed": closed_ref})
-        session.flush()
-        described = _describe(target, proposal)
-        if closed_ref:
-            described += f" · writes again after {closed_ref} was closed"
-        return IntakeResult(origin.label, "created", target.ref, described, message.id)
-    touch(target, now)
-    if not auto:
-        # Staff must notice a reply: it may be the verification they were waiting for.
-        session.add(Task(case=target, kind="follow_up",
-                         title=f"Read the new message from {_sender(parsed)[:200]}",
-                         due_on=ctx.clock.today(), status="open", created_at=now))
-    elif auto == "bounce":
-        # A letter or notice of ours did not arrive: the requester may be waiting for it.
-        session.add(Task(case=target, kind="follow_up",
-                         title="A message to the requester bounced: check the address "
-                               "and send it again (or by post)",
-                         due_on=ctx.clock.today(), status="open", created_at=now))
-    audit.record(session, actor=actor, action="message.threaded", at=now,
-                 case=target, detail={**detail, "why": why, "auto": auto})
-    session.flush()
-    label = {"bounce": "bounce, ", "auto_reply": "auto-reply, "}.get(auto, "")
-    return IntakeResult(origin.label, "threaded", target.ref, f"{label}{why}", message.id)
+        known.put_blob(attachment.sha256, attachment.data, now)
+    if created and closed_ref:
+        session.add(Note(case=target, author=actor, created_at=now,
+                         body=f"This mail answers {closed_ref}, which was closed "
+                              f"({why}): opened as a new case."))
+    if target is not None and not created:
+        touch(target, now)
+        if not auto:
+            # Staff must notice a reply: it may be the verification they were waiting for.
+            session.add(Task(case=target, kind="follow_up",
+                             title=f"Read the new message from {_sender(parsed)[:200]}",
+                             due_on=ctx.clock.today(), status="open", created_at=now))
+        elif auto == "bounce":
+            # A letter or notice of ours did not arrive: the requester may be waiting.
+            session.add(Task(case=target, kind="follow_up",
+                             title="A message to the requester bounced: check the address "
+                                   "and send it again (or by post)",
+                             due_on=ctx.clock.today(), status="open", created_at=now))
+
+    def finish() -> IntakeResult:
+        if new_uid:
+            known.record_uid(origin, message, now)
+        for attachment in parsed.attachments:
+            session.add(Document(
+                case=target, message_id=message.id, kind="attachment",
+                filename=attachment.filename_sanitized,
+                media_type=attachment.media_type[:100], sha256=attachment.sha256,
+                size=attachment.size, created_at=now,
+            ))
+        detail: dict[str, object] = {"message": message.id, "sha256": sha256,
+                                     "attachments": len(parsed.attachments)}
+        if target is None:
+            audit.record(session, actor=actor, action="message.not_request", at=now,
+                         detail={**detail, "auto": auto})
+            what = "a bounce" if auto == "bounce" else "an auto-reply"
+            return IntakeResult(origin.label, "not_request", "",
+                                f"{what} that answers no case", message.id)
+        if created:
+            audit.record(session, actor=actor, action="message.received", at=now,
+                         case=target, detail={**detail, "opened_case": True,
+                                              "after_closed": closed_ref})
+            described = _describe(target, proposal)
+            if closed_ref:
+                described += f" · writes again after {closed_ref} was closed"
+            return IntakeResult(origin.label, "created", target.ref, described, message.id)
+        audit.record(session, actor=actor, action="message.threaded", at=now,
+                     case=target, detail={**detail, "why": why, "auto": auto})
+        label = {"bounce": "bounce, ", "auto_reply": "auto-reply, "}.get(auto, "")
+        return IntakeResult(origin.label, "threaded", target.ref, f"{label}{why}",
+                            message.id)
+
+    return finish
 
 
 def _arrival(origin: MailOrigin, parsed: ParsedMail, now: datetime) -> datetime:

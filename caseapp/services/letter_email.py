@@ -51,6 +51,7 @@ from caseapp.letters.mailer import (
     send_raw,
 )
 from caseapp.secrets import get_secret, store_secret
+from caseapp.services import claims
 from caseapp.services.cases import load_case, touch
 from caseapp.services.context import ServiceContext
 from caseapp.services.views import party_of
@@ -272,6 +273,9 @@ def _claim(ctx: ServiceContext, ref: str, prepared: _Prepared, again: bool,
                 f"send it again.")
         if row.emailed_at is not None and not again:
             raise _already_emailed(ctx, case, row)
+        # Refused while someone else works on it; else sending claims it (audited now:
+        # the letter.emailed event is written once the server took the mail).
+        claims.hold(ctx, session, case, actor, own_event=True)
         row.sending_at, row.sending_by = now, actor.username[:100]
         emailed_before = row.emailed_at is not None
     return _Prepared(prepared.letter, prepared.letter_id, emailed_before)

@@ -45,7 +45,7 @@ from caseapp.letters.templates import (
 from caseapp.letters.words import Words, load_words
 from caseapp.records.lookup import RecordSystems
 from caseapp.resources import resources_dir
-from caseapp.services import records
+from caseapp.services import claims, records
 from caseapp.services.cases import load_case, touch
 from caseapp.services.context import ServiceContext
 from caseapp.services.letter_context import Extra, build_context, require_verified
@@ -297,19 +297,22 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
             earlier = _issued_today(ctx, session, case, request)
             if earlier is not None:
                 return earlier
+        # Refused while someone else works on it; else issuing claims the case.
+        claimed = claims.hold(ctx, session, case, actor)
         serial = _next_serial(session, ctx.clock.today().year)
-        letter = _compose(ctx, session, case, request, serial, extra,
-                          folder or resources_dir())
+        # Written in one flush with the letter below (reading goes on meanwhile).
+        with session.no_autoflush:
+            letter = _compose(ctx, session, case, request, serial, extra,
+                              folder or resources_dir())
+            stored = session.get(Blob, letter.sha256) is not None
         now = ctx.clock.now()
-        if session.get(Blob, letter.sha256) is None:
+        if not stored:
             session.add(Blob(sha256=letter.sha256, size=len(letter.pdf), data=letter.pdf,
                              created_at=now))
         document = Document(case=case, kind="letter", filename=letter.filename,
                             media_type="application/pdf", sha256=letter.sha256,
                             size=len(letter.pdf), text=letter.text, created_at=now)
-        session.add(document)
-        session.flush()
-        row = Letter(case_id=case.id, document_id=document.id, kind=request.kind,
+        row = Letter(case_id=case.id, document=document, kind=request.kind,
                      language=letter.language, serial=serial, sha256=letter.sha256,
                      title=letter.title[:300], subject=letter.subject[:300],
                      delivery=request.delivery, recipient="\n".join(letter.recipient),
@@ -317,16 +320,16 @@ def issue(ctx: ServiceContext, systems: RecordSystems | None, ref: str,
                      notice_id=request.notice_id, issued_at=now,
                      issued_by=actor.username, mail_method="", tracking_number="",
                      emailed_to="", sending_by="")
-        session.add(row)
-        session.flush()
+        session.add_all([document, row])
+        session.flush()  # the letter's id, for the audit record
         touch(case, now)
         audit.record(session, actor=actor.username, action="letter.issued", at=now, case=case,
                      detail={"letter": row.id, "kind": request.kind, "serial": serial,
                              "sha256": letter.sha256, "fingerprint": letter.fingerprint,
                              "texts_sha256": letter.texts_sha256,
                              "language": letter.language,
-                             "delivery": request.delivery})
-        session.flush()
+                             "delivery": request.delivery, **claimed})
+        # The commit writes the audit record and the case with the index.
         return dataclasses.replace(letter, letter_id=row.id, document_id=document.id)
 
 

@@ -50,7 +50,7 @@ from caseapp.records.action_model import (
     VerificationResult,
 )
 from caseapp.records.lookup import RecordSystems
-from caseapp.services import notices, suppression
+from caseapp.services import claims, notices, suppression
 from caseapp.services.cases import load_case, touch
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import ActionRunView, RecordActionView
@@ -186,6 +186,8 @@ def propose(ctx: ServiceContext, systems: RecordSystems, ref: str, kind: str, *,
     with ctx.write() as session:
         actor = ctx.actor(session)
         case = load_case(session, ref)
+        # Refused while someone else works on it; else proposing claims the case.
+        claimed = claims.hold(ctx, session, case, actor)
         needs_approval = kind in FOUR_EYES_KINDS
         action = RecordAction(
             case_id=case.id, kind=kind, token=request.token, needs_approval=needs_approval,
@@ -200,7 +202,7 @@ def propose(ctx: ServiceContext, systems: RecordSystems, ref: str, kind: str, *,
                      at=ctx.clock.now(), case=case, detail={
                          "action": action.id, "kind": kind, "rows": rows,
                          "records": len(targets), "sources": [s.source for s in plan.sources],
-                         "corrected": sorted(corrections)})
+                         "corrected": sorted(corrections), **claimed})
         session.flush()
         return action_view(case.ref, action)
 
@@ -304,6 +306,9 @@ def execute(ctx: ServiceContext, systems: RecordSystems, ref: str, action_id: in
         action = _load(session, case, action_id)
         now = ctx.clock.now()
         _check_runnable(action, actor.username, now)
+        # Refused while someone else works on it; else running claims it (audited now:
+        # the run's own events are written when the systems answered).
+        claims.hold(ctx, session, case, actor, own_event=True)
         _check_state(ctx, case)
         _still_wanted(session, case, action)
         plan = ActionPlan.from_json(action.plan_json)

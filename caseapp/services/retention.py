@@ -59,8 +59,10 @@ A case with an open appeal is kept until the appeal is closed (its own clock).
 - ``audit_events``: KEPT seq, at, actor, case_ref, action; a detail with personal data
   (see AUDIT_KEEP: reasons, task titles, addresses emailed to, notes, tracking numbers)
   keeps only its other keys and names the purge event that sealed the redaction
-  (caseapp.audit.redact); the chain still verifies. One ``case.purged`` event per case,
-  counts only.
+  (caseapp.audit.redact); the chain still verifies. Who held the case (claims: staff
+  names and lease times, in the claim events and in the "claimed" keys of the actions
+  that claimed it) is KEPT like the other staff names. One ``case.purged`` event per
+  case, counts only.
 - ``search_documents`` / ``search_fts`` / ``search_names`` (the search index): rebuilt
   for the case in the same transaction, from what it still holds (reference, request
   types, state, the purge note, letter serials); on SQLite the full-text index is then
@@ -126,6 +128,7 @@ from caseapp.records.action_model import (
 )
 from caseapp.reports.model import DENIED_STATES
 from caseapp.search import tracking
+from caseapp.services import claims
 from caseapp.services.cases import normalize_ref
 from caseapp.services.context import ServiceContext
 
@@ -138,8 +141,18 @@ BATCH: Final = 20
 """Cases per transaction."""
 PURGED_TEXT: Final = "(removed by the retention purge)"
 
+_CLAIMING: Final = frozenset({"case.step", "case.extended", "letter.issued",
+                              "records.action_proposed"})
+"""The audit actions whose services call ``claims.hold`` / ``claims.let_go`` and add
+their result to the event's detail."""
+CLAIM_KEEP: Final = (claims.CLAIMED_KEY, claims.RELEASED_KEY, claims.TAKEN_OVER_KEY)
+"""Keys an action adds when it claimed the case, let its claim go or took it over
+(caseapp.services.claims): staff names and lease times, no personal data, kept like
+"approved_by"."""
+
 AUDIT_KEEP: Final[dict[str, frozenset[str]]] = {
-    action: frozenset(keys) for action, keys in {
+    action: frozenset(keys) | (frozenset(CLAIM_KEEP) if action in _CLAIMING else frozenset())
+    for action, keys in {
         "case.created": ("channel", "request_types", "jurisdiction", "received_on", "due_on",
                          "is_child"),
         "case.step": ("step", "label", "from", "to", "override_open_notices",
@@ -185,6 +198,11 @@ AUDIT_KEEP: Final[dict[str, frozenset[str]]] = {
                            "pdf_sha256", "again"),  # not "to"
         audit.PURGE_ACTION: ("closed_on", "kept_until", "counts", audit.COUNT_KEY,
                              audit.SEAL_KEY),
+        # Claims (caseapp.services.claims): who held the case, since and until when.
+        claims.CLAIMED: ("until", "implicit", "lapsed"),
+        claims.RENEWED: ("until",),
+        claims.RELEASED: ("holder",),
+        claims.TAKEN_OVER: ("from", "since", "until"),
     }.items()
 }
 """Per audit action, the keys of its detail that hold no personal data. Any other key (and

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from caseapp import audit
 from caseapp.db.models import Case, CaseRequestType, Note, Party, Task
 from caseapp.errors import InvalidInput, NotFound, TransitionRefused
+from caseapp.services import claims
 from caseapp.services.cases import (
     check_version,
     insert_case,
@@ -21,6 +22,9 @@ from caseapp.services.views import case_detail, facts_of
 from caseapp.vocabulary import VERIFICATION_METHODS
 from caseapp.workflow.machine import StepInput, check
 from caseapp.workflow.rules import PREVIOUS
+
+HANDED_OVER = frozenset({"submitted_for_review", "review_cleared", "responded"})
+"""Effects of the steps after which the case's claim is let go."""
 
 
 def _merge_into(duplicate: Case, target: Case) -> list[str]:
@@ -74,6 +78,8 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
         actor = ctx.actor(session)
         case = load_case(session, ref)
         check_version(case, request.expected_version)
+        # Refused while someone else works on it; else the step claims the case.
+        claimed = claims.hold(ctx, session, case, actor)
         workflow = ctx.workflow
         facts = facts_of(case)
         target = check(workflow, request.step, facts, actor, given)
@@ -147,6 +153,11 @@ def take_step(ctx: ServiceContext, ref: str, request: StepRequest) -> Changed:
             case.closed_at = now
         case.status = target
         touch(case, now)
+        detail.update(claimed)
+        if effects & HANDED_OVER or target in workflow.closed_states:
+            # The case changes hands (to the reviewer, back to whoever works it, to
+            # whoever closes it): its claim goes; a decided case is nobody's.
+            detail.update(claims.let_go(session, case))
         audit.record(session, actor=actor.username, action="case.step", at=now, case=case,
                      detail=detail)
         session.flush()
@@ -164,6 +175,7 @@ def extend(ctx: ServiceContext, ref: str, reason: str,
         actor = ctx.actor(session)
         case = load_case(session, ref)
         check_version(case, expected_version)
+        claimed = claims.hold(ctx, session, case, actor)
         state = ctx.workflow.state(case.status)
         if not state.is_open or state.clock_stopped:
             raise TransitionRefused(
@@ -199,7 +211,7 @@ def extend(ctx: ServiceContext, ref: str, reason: str,
         )
         audit.record(session, actor=actor.username, action="case.extended", at=now, case=case,
                      detail={"reason": reason, "due_on": case.due_on.isoformat(),
-                             "was": before.isoformat()})
+                             "was": before.isoformat(), **claimed})
         session.flush()
         return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
 

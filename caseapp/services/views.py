@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from caseapp.db.models import AuditEvent, Case, Document, Message, Party, RecordAction
+from caseapp.services.claims import RENEWED, claim_view
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import (
     CaseDetail,
@@ -141,6 +142,13 @@ def describe_event(ctx: ServiceContext, action: str, detail_json: str) -> str:
         return f"Appeal opened as {detail.get('appeal')}{reason}"
     if action == "task.done":
         return f"Task done: {detail.get('title', '')}"
+    if action == "case.claimed":
+        return "Claimed (working on it)" + (" by acting on it" if detail.get("implicit") else "")
+    if action == "case.released":
+        why = detail.get("reason")
+        return f"Claim of {detail.get('holder', '')} released" + (f" ({why})" if why else "")
+    if action == "case.claim_taken_over":
+        return f"Claim taken over from {detail.get('from')}"
     return action + reason
 
 
@@ -197,7 +205,7 @@ def case_detail(
     events = session.execute(
         select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
                AuditEvent.detail)
-        .where(AuditEvent.case_id == case.id)
+        .where(AuditEvent.case_id == case.id, AuditEvent.action != RENEWED)
         .order_by(AuditEvent.seq)
     ).all()
     attachment_counts: dict[int | None, int] = {
@@ -260,6 +268,7 @@ def case_detail(
         messages=messages,
         documents=documents,
         intake_review=case.intake_review,
+        claim=claim_view(case, ctx.clock.now()),
         can_appeal=state.decided and "appeal" not in case.type_names
         and case.purged_at is None
         and ctx.rules.jurisdictions.policy(case.jurisdiction, "appeal").appeals_allowed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -14,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from caseapp.services import Desk
 from caseapp.services.dto import CaseQuery, CaseRow, NewCase, PartyData, StepRequest
 from tests.ui.conftest import new_case
+from ui.formatting import plain_tooltip
 from ui.icons import CHILD_BACKGROUND, OVERDUE_RED
 from ui.models.case_table import PAGE_SIZE, CaseTableModel
 from ui.models.history import HistoryModel
@@ -52,9 +54,11 @@ def test_model_passes_the_model_tester(qtmodeltester, sqlite_desk: Desk,
                                        runner: TaskRunner) -> None:
     new_case(sqlite_desk, "Olivia Grant")
     new_case(sqlite_desk, "Marcus Reid", days_ago=60)  # overdue
-    new_case(sqlite_desk, "Lena Park", child=True)
+    held = new_case(sqlite_desk, "Lena Park", child=True).case.ref
+    sqlite_desk.claim_case(held)  # the Held by column has something to show
     model = _model(sqlite_desk, runner)
     assert model.rowCount() == 3
+    assert model.columnCount() == len(M.HEADERS) == len(M.SORT_KEYS)
     qtmodeltester.check(model)
 
 
@@ -106,9 +110,15 @@ def test_a_view_does_not_load_everything(qtbot: QtBot, sqlite_desk: Desk,
     assert runner.wait_idle()
     assert model.rowCount() == 200
     view.scrollToBottom()  # the user reaches the end of the first page
-    qtbot.waitUntil(lambda: model.rowCount() == 400 and not model.is_loading)
-    assert runner.wait_idle()
+    # The view asks for the next page there and then (no timer involved); waiting for
+    # the runner, not for a deadline, keeps a loaded machine from failing the test.
+    assert model.is_loading
+    assert len(runner.tasks()) == 1
+    assert runner.wait_idle(30_000)
+    qtbot.wait(50)  # the view lays the new rows out: no third page is asked for
+    assert runner.wait_idle(30_000)
     assert model.rowCount() == 400
+    assert not model.is_loading and model.canFetchMore(QModelIndex())
 
 
 def test_sorting_asks_the_server(sqlite_desk: Desk, runner: TaskRunner) -> None:
@@ -187,3 +197,34 @@ def test_a_changed_case_updates_its_row_only(qtbot: QtBot, sqlite_desk: Desk,
     assert runner.wait_idle()
     assert _text(model, position, M.COL_ASSIGNEE) == "alice"
     assert model.rowCount() == 2
+
+
+def test_the_held_by_column_says_who_works_on_a_case(sqlite_desk: Desk,
+                                                    runner: TaskRunner) -> None:
+    sqlite_desk.add_user("carol", "agent")
+    carol = sqlite_desk.as_user("carol")
+    held = new_case(sqlite_desk, "Olivia Grant").case.ref
+    free = new_case(sqlite_desk, "Marcus Reid").case.ref
+    carol.claim_case(held)
+    model = _model(sqlite_desk, runner)
+    assert M.HEADERS[M.COL_HELD] == "Held by"
+    at = {ref: model.position_of(ref) for ref in (held, free)}
+    assert _text(model, at[held], M.COL_HELD) == "carol"
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert model.data(model.index(at[held], M.COL_HELD), tip) == plain_tooltip(
+        "Held by carol since 10:00")
+    assert _text(model, at[free], M.COL_HELD) == ""
+    assert model.data(model.index(at[free], M.COL_HELD), tip) == plain_tooltip(
+        "Nobody is working on this case.")
+    # The first step claims the case: the row says so after the mutation.
+    model.apply_detail(sqlite_desk.take_step(free, StepRequest("acknowledge")).case)
+    assert _text(model, at[free], M.COL_HELD) == "alice"
+    # Sorting by the column shows the desk order (the server does not sort by claims).
+    model.sort(M.COL_HELD, Qt.SortOrder.DescendingOrder)
+    assert (model.query.sort, model.query.descending) == ("desk", False)
+    assert runner.wait_idle()
+    # A claim whose lease ran out holds nothing: nobody is shown.
+    sqlite_desk.set_clock(sqlite_desk.clock.advanced(timedelta(minutes=16)))
+    model.reload()
+    assert runner.wait_idle()
+    assert [_text(model, row, M.COL_HELD) for row in range(model.rowCount())] == ["", ""]

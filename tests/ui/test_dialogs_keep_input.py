@@ -102,7 +102,11 @@ def test_the_party_dialog_keeps_the_typed_party_on_a_stale_edit(qtbot: QtBot, ui
     ui.desk.assign(ref, "alice")  # someone assigns the case meanwhile
     ok(qtbot, dialog, ui)
     assert dialog.isVisible()
-    assert "changed by someone else" in dialog.error_label.text()
+    # The edit services name who changed the case (caseapp.services.cases.EditConflict).
+    error = dialog.error_label.text()
+    assert f"{ref} was changed by alice since you opened it" in error
+    assert "Nothing was overwritten" in error
+    assert "reloaded" in error
     assert dialog.form.name.text() == "Olivia Grant-Moreno"
     assert dialog.form.email.text() == "olivia@example.org"
     assert "assigned to alice" in page.header.facts.text()  # reloaded

@@ -3,14 +3,16 @@ priority, summary, language. Due dates are recomputed by the service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from caseapp.services.cases import EditConflict
 from caseapp.services.dto import CaseDetail
 from caseapp.workflow.jurisdictions import Jurisdictions
+from ui.dialogs.merge_edit import MergeEditDialog
 from ui.dialogs.saving import SavingDialog
 from ui.widgets.request_form import HINT_STYLE, RequestForm
 
@@ -25,9 +27,11 @@ class RequestChange:
     priority: str | None = None
     summary: str | None = None
     language: str | None = None
+    base_version: int | None = None
+    """The case's version the values were edited from (an older one makes it stale)."""
 
     def is_empty(self) -> bool:
-        return self == RequestChange()
+        return replace(self, base_version=None) == RequestChange()
 
 
 class EditRequestDialog(SavingDialog):
@@ -40,6 +44,9 @@ class EditRequestDialog(SavingDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent, ok=QDialogButtonBox.StandardButton.Save)
         self.detail = detail
+        self.jurisdictions = jurisdictions
+        self.submitted_change: RequestChange | None = None
+        self.merge_dialog: MergeEditDialog | None = None
         self.setWindowTitle(f"{detail.ref}: edit the request")
         self.setMinimumWidth(560)
         intro = QLabel("Due dates are recomputed from what is saved here. Changes are "
@@ -72,6 +79,7 @@ class EditRequestDialog(SavingDialog):
             priority=priority if priority != detail.priority else None,
             summary=summary if summary != detail.summary.strip() else None,
             language=language if language != detail.language else None,
+            base_version=detail.version,
         )
 
     def submit(self) -> None:
@@ -84,4 +92,39 @@ class EditRequestDialog(SavingDialog):
             self.accept()
             return
         self.set_saving(True)
+        self.submitted_change = change
         self.submitted.emit(change)
+
+    def save_failed(self, error: BaseException) -> bool:
+        """Someone else saved the case meanwhile: show theirs beside yours and let the
+        user keep theirs or apply theirs-plus-mine (caseapp.services.cases.EditConflict)."""
+        mine = self.submitted_change
+        if not isinstance(error, EditConflict) or mine is None:
+            return super().save_failed(error)
+        self.set_saving(False)
+        who = error.message.split(" was changed by ", 1)[-1].split(" since ", 1)[0]
+        dialog = MergeEditDialog(self.detail, error.current, mine, who, self.jurisdictions,
+                                 self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._apply_on_top(error.current, dialog.chosen()))
+        dialog.rejected.connect(lambda: self._keep_theirs(error.current))
+        self.merge_dialog = dialog
+        dialog.open()
+        return True
+
+    def _apply_on_top(self, current: CaseDetail, chosen: dict[str, object]) -> None:
+        """Save the ticked fields of yours on the version saved meanwhile."""
+        self.detail = current
+        self.request.set_case(current)
+        change = RequestChange(base_version=current.version, **chosen)  # type: ignore[arg-type]
+        if change.is_empty():
+            self.accept()
+            return
+        self.set_saving(True)
+        self.submitted_change = change
+        self.submitted.emit(change)
+
+    def _keep_theirs(self, current: CaseDetail) -> None:
+        self.detail = current
+        self.submitted_change = None
+        self.accept()  # nothing of yours is saved; the case page shows theirs

@@ -8,6 +8,7 @@ never two at once. Sorting is done by the server (``CaseQuery.sort``), so a list
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont
 
 from caseapp.services import Desk
+from caseapp.services.claims import local_time
 from caseapp.services.dto import CaseDetail, CasePage, CaseQuery, CaseRow
 from ui.formatting import (
     RESPONSE_SENT,
@@ -36,6 +38,9 @@ from ui.icons import CHILD_BACKGROUND, OVERDUE_RED, badge
 from ui.tasks import Progress, TaskRunner
 
 PAGE_SIZE = 200
+MAX_IN_PLACE = 20
+"""Changed cases refreshed one by one in a list scrolled past its first page; more than
+this at once (a large import) shows at the next reload."""
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -43,6 +48,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 def row_from_detail(detail: CaseDetail) -> CaseRow:
     """The list line for a case just loaded or changed (there is no get-one-row service)."""
     deadlines = detail.deadlines
+    claim = detail.claim
     return CaseRow(
         ref=detail.ref,
         status=detail.status,
@@ -60,6 +66,8 @@ def row_from_detail(detail: CaseDetail) -> CaseRow:
         is_child=detail.is_child,
         assignee=detail.assignee,
         intake_review=detail.intake_review,
+        claimed_by=claim.holder if claim is not None and claim.live else "",
+        claimed_since=claim.since if claim is not None and claim.live else None,
     )
 
 
@@ -73,6 +81,7 @@ class CaseTableModel(QAbstractTableModel):
     COL_RECEIVED = 6
     COL_DUE = 7
     COL_ASSIGNEE = 8
+    COL_HELD = 9
 
     #: Comparable value of a cell (the server sorts; this is for proxies and tests).
     SortRole = Qt.ItemDataRole.UserRole
@@ -80,10 +89,11 @@ class CaseTableModel(QAbstractTableModel):
     RowRole = Qt.ItemDataRole.UserRole + 1
 
     HEADERS = ("Ref", "Status", "Types", "Requester", "Channel", "Jurisdiction", "Received",
-               "Due", "Assignee")
-    #: CaseQuery.sort key per column; the Types column falls back to the desk order.
+               "Due", "Assignee", "Held by")
+    #: CaseQuery.sort key per column; the Types and Held by columns fall back to the desk
+    #: order.
     SORT_KEYS = ("ref", "status", "desk", "requester", "channel", "jurisdiction", "received",
-                 "due", "assignee")
+                 "due", "assignee", "desk")
 
     loading_changed = Signal(bool)
     #: After each page: the total number of cases matching the query.
@@ -208,6 +218,24 @@ class CaseTableModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(position, 0),
                               self.index(position, self.columnCount() - 1))
 
+    def changes_heard(self, refs: Iterable[str]) -> bool:
+        """Cases changed at some workstation (caseapp.services.changes): show them without
+        losing the place in the list. True when the list was reloaded.
+
+        While the list holds its first page only (nothing more loading), it is reloaded:
+        one page, whatever the number of cases; new cases appear and changed ones move
+        where the order puts them. Once the user scrolled further (more pages loaded, or
+        one loading), reloading would throw away what they scrolled to and bring them
+        back to the top: the listed cases that changed are refreshed in place instead,
+        one query each, and new cases show at the next reload (F5)."""
+        if not self._rows or (len(self._rows) <= PAGE_SIZE and not self._fetching):
+            self.reload()
+            return True
+        listed = sorted(ref for ref in set(refs) if ref in self._positions)
+        for ref in listed[:MAX_IN_PLACE]:
+            self.update_row(ref)
+        return False
+
     def update_row(self, ref: str) -> None:
         """Reload one listed case in the background (e.g. a ref in Changed.refs)."""
         if ref not in self._positions:
@@ -231,6 +259,9 @@ class CaseTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         if role == Qt.ItemDataRole.ToolTipRole and section == self.COL_TYPES:
             return "Sorting by this column shows the desk order (urgent first, then due)."
+        if role == Qt.ItemDataRole.ToolTipRole and section == self.COL_HELD:
+            return ("Who is working on the case now (a claim: others are refused steps, "
+                    "letters and record actions). Sorting shows the desk order.")
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -289,14 +320,25 @@ class CaseTableModel(QAbstractTableModel):
             return f"{date_text(row.due_on)} ({days_text(row.days_left)})"
         if column == self.COL_ASSIGNEE:
             return row.assignee or "—"
+        if column == self.COL_HELD:
+            return row.claimed_by
         return None
 
     def _sort_value(self, row: CaseRow, column: int) -> Any:
         values: tuple[Any, ...] = (
             row.ref, row.status, types_text(row.request_types), row.requester_name,
             row.channel, row.jurisdiction, row.received_on, row.due_on, row.assignee,
+            row.claimed_by,
         )
         return values[column] if 0 <= column < len(values) else None
+
+    def _held_text(self, row: CaseRow) -> str:
+        """``Held by carol since 10:42`` (as the case page's banner says it)."""
+        if not row.claimed_by:
+            return "Nobody is working on this case."
+        if row.claimed_since is None:
+            return f"Held by {row.claimed_by}"
+        return f"Held by {row.claimed_by} since {local_time(row.claimed_since, self._desk.clock)}"
 
     def _tooltip(self, row: CaseRow, column: int) -> str | None:
         lines = []
@@ -308,6 +350,8 @@ class CaseTableModel(QAbstractTableModel):
             lines.append(row.requester_name or "No requester name recorded.")
         elif column == self.COL_ASSIGNEE and not row.assignee:
             lines.append("Nobody is assigned.")
+        elif column == self.COL_HELD:
+            lines.append(self._held_text(row))
         else:
             lines.append(f"{row.ref} — {row.status_label}, priority {row.priority}")
         if row.overdue:

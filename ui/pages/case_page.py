@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
 import shiboken6
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from caseapp.errors import StaleEdit
 from caseapp.services import Desk
+from caseapp.services.claims import ClaimResult
 from caseapp.services.dto import (
     CaseDetail,
     Changed,
@@ -60,6 +62,7 @@ from ui.pages.records_tab import RecordsTab
 from ui.plain_labels import rich_label
 from ui.tasks import Progress, TaskRunner
 from ui.widgets.case_header import CaseHeader
+from ui.widgets.claim_banner import ClaimBanner
 from ui.widgets.compact_tabs import make_compact
 from ui.widgets.deadlines import DeadlinePanel
 from ui.widgets.duplicates_banner import DuplicatesBanner
@@ -69,6 +72,11 @@ from ui.widgets.review_banner import ReviewBanner
 from ui.widgets.step_bar import StepBar, needs_input
 
 Mutation = Callable[[Desk], Changed]
+
+
+def renew_interval_ms(lease: timedelta) -> int:
+    """Renew a claim three times per lease: two renewals may fail before it lapses."""
+    return max(int(lease.total_seconds() * 1000 / 3), 1000)
 
 
 def shortcut_text(action: QAction) -> str:
@@ -103,6 +111,15 @@ class CasePage(QWidget):
         self._timezone = timezone
 
         self.header = CaseHeader(timezone)
+        # Who is working on the case (caseapp.services.claims): claim, renew, release.
+        self.claim_banner = ClaimBanner(desk.clock)
+        self.claim_banner.claim_requested.connect(lambda: self._claim_action("claim"))
+        self.claim_banner.release_requested.connect(lambda: self._claim_action("release"))
+        self.claim_banner.take_over_requested.connect(lambda: self._claim_action("take_over"))
+        self.renew_timer = QTimer(self)
+        self.renew_timer.setInterval(renew_interval_ms(desk.claim_lease))
+        self.renew_timer.timeout.connect(self.renew_claim)
+        self.renew_timer.start()
         # Made before the other buttons: Tab goes from the case list to the first step
         # that can be taken, then to the other actions.
         self.steps = StepBar(slots=len(desk.rules.workflow.transitions))
@@ -212,12 +229,20 @@ class CasePage(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.header)
+        layout.addWidget(self.claim_banner)
         layout.addWidget(self.review)
         layout.addWidget(self.duplicates)
         layout.addWidget(steps_box)
         layout.addLayout(actions)
         layout.addWidget(self.deadlines)
         layout.addWidget(self.tabs, 1)
+        # The banner shows above the steps, but Tab goes from the case list to the first
+        # step (taking it claims the case), then the case actions, then the banner's button.
+        previous: QWidget = self.appeal_button
+        for button in (self.claim_banner.claim_button, self.claim_banner.release_button,
+                       self.claim_banner.take_over_button):
+            QWidget.setTabOrder(previous, button)
+            previous = button
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -295,6 +320,8 @@ class CasePage(QWidget):
     # --- loading -------------------------------------------------------------------------
     def show_ref(self, ref: str) -> None:
         """Load a case in the background and show it (a later call wins)."""
+        if self.detail is not None and self.detail.ref != ref:
+            self.release_claim()  # the case is closed in this window: let others have it
         self._generation += 1
         generation = self._generation
         self._target = ref
@@ -339,6 +366,7 @@ class CasePage(QWidget):
         self.detail = detail
         self._target = detail.ref
         self.header.set_case(detail)
+        self._show_claim(detail)
         self.steps.set_steps(detail.steps, can_override=self._can_override())
         self.steps.setVisible(bool(detail.steps))
         self.closed_label.setVisible(not detail.is_open)
@@ -385,6 +413,63 @@ class CasePage(QWidget):
         self.stack.setCurrentIndex(1)
         self.shown.emit(detail)
         self._offer_letter_step(detail)
+
+    # --- who is working on it (caseapp.services.claims) ---------------------------------
+    def _holds(self, detail: CaseDetail | None) -> bool:
+        claim = detail.claim if detail is not None else None
+        return claim is not None and claim.live and claim.holder == self._desk.username
+
+    def _show_claim(self, detail: CaseDetail) -> None:
+        self.claim_banner.set_claim(detail.claim, self._desk.username,
+                                    can_take_over=self._can_override(), busy=self._busy)
+
+    def _claim_action(self, what: str) -> None:
+        """The banner's buttons: claim, release or take over, then show the case again."""
+        detail = self.detail
+        if detail is None:
+            return
+        ref, desk = detail.ref, self._desk
+        call = {"claim": desk.claim_case, "release": desk.release_claim,
+                "take_over": desk.take_over_claim}[what]
+        label = {"claim": "Claiming", "release": "Releasing",
+                 "take_over": "Taking over"}[what]
+
+        def done(_result: object) -> None:
+            if self.showing(ref):
+                self.show_ref(ref)
+
+        def failed(error: BaseException) -> None:
+            self._runner.report(error)
+            if self.showing(ref):
+                self.show_ref(ref)  # show who holds it now
+
+        self._runner.run(lambda _p: call(ref), label=f"{label} {ref}", on_done=done,
+                         on_error=failed)
+
+    def renew_claim(self) -> None:
+        """Every third of the lease: keep the claim on the case open here alive."""
+        detail = self.detail
+        if not self._holds(detail):
+            return
+        assert detail is not None
+        ref, desk = detail.ref, self._desk
+
+        def done(result: ClaimResult) -> None:
+            if not result.mine and self.showing(ref):
+                self.show_ref(ref)  # it went to someone else meanwhile: say so
+
+        self._runner.run(lambda _p: desk.renew_claim(ref), label=f"Renewing the claim on {ref}",
+                         on_done=done)
+
+    def release_claim(self) -> None:
+        """The case is no longer open here (another case shown, the window closing)."""
+        detail = self.detail
+        if not self._holds(detail):
+            return
+        assert detail is not None
+        ref, desk = detail.ref, self._desk
+        self._runner.run(lambda _p: desk.release_claim(ref),
+                         label=f"Releasing {ref}", on_done=lambda _result: None)
 
     def _load_duplicates(self, detail: CaseDetail) -> None:
         """Look for the person's other cases in the background (open cases only)."""
@@ -490,6 +575,8 @@ class CasePage(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.steps.set_busy(busy)
+        if self.detail is not None:
+            self._show_claim(self.detail)
         self.notes.add_button.setEnabled(
             not busy and bool(self.notes.editor.toPlainText().strip()))
         if self.detail is not None:
@@ -639,7 +726,10 @@ class CasePage(QWidget):
         ref = detail.ref
 
         def update(change: RequestChange) -> None:
-            version = self._version()
+            # The version the dialog's values start from: a change saved by someone else
+            # meanwhile makes it stale, and the dialog offers to merge (never overwrites).
+            version = change.base_version if change.base_version is not None else (
+                self._version())
             self._mutate(f"Saving {ref}", lambda desk: desk.update_case(
                 ref, version, request_types=change.request_types,
                 jurisdiction=change.jurisdiction, received_on=change.received_on,

@@ -31,12 +31,14 @@ COLUMN_WIDTHS = {
     CaseTableModel.COL_RECEIVED: 90,
     CaseTableModel.COL_DUE: 236,
     CaseTableModel.COL_ASSIGNEE: 100,
+    CaseTableModel.COL_HELD: 90,
 }
 #: On screen the deadline comes right after the reference: it is what staff scan for.
 VISUAL_ORDER = (
     CaseTableModel.COL_REF, CaseTableModel.COL_DUE, CaseTableModel.COL_STATUS,
     CaseTableModel.COL_REQUESTER, CaseTableModel.COL_TYPES, CaseTableModel.COL_CHANNEL,
     CaseTableModel.COL_JURISDICTION, CaseTableModel.COL_RECEIVED, CaseTableModel.COL_ASSIGNEE,
+    CaseTableModel.COL_HELD,
 )
 
 
