@@ -28,12 +28,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # controller's environment, so it replaces the controller's file by its own (two workers
 # writing one file would lose each other's keys). The folder goes when the process ends.
 # Tests of the keyring itself set their own backends over it (tests/keyring_fixtures.py).
+# A process a test starts (spawned, importing this module again) keeps its worker's file:
+# the file is replaced only where it was made by another pytest process.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "tests.keyring_test_backend.TestOnlyKeyring")
-if os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("CASEAPP_TEST_KEYRING_FILE"):
-    _keyring_folder = tempfile.mkdtemp(
-        prefix=f"caseapp-test-keyring-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+if (os.environ.get("CASEAPP_TEST_KEYRING_OWNER") != _worker
+        or not os.environ.get("CASEAPP_TEST_KEYRING_FILE")):
+    _keyring_folder = tempfile.mkdtemp(prefix=f"caseapp-test-keyring-{_worker}-")
     atexit.register(shutil.rmtree, _keyring_folder, ignore_errors=True)
     os.environ["CASEAPP_TEST_KEYRING_FILE"] = os.path.join(_keyring_folder, "keyring.json")
+    os.environ["CASEAPP_TEST_KEYRING_OWNER"] = _worker
 
 # In CI every run explores the same examples, so a red build is reproducible and a green
 # one is not luck; locally hypothesis keeps exploring new ones.
