@@ -252,8 +252,10 @@ def test_an_import_killed_at_random_points_and_run_again_loses_and_doubles_nothi
     file.write_bytes(generated_mailbox(rng))
 
     (clean, clean_home), (crashed, home) = init_dbs(tmp_path)
+    started = time.perf_counter()
     done = run_to_end(caseapp(f"sqlite:///{clean}", "import", str(file)),
                       environment(clean_home))
+    clean_seconds = time.perf_counter() - started
     assert len(done.stdout.splitlines()) == MAILS
     assert {"created case", "threaded into", "duplicate"} <= {
         word for line in done.stdout.splitlines()
@@ -265,7 +267,9 @@ def test_an_import_killed_at_random_points_and_run_again_loses_and_doubles_nothi
     # One kill at a random moment (start-up, the parser workers starting, the first
     # messages), the others after a random number of result lines (they come in bursts,
     # a batch at a time) and a random delay more, so they land inside a batch.
-    points = [(0, rng.uniform(0.5, 4.0))] + [
+    # The first kill's moment is a share of the whole run's time, measured above: on a
+    # fast machine a fixed delay would land after the end and leave nothing to cut.
+    points = [(0, rng.uniform(0.2, 0.6) * clean_seconds)] + [
         (lines, rng.uniform(0, 0.4))
         for lines in sorted(rng.sample(range(1, MAILS * 2 // 3), KILLS - 1))]
     for lines, delay in points:
@@ -367,12 +371,14 @@ def test_a_print_batch_killed_at_random_points_and_run_again_prints_each_letter_
 
     (clean, clean_home), (crashed, home) = init_dbs(tmp_path)
     due_cases(clean)
+    started = time.perf_counter()
     run_to_end(caseapp(f"sqlite:///{clean}", *batch), environment(clean_home))
+    clean_seconds = time.perf_counter() - started
     refs = due_cases(crashed)
     first_job = next_job_number(cups)
     command = caseapp(f"sqlite:///{crashed}", *batch)
     kills = 0
-    points = [(0, rng.uniform(0.5, 3.0))] + [
+    points = [(0, rng.uniform(0.2, 0.6) * clean_seconds)] + [
         (lines, rng.uniform(0, 0.15))
         for lines in sorted(rng.sample(range(1, DUE_CASES - 2), KILLS - 1))]
     for lines, delay in points:

@@ -815,6 +815,7 @@ class MainWindow(QMainWindow):
         """Wait for running tasks; nothing is delivered afterwards. The claim on the case
         open here is released (a task the shutdown waits for)."""
         self._change_timer.stop()
+        self.screen_lock.stop()
         if self.change_watch.running:  # once: shutdown is called again by closeEvent
             self.change_watch.stop()
             self.case_page.release_claim()

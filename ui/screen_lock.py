@@ -190,6 +190,13 @@ class ScreenLock(QObject):
         else:
             self.idle_timer.stop()
 
+    def stop(self) -> None:
+        """The window is shutting down: no more idle lock, no more watching events."""
+        self.idle_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
     def _idle(self) -> None:
         self.lock()
 
@@ -273,10 +280,15 @@ class ScreenLock(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if watched is self.window:
+            app = QApplication.instance()
             if kind == QEvent.Type.Resize and self.locked:
                 self.panel.setGeometry(self.window.rect())
             elif kind == QEvent.Type.Close:
-                self.idle_timer.stop()
+                # A closed window watches nothing: its filter must not hold up (or hide)
+                # another window of this process.
+                self.stop()
+            elif kind == QEvent.Type.Show and app is not None:
+                app.installEventFilter(self)
             return False
         if self.locked:
             if kind == QEvent.Type.Show and isinstance(watched, QWidget) and watched.isWindow() \

@@ -167,3 +167,18 @@ def test_a_locked_keyring_is_said_in_the_dialog_and_nothing_is_changed(
     assert "keyring" in dialog.message.text().lower()
     assert not lock.armed and dialog.passphrase.text() == PASSPHRASE
     assert not (tmp_path / "config" / "settings.toml").exists()
+
+
+def test_a_window_shut_while_locked_holds_up_no_other_window(
+        qtbot: QtBot, ui: Ui, tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    lock = armed_lock(qtbot, ui, tmp_path)
+    lock.lock()
+    ui.window.shutdown()
+    ui.window.close()
+    other = QDialog()
+    qtbot.addWidget(other)
+    field = QLineEdit(other)
+    other.show()
+    qtbot.waitExposed(other)
+    qtbot.keyClicks(field, "still typing")
+    assert other.isVisible() and field.text() == "still typing"
