@@ -20,23 +20,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar
+from PySide6.QtWidgets import QMainWindow, QMenuBar
 
 from caseapp.config import BackupSettings, Paths, save_backup_settings
 from caseapp.errors import DatabaseDamaged, UserError
 from caseapp.services import Desk
 from caseapp.services.backup import BackupResult, newest_backup
 from ui.dialogs.backup import BackupDialog, DamagedDatabaseDialog
+from ui.menus import menu_titled
 from ui.settings_store import SettingsStore
 from ui.tasks import Progress, Task, TaskRunner
-
-
-def _menu(menu_bar: QMenuBar, title: str) -> QMenu | None:
-    for action in menu_bar.actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return None
 
 
 class BackupActions(QObject):
@@ -71,7 +64,7 @@ class BackupActions(QObject):
         self.action.triggered.connect(self.show_dialog)
 
     def install(self, menu_bar: QMenuBar) -> None:
-        menu = _menu(menu_bar, "&Settings")
+        menu = menu_titled(menu_bar, "&Settings")
         if menu is not None:
             menu.addAction(self.action)
         self.status.connect(lambda text, ms: self.window.statusBar().showMessage(text, ms))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenuBar, QStyle, QToolBar, QWidget
 
 from caseapp.services import Desk
 from ui import scan_import
@@ -24,6 +24,7 @@ from ui.dialogs.mailbox_settings import MailboxSettingsDialog
 from ui.first_start import FirstStartOffer, SampleImport
 from ui.mail_check import FetchOutcome, MailChecker
 from ui.mail_import import ImportOutcome
+from ui.menus import menu_titled
 from ui.scan_import import BatchOutcome, ScanBatch
 from ui.settings_store import SettingsStore
 from ui.tasks import TaskRunner
@@ -46,14 +47,6 @@ def envelope_icon() -> QIcon:
     painter.drawPolyline([QPointF(1.5, 3.5), QPointF(8, 9), QPointF(14.5, 3.5)])
     painter.end()
     return QIcon(pixmap)
-
-
-def _menu(bar: QMenuBar, title: str) -> QMenu | None:
-    for action in bar.actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return None
 
 
 class IntakeActions(QObject):
@@ -106,8 +99,8 @@ class IntakeActions(QObject):
     def install(self, menu_bar: QMenuBar, toolbar: QToolBar) -> None:
         """Add the actions to File (before Quit), Settings and the toolbar; look at the
         desk for the first-start offer and start the automatic checks."""
-        mail_menu = _menu(menu_bar, "&Mail")
-        file_menu = _menu(menu_bar, "&File")
+        mail_menu = menu_titled(menu_bar, "&Mail")
+        file_menu = menu_titled(menu_bar, "&File")
         if mail_menu is not None:
             # Beside Import mail…, before the intake lists' actions.
             mine = [self.import_scans_action, self.check_mail_action]
@@ -126,7 +119,7 @@ class IntakeActions(QObject):
             else:
                 file_menu.insertSeparator(before_quit)
                 file_menu.insertActions(before_quit, mine)
-        settings_menu = _menu(menu_bar, "&Settings")
+        settings_menu = menu_titled(menu_bar, "&Settings")
         if settings_menu is not None:
             settings_menu.addAction(self.mailbox_action)
         toolbar.addAction(self.import_scans_action)

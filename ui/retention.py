@@ -15,13 +15,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar
+from PySide6.QtWidgets import QMainWindow, QMenuBar
 
 from caseapp.errors import UserError
 from caseapp.services import Desk
 from caseapp.services.dto import UserView
 from caseapp.services.retention import PurgeOutcome
 from ui.dialogs.retention import RetentionDialog
+from ui.menus import menu_titled
 from ui.settings_store import SettingsStore
 from ui.tasks import Progress, Task, TaskRunner
 
@@ -33,13 +34,6 @@ SCHEDULES = {
            "purge with this dialog, or let a cron job run caseapp purge --run --yes.",
 }
 
-
-def _menu(menu_bar: QMenuBar, title: str) -> QMenu | None:
-    for action in menu_bar.actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return None
 
 
 class RetentionActions(QObject):
@@ -73,7 +67,7 @@ class RetentionActions(QObject):
     # --- installing ----------------------------------------------------------------------
     def install(self, menu_bar: QMenuBar) -> None:
         """Add Retention… to the Settings menu (enabled for administrators)."""
-        menu = _menu(menu_bar, "&Settings")
+        menu = menu_titled(menu_bar, "&Settings")
         if menu is not None:
             menu.addAction(self.action)
             menu.aboutToShow.connect(self._update_action)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMenuBar,
     QPushButton,
     QVBoxLayout,
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from caseapp import unlock
 from caseapp.config import SecuritySettings
+from ui.menus import menu_titled
 from ui.settings_store import SettingsStore
 from ui.tasks import Progress, TaskRunner
 
@@ -147,7 +147,7 @@ class ScreenLock(QObject):
     # --- set-up --------------------------------------------------------------------------
     def install(self, menu_bar: QMenuBar) -> None:
         for title, action in (("&File", self.lock_action), ("&Settings", self.settings_action)):
-            menu = _menu(menu_bar, title)
+            menu = menu_titled(menu_bar, title)
             if menu is not None:
                 before = next((a for a in menu.actions() if a.isSeparator()), None)
                 menu.insertAction(before, action) if before is not None else menu.addAction(
@@ -329,10 +329,3 @@ class ScreenLock(QObject):
         self.settings = settings
         self._set_armed(armed)
 
-
-def _menu(menu_bar: QMenuBar, title: str) -> QMenu | None:
-    for action in menu_bar.actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and action.text() == title:
-            return menu
-    return None
