@@ -328,4 +328,3 @@ class ScreenLock(QObject):
         """What Settings → Screen lock… saved."""
         self.settings = settings
         self._set_armed(armed)
-
