@@ -64,7 +64,7 @@ from tests.test_records_case_actions_crash import file_keyring  # noqa: F401
 REPO = Path(__file__).resolve().parent.parent
 SEED = int(os.environ.get("CASEAPP_CRASH_SEED", "20260305"))
 KILLS = int(os.environ.get("CASEAPP_CRASH_KILLS", "3"))
-MAILS = 120
+MAILS = 300
 
 
 # --- running and killing ---------------------------------------------------------------------
@@ -270,7 +270,7 @@ def test_an_import_killed_at_random_points_and_run_again_loses_and_doubles_nothi
     # The first kill's moment is a share of the whole run's time, measured above: on a
     # fast machine a fixed delay would land after the end and leave nothing to cut.
     points = [(0, rng.uniform(0.2, 0.6) * clean_seconds)] + [
-        (lines, rng.uniform(0, 0.4))
+        (lines, rng.uniform(0, 0.05))
         for lines in sorted(rng.sample(range(1, MAILS * 2 // 3), KILLS - 1))]
     for lines, delay in points:
         killed, _seen = run_killed(command, environment(home), stream="stdout",
