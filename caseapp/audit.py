@@ -105,6 +105,8 @@ def record(
         prev_hash=head.hash,
         hash=digest,
     )
+    if case is not None and case in session.new:  # not written yet: its id comes then
+        event.case = case
     session.add(event)
     head.seq = seq
     head.hash = digest

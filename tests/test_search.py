@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
 
@@ -592,3 +592,52 @@ def test_the_search_command_says_when_a_word_is_too_common(
     assert main([*base, "search", "example", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert (found["total"], found["more"], len(found["hits"])) == (2, True, 3)
+
+
+# --- the snippet's quick path for plain text --------------------------------------------
+
+_ASCII_TEXT = st.text(alphabet="abcXYZ019 '`_-.,@()\n", max_size=80)
+
+
+def _matches_word_by_word(section: str, words: frozenset[str], prefixes: frozenset[str]
+                          ) -> list[tuple[int, int, str]]:
+    """What the snippet marks, every word of the text folded on its own (the rule the
+    quick path for plain text must keep): a search word, or the start of the last one."""
+    from caseapp.search.text import WORD
+
+    found = []
+    for match in WORD.finditer(section):
+        for word in fold_words(match.group(0)):
+            hit = word if word in words else next(
+                (prefix for prefix in prefixes if word.startswith(prefix)), None)
+            if hit is not None:
+                found.append((match.start(), match.end(), hit))
+                break
+    return found
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(section=_ASCII_TEXT, picks=st.lists(st.integers(0, 20), max_size=3))
+def test_plain_text_marks_the_same_words_as_folding_each_word(section: str,
+                                                              picks: list[int]) -> None:
+    from caseapp.search.snippet import _matches
+
+    folded = fold_words(section)
+    words = {folded[i % len(folded)] for i in picks} if folded else set()
+    if not words or any(not w.isalpha() for w in words):
+        return  # digits bring phone numbers in: a rule of its own
+    query = parse_query(" ".join(sorted(words)))
+    assume(query.words | query.prefixes)  # a lone letter may be no search word
+    expected = sorted(_matches_word_by_word(section, query.words, query.prefixes))
+    assert expected  # the words were taken from the text
+    assert _matches(section, query) == expected
+
+
+@given(st.text(max_size=60))
+def test_folding_plain_text_once_is_folding_it_for_good(text_: str) -> None:
+    from caseapp.records.normalize import fold
+
+    once = fold(text_)
+    assert fold(once) == once
+    if text_.isascii():
+        assert once == " ".join(once.split()) and once == once.lower()

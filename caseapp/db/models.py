@@ -316,6 +316,8 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    case: Mapped[Case | None] = relationship(foreign_keys=[case_id])
+
 
 class AuditHead(Base):
     """A single row: the chain's last link. Writers lock it, which serializes appends."""

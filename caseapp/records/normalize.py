@@ -81,6 +81,8 @@ def fold(value: object) -> str:
     uncover more to fold (compatibility letters decompose into cased ones).
     """
     text = _text(value)
+    if text.isascii():  # lower-case letters, digits and single spaces: folded for good
+        return _fold_once(text)
     for _ in range(4):
         folded = _fold_once(text)
         if folded == text:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from caseapp.search.document import Section
 from caseapp.search.query import ParsedQuery
-from caseapp.search.text import WORD, find_identifiers, fold_words, phone_forms
+from caseapp.search.text import MAX_WORD, WORD, find_identifiers, fold_words, phone_forms
 
 LENGTH = 160
 """Characters of a snippet (about two lines of the results list)."""
@@ -44,8 +44,15 @@ def _matches(section: str, query: ParsedQuery) -> list[tuple[int, int, str]]:
     """(start, end, which query word) of every word of ``section`` the query matches."""
     words, prefixes = query.words, query.prefixes
     found: list[tuple[int, int, str]] = []
+    plain = section.isascii()
     for match in WORD.finditer(section):
-        for word in fold_words(match.group(0)):
+        token = match.group(0)
+        if plain and token.isalnum():  # most words: folding is lower-casing
+            token = token.lower()
+            folded = [token] if len(token) <= MAX_WORD else []
+        else:
+            folded = fold_words(token)
+        for word in folded:
             if word in words:
                 found.append((match.start(), match.end(), word))
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -84,7 +85,8 @@ class EditConflict(StaleEdit):
     the case as it is now and the version the edit started from, so the window can show
     what the other person changed and let the edit be applied on top (merged)."""
 
-    def __init__(self, message: str, current: CaseDetail, expected_version: int) -> None:
+    def __init__(self, message: str, current: CaseDetail, expected_version: int,
+                 who: str = "someone else") -> None:
         super().__init__(message)
         self.current = current
         self.expected_version = expected_version
@@ -213,7 +215,8 @@ def create_case(ctx: ServiceContext, new: NewCase) -> Changed:
         return Changed(case=case_detail(ctx, session, case, actor), refs=(case.ref,))
 
 
-def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase) -> Case:
+def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase,
+                flush: bool = True) -> Case:
     """Validate and add a new case, audited, inside the caller's unit of work."""
     if new.channel not in CHANNELS:
         raise InvalidInput(f"Channel must be one of: {', '.join(CHANNELS)}.")
@@ -278,7 +281,8 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
     case.parties = parties
     refresh_deadlines(ctx, case)
     session.add(case)
-    session.flush()
+    if flush:
+        session.flush()
     audit.record(
         session, actor=actor, action="case.created", at=now, case=case,
         detail={
@@ -290,7 +294,8 @@ def insert_case(ctx: ServiceContext, session: Session, actor: str, new: NewCase)
             "is_child": is_child,
         },
     )
-    session.flush()
+    if flush:
+        session.flush()
     return case
 
 
@@ -572,27 +577,55 @@ def list_cases(ctx: ServiceContext, query: CaseQuery, offset: int = 0, limit: in
     CasePage
 ):
     """One page of the case list; only the page's rows are read, never the whole list."""
+    ids_statement = _ordered_ids(ctx, query)
+    with ctx.read() as session:
+        total = _count(ctx, session, query)
+        # First the page's ids, joining only what the order and filter need ...
+        page_ids = list(session.scalars(ids_statement.offset(offset).limit(limit)))
+        # ... then what the list shows, for those rows only.
+        result = case_rows(ctx, session, page_ids)
+    return CasePage(rows=tuple(result), offset=offset, total=total)
+
+
+def _ordered_ids(ctx: ServiceContext, query: CaseQuery) -> AnySelect:
+    """The ids of the query's cases in the list's order (joining only what it needs)."""
     if query.sort not in SORT_KEYS:
         raise InvalidInput(f"Cannot sort by '{query.sort}'. Known: {', '.join(SORT_KEYS)}.")
     keys = SORT_KEYS[query.sort]
     order = [key.desc() if query.descending else key.asc() for key in keys]
     order.append(Case.id.desc() if query.descending else Case.id.asc())
+    statement = select(Case.id).select_from(Case)
+    by_requester = query.sort == "requester"
+    if by_requester:
+        statement = _with_requester(statement)
+    statement = _filtered(ctx, query, statement, requester_joined=by_requester)
+    if query.sort == "assignee":
+        statement = _with_assignee(statement)
+    return statement.order_by(*order)
+
+
+def audit_mark(ctx: ServiceContext) -> int:
+    """The last audit event's seq: read before a list, it tells the cases created after
+    the list was read (cases_created_since). Appends are serialized by the chain's lock
+    until they commit (caseapp.audit), so a later commit always has a later seq."""
     with ctx.read() as session:
-        total = _count(ctx, session, query)
-        # First the page's ids, joining only what the order and filter need ...
-        ids_statement = select(Case.id).select_from(Case)
-        by_requester = query.sort == "requester"
-        if by_requester:
-            ids_statement = _with_requester(ids_statement)
-        ids_statement = _filtered(ctx, query, ids_statement, requester_joined=by_requester)
-        if query.sort == "assignee":
-            ids_statement = _with_assignee(ids_statement)
-        page_ids = list(session.scalars(
-            ids_statement.order_by(*order).offset(offset).limit(limit)
-        ))
-        # ... then what the list shows, for those rows only.
-        result = case_rows(ctx, session, page_ids)
-    return CasePage(rows=tuple(result), offset=offset, total=total)
+        return int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0)
+
+
+def cases_created_since(ctx: ServiceContext, query: CaseQuery, seq: int,
+                        limit: int = 200) -> CasePage:
+    """The query's cases created after audit event ``seq`` (an ``audit_mark``), in the
+    list's order; ``total`` counts them all. What a list loaded at the mark lacks."""
+    created = select(AuditEvent.case_id).where(AuditEvent.seq > seq,
+                                               AuditEvent.action == "case.created")
+    with ctx.read() as session:
+        total = int(session.scalar(
+            _filtered(ctx, query, select(func.count(Case.id)).select_from(Case))
+            .where(Case.id.in_(created))) or 0)
+        ids = list(session.scalars(
+            _ordered_ids(ctx, query).where(Case.id.in_(created)).limit(limit))) if total else []
+        result = case_rows(ctx, session, ids)
+    return CasePage(rows=tuple(result), offset=0, total=total)
 
 
 def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> list[CaseRow]:
@@ -600,34 +633,50 @@ def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> lis
     return list(case_rows_by_id(ctx, session, case_ids).values())
 
 
+def case_row_columns() -> AnySelect:
+    """SELECT the case list's columns of cases (requester and assignee joined), in the
+    order ``case_rows_from`` reads them; add a WHERE, joins or more columns after them."""
+    return _with_assignee(_with_requester(select(
+        Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
+        Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
+        Case.intake_review, Case.claimed_by, Case.claimed_at, Case.claim_expires_at,
+    ).select_from(Case)))
+
+
+ROW_COLUMNS = 15
+"""How many columns ``case_row_columns`` selects: the ones added after them follow."""
+
+
 def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
                     ) -> dict[int, CaseRow]:
     """The case list's rows of these cases by case id, in the order of ``case_ids``
     (missing ids left out)."""
+    shown = session.execute(
+        case_row_columns().where(Case.id.in_(case_ids))).all() if case_ids else []
+    by_id = {row[0]: row for row in shown}
+    return case_rows_from(ctx, session, [by_id[case_id] for case_id in case_ids
+                                         if case_id in by_id])
+
+
+def case_rows_from(ctx: ServiceContext, session: Session, rows: Sequence[Sequence[Any]]
+                   ) -> dict[int, CaseRow]:
+    """The case list's rows, by case id in the order given, from rows that start with the
+    columns of ``case_row_columns`` (their request types read here)."""
     today = ctx.clock.today()
     workflow = ctx.workflow
-    columns: AnySelect = select(
-        Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
-        Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
-        Case.intake_review, Case.claimed_by, Case.claimed_at, Case.claim_expires_at,
-    ).select_from(Case)
-    shown = session.execute(
-        _with_assignee(_with_requester(columns)).where(Case.id.in_(case_ids))
-    ).all() if case_ids else []
-    by_id = {row[0]: row for row in shown}
-    rows = [by_id[case_id] for case_id in case_ids if case_id in by_id]
     types: dict[int, list[str]] = defaultdict(list)
     if rows:
         for case_id, request_type in session.execute(
             select(CaseRequestType.case_id, CaseRequestType.request_type)
-            .where(CaseRequestType.case_id.in_(case_ids))
+            .where(CaseRequestType.case_id.in_([row[0] for row in rows]))
             .order_by(CaseRequestType.id)
         ):
             types[case_id].append(request_type)
     result: dict[int, CaseRow] = {}
     now = ctx.clock.now()
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
-         is_child, assignee, intake_review, claimed_by, claimed_at, claim_expires) in rows:
+         is_child, assignee, intake_review, claimed_by, claimed_at,
+         claim_expires) in (row[:ROW_COLUMNS] for row in rows):
         live = bool(claimed_by) and claim_expires is not None and claim_expires >= now
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)

@@ -694,7 +694,7 @@ def _store_in(ctx: ServiceContext, session: Session, actor: str, known: _Known,
         # A case opened from mail is timed from the mail's arrival, never from a
         # later import: the legal clock started when it reached the mailbox.
         target = insert_case(ctx, session, actor,
-                             _new_case(parsed, proposal, received_at))
+                             _new_case(parsed, proposal, received_at), flush=False)
         known.opened(target, ctx.clock.today().year)
         created = True
     known.put_blob(sha256, stored, now)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSearch, User
@@ -23,7 +23,12 @@ from caseapp.search import fuzzy, index
 from caseapp.search.document import sections_from_json
 from caseapp.search.query import ParsedQuery, parse_query
 from caseapp.search.snippet import Snippet, make_snippet
-from caseapp.services.cases import AnySelect, case_rows_by_id
+from caseapp.services.cases import (
+    AnySelect,
+    case_row_columns,
+    case_rows_by_id,
+    case_rows_from,
+)
 from caseapp.services.context import ServiceContext
 from caseapp.services.dto import CaseRow
 from caseapp.vocabulary import CHANNELS, REQUEST_TYPES
@@ -211,24 +216,36 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
         return SearchResults((), 0, query.offset, query)
     similar: tuple[tuple[str, tuple[str, ...]], ...] = ()
     with ctx.read() as session:
-        total, page, more = _run(ctx, session, query, parsed)
-        if not total and parsed.terms:
+        page = _run(ctx, session, query, parsed)
+        if not page.total and parsed.terms:
             # Widened only when the words themselves find nothing: with a filter that
             # leaves nothing, a name that matched is no misspelling.
             filtered_out = _has_filters(query) and _matches_any(session, parsed)
             widened = None if filtered_out else fuzzy.widen(
                 parsed, fuzzy.name_words(session.connection()))
             if widened is not None:
-                total, page, more = _run(ctx, session, query, widened)
+                page = _run(ctx, session, query, widened)
                 parsed = widened
                 similar = tuple((term.words[0], term.alternatives)
                                 for term in widened.terms if term.alternatives)
-        rows = case_rows_by_id(ctx, session, page)
-        stored = index.stored_sections(session.connection(), page)
+        rows = page.rows if page.rows is not None else case_rows_by_id(ctx, session, page.ids)
+        stored = (page.sections if page.sections is not None
+                  else index.stored_sections(session.connection(), page.ids))
     result = [SearchHit(row, make_snippet(sections_from_json(stored.get(case_id, "[]")),
                                           parsed)) for case_id, row in rows.items()]
-    return SearchResults(tuple(result), total, query.offset, query,
-                         similar if total else (), more)
+    return SearchResults(tuple(result), page.total, query.offset, query,
+                         similar if page.total else (), page.more)
+
+
+@dataclass(frozen=True)
+class _Page:
+    total: int
+    ids: list[int]
+    more: bool = False
+    """More than ``total`` (COUNT_LIMIT) cases match: listed newest first."""
+    rows: dict[int, CaseRow] | None = None
+    sections: dict[int, str] | None = None
+    """The page's rows and stored sections when the page's statement read them too."""
 
 
 def _has_filters(query: SearchQuery) -> bool:
@@ -242,14 +259,13 @@ def _matches_any(session: Session, parsed: ParsedQuery) -> bool:
 
 
 def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: ParsedQuery
-         ) -> tuple[int, list[int], bool]:
-    """The number of matching cases, the ids of the page asked for, in order, and whether
-    more than that number match (a word too common to rank: COUNT_LIMIT)."""
+         ) -> _Page:
+    """The number of matching cases and the page asked for, in order."""
     if parsed.is_empty:
         ids_statement = filtered(ctx, query, select(Case.id))
         count_statement = filtered(ctx, query, select(func.count(Case.id)))
-        return (*_page(session, query, ids_statement.order_by(
-            Case.priority, Case.due_on, Case.id), count_statement), False)
+        return _Page(*_page(session, query, ids_statement.order_by(
+            Case.priority, Case.due_on, Case.id), count_statement))
     backend = index.backend_for(session.connection())
     matched = backend.matching_ids(parsed).subquery("matched")
     # Counting stops past the limit: cheap however common the words are.
@@ -260,23 +276,38 @@ def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: Pars
         # Too common to rank: the newest cases first, and counted up to the limit.
         if not has_filters:  # straight from the index, in its own (case id) order
             newest = select(matched.c.case_id).order_by(matched.c.case_id.desc())
-            return (*_page(session, query, newest, None, COUNT_LIMIT), True)
+            return _Page(*_page(session, query, newest, None, COUNT_LIMIT), more=True)
         ids_statement = filtered(ctx, query, select(Case.id).where(
             Case.id.in_(select(matched.c.case_id)))).order_by(Case.id.desc())
         total, page = _page(session, query, ids_statement, select(func.count()).select_from(
             ids_statement.order_by(None).limit(COUNT_LIMIT + 1).subquery()))
-        return min(total, COUNT_LIMIT), page, total > COUNT_LIMIT
-    hits = backend.matching(parsed).subquery("hits")
-    ids_statement = filtered(ctx, query, select(Case.id).select_from(Case).join(
-        hits, hits.c.case_id == Case.id)).order_by(
-        hits.c.rank, Case.priority, Case.due_on, Case.id)
-    if not has_filters:  # the words' count is the total
-        return (*_page(session, query, ids_statement, None, matches), False)
-    # Counted as "id IN (the matches)": with a join, SQLite may walk the filtered cases
-    # and run the full-text match once per case (seconds at 100,000 cases).
-    count_statement = filtered(ctx, query, select(func.count(Case.id)).where(
-        Case.id.in_(select(matched.c.case_id))))
-    return (*_page(session, query, ids_statement, count_statement), False)
+        return _Page(min(total, COUNT_LIMIT), page, more=total > COUNT_LIMIT)
+    if not matches:
+        return _Page(0, [])
+    return _ranked_page(ctx, session, query, backend.matching(parsed).subquery("hits"),
+                        matches if not has_filters else None)
+
+
+def _ranked_page(ctx: ServiceContext, session: Session, query: SearchQuery, hits: Subquery,
+                 matches: int | None) -> _Page:
+    """The page of the matching cases, best first, with the list's rows and the stored
+    sections, read by one statement (``matches``: the total when no filter narrows it;
+    otherwise the statement counts the filtered matches too)."""
+    statement = filtered(ctx, query, case_row_columns().add_columns(
+        index.documents.c.sections, func.count().over()
+    ).join(hits, hits.c.case_id == Case.id).outerjoin(
+        index.documents, index.documents.c.case_id == Case.id
+    )).order_by(hits.c.rank, Case.priority, Case.due_on, Case.id)
+    found = session.execute(statement.offset(query.offset).limit(query.limit)).all()
+    if found:
+        total = found[0][-1]
+    elif matches is not None or not query.offset:
+        total = matches or 0
+    else:  # past the end of the filtered matches: counted apart
+        total = len(session.execute(statement.limit(COUNT_LIMIT)).all())
+    return _Page(int(total), [row[0] for row in found],
+                 rows=case_rows_from(ctx, session, found),
+                 sections={row[0]: row[-2] or "[]" for row in found})
 
 
 def _page(session: Session, query: SearchQuery, ids_statement: AnySelect,
