@@ -46,6 +46,7 @@ import pytest
 from imapclient import IMAPClient
 
 from caseapp.config import MailSecurity, MailSettings
+from tests.certificates import make_certificates
 from tests.ports import free_port
 
 MAIL_ACCOUNT = "caseapp-imap-test"  # the system account the server runs as under root
@@ -205,36 +206,6 @@ class ImapServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _make_certificates(folder: Path) -> Path:
-    """A throw-away CA and a certificate it signs for localhost/127.0.0.1; the CA file."""
-    folder.mkdir()
-    ca_key, ca_crt = folder / "ca.key", folder / "ca.crt"
-    key, csr, crt = folder / "server.key", folder / "server.csr", folder / "server.crt"
-    ext = folder / "server.ext"
-    ext.write_text(
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-        "basicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth\n"
-    )
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    commands = [
-        ["openssl", "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca_crt),
-         "-days", "2", "-subj", "/CN=caseapp test CA"],
-        ["openssl", "req", *ec, "-keyout", str(key), "-out", str(csr),
-         "-subj", "/CN=localhost"],
-        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
-         "-CAcreateserial", "-out", str(crt), "-days", "2", "-extfile", str(ext)],
-    ]
-    if shutil.which("openssl") is None:
-        raise RuntimeError("The openssl command is missing (apt-get install openssl).")
-    for command in commands:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"openssl failed: {' '.join(command)}\n{result.stderr}")
-    return ca_crt
-
-
 _CONFIG = """\
 # caseapp tests: a private Dovecot; nothing here touches /etc/dovecot or system mail.
 base_dir = {base}/run
@@ -307,7 +278,7 @@ def start() -> ImapServer:
         group = _group_name(gid)
     base = Path(tempfile.mkdtemp(prefix="caseapp-imap-"))
     try:
-        ca_file = _make_certificates(base / "tls")
+        ca_file = make_certificates(base / "tls")
         for folder in ("run", "state", "mail", "home", "users"):
             (base / folder).mkdir()
         last_error = ""

@@ -28,7 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from caseapp.config import SmtpSecurity, SmtpSettings
-from tests.imap_server import _make_certificates
+from tests.certificates import make_certificates
 from tests.ports import free_port
 
 HOST = "127.0.0.1"
@@ -170,7 +170,7 @@ def start(tls_dir: Path, ca_file: Path) -> SmtpServer:
 def smtp_certificates_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(folder with server.crt/server.key, CA file): made once per test run."""
     folder = tmp_path_factory.mktemp("smtp") / "tls"
-    ca_file = _make_certificates(folder)
+    ca_file = make_certificates(folder)
     return folder, ca_file
 
 

@@ -157,6 +157,14 @@ def describe_database_error(error: BaseException, url: str) -> Exception:
             )
         if "readonly" in message or "read-only" in message:
             return DatabaseUnavailable(f"The database {where} is read-only: nothing was saved.")
+        if "certificate" in message:  # verify-full refused the server: no clear text either
+            return DatabaseUnavailable(
+                f"The case database's server ({where}) could not be verified, so no "
+                "connection was made: nothing was saved. Its TLS certificate must be "
+                "signed by the CA in the sslrootcert file and name the server's address; "
+                "ask the administrator for the desk's CA file (Settings → Database…). "
+                f"Details: {str(getattr(error, 'orig', error)).strip().splitlines()[0]}"
+            )
         return DatabaseUnavailable(
             f"The case database ({where}) cannot be reached: nothing was saved. "
             f"Details: {str(getattr(error, 'orig', error)).strip().splitlines()[0]}"

@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from caseapp import __version__, audit
-from caseapp.db import cipher
+from caseapp.db import cipher, postgres
 from caseapp.db.engine import Database, make_engine, sqlite_path
 from caseapp.errors import DatabaseUnavailable, EnvironmentProblem, InvalidInput
 from caseapp.secrets import SecretStoreUnavailable, get_secret
@@ -370,6 +370,12 @@ def _pg_connection(db_url: str) -> tuple[list[str], dict[str, str]]:
         args += ["--username", url.username]
     args += ["--dbname", url.database or ""]
     env = dict(os.environ)
+    # The same TLS as the desk's own connections (verify-full to another machine, the
+    # URL's CA file): libpq's default ("prefer") would go on unencrypted.
+    tls = {**postgres.connect_args(url), **{key: str(value) for key, value in url.query.items()
+                                           if key in _LIBPQ_TLS}}
+    for key, value in tls.items():
+        env[_LIBPQ_TLS[key]] = value
     password = url.password
     if password is None:
         # A password kept in the keyring for this server (optional; libpq's own
@@ -382,12 +388,15 @@ def _pg_connection(db_url: str) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+_LIBPQ_TLS = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT",
+              "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "sslcrl": "PGSSLCRL"}
+"""A desk address's TLS settings and the environment variables pg_dump reads them from."""
+
+
 def pg_secret_name(db_url: str) -> str:
-    """The keyring entry of a PostgreSQL desk's password: ``postgresql:USER@HOST:PORT/DB``."""
-    url = make_url(db_url)
-    # The same entry as the engine's own (caseapp.db.postgres.secret_name).
-    return (f"postgresql:{url.username or ''}@{url.host or 'localhost'}:{url.port or 5432}/"
-            f"{url.database or ''}")
+    """The keyring entry of a PostgreSQL desk's password: ``postgresql:USER@HOST:PORT/DB``,
+    the engine's own (caseapp.db.postgres.secret_name)."""
+    return postgres.secret_name(make_url(db_url))
 
 
 def _run(command: list[str], env: dict[str, str], what: str) -> None:
