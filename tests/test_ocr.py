@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import struct
+import tempfile
+import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -29,6 +35,7 @@ from caseapp.intake.ocr import (
     ocr_scan,
     page_images,
 )
+from caseapp.scratch import SCRATCH_ROOT_ENV
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 ENG = ("eng",)
@@ -162,6 +169,62 @@ def test_a_blank_page_among_read_ones_is_kept_empty() -> None:
     scan = ocr_scan(tiff(pages), "two.tiff", languages=ENG)
     assert scan.page_count == 2
     assert scan.pages[1].text == "" and scan.pages[1].mean_confidence is None
+
+
+# ---------------------------------------------------------------- where ----
+
+@contextmanager
+def watching(folder: Path) -> Iterator[dict[Path, int]]:
+    """Every file and folder that appears under ``folder`` while the block runs, with its
+    permissions (looked at every few milliseconds: tesseract keeps a page for longer)."""
+    seen: dict[Path, int] = {}
+    done = threading.Event()
+
+    def look() -> None:
+        while not done.is_set():
+            for top, folders, files in os.walk(folder):  # a folder gone is skipped
+                for name in (*folders, *files):
+                    path = Path(top, name)
+                    with suppress(FileNotFoundError):  # gone between listing and look
+                        seen[path] = stat.S_IMODE(path.lstat().st_mode)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=look, daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
+
+
+def test_a_scans_pages_and_text_are_written_only_in_the_private_scratch_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "scratch"
+    root.mkdir(mode=0o700)
+    monkeypatch.setenv(SCRATCH_ROOT_ENV, str(root))
+    disk = tmp_path / "temp"  # the system's temporary folder, for Python and the programs
+    disk.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    monkeypatch.setenv("TMPDIR", str(disk))
+    letter = tiff([text_image(LETTER_LINES), text_image(["Page two of the letter"])])
+    scanned = pdf([["Request to delete my data"]])
+
+    with watching(root) as seen:
+        assert "delete my personal data" in ocr_scan(letter, "scan.tif", languages=ENG).text
+        assert "Request to delete" in ocr_scan(scanned, "scan.pdf", languages=ENG).text
+        assert len(page_images(scanned, "scan.pdf")) == 1
+
+    mine = root / f"caseapp-{os.getpid()}"
+    names = {path.name for path in seen}
+    assert {"page-1.png", "page-2.png", "ocr-1.txt", "ocr-1.tsv", "scan.pdf"} <= names
+    assert all(mine in path.parents or path == mine for path in seen)
+    files = {path.name: mode for path, mode in seen.items() if path.suffix}
+    folders = {path.name: mode for path, mode in seen.items() if not path.suffix}
+    assert set(files.values()) == {0o600}, files  # also what pdftoppm and tesseract wrote
+    assert set(folders.values()) == {0o700}, folders
+    assert list(mine.iterdir()) == []  # each scan's folder went when it was read
+    assert list(disk.iterdir()) == []
 
 
 # ---------------------------------------------------------------- refuse ----

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from caseapp.config import BackupSettings, Paths
 from caseapp.errors import DatabaseDamaged
+from caseapp.scratch import send_temporary_files_to_scratch
 from caseapp.services import Desk
 from caseapp.services.backup import newest_backup
 from ui import plain_labels
@@ -68,6 +69,7 @@ def run_gui(desk: Desk, settings: SettingsStore | None = None,
             damaged: DatabaseDamaged | None = None) -> int:
     """Open the main window on a ready Desk and run until it is closed (first, for a
     database that failed its integrity check, the offer to restore its newest backup)."""
+    send_temporary_files_to_scratch()  # a letter printed is spooled there, in memory
     app = application()
     if damaged is not None and not recover_damaged(desk, settings, damaged):
         return 1

@@ -10,8 +10,9 @@ and never anything else, and never hangs:
   headers through Pillow's lazy open; PDF pages through ``pdfinfo``), so a
   decompression bomb costs nothing;
 - PDF pages are rendered by ``pdftoppm`` and every page is read by the ``tesseract``
-  binary, each in a subprocess with a timeout, inside a private temporary folder that is
-  removed afterwards; ``OMP_THREAD_LIMIT=1`` keeps tesseract from fighting the other
+  binary, each in a subprocess with a timeout, inside a folder of the private scratch
+  folder (:func:`caseapp.scratch.scratch`: in memory, files 0600) that is removed
+  afterwards; ``OMP_THREAD_LIMIT=1`` keeps tesseract from fighting the other
   threads of a 2-core machine (five times faster there);
 - ``cancel`` is asked between pages; ``progress(done, total)`` is told after each one.
 
@@ -21,13 +22,14 @@ Nothing here imports Qt.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +39,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from caseapp.errors import UserError
+from caseapp.scratch import open_private, scratch, write_private
 
 MiB = 1024 * 1024
 
@@ -174,7 +177,7 @@ def _run(args: Sequence[str], *, what: str, timeout: float,
     try:
         return subprocess.run(
             list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-            env=env, check=False)
+            env=env, check=False, umask=0o077)  # the pages and text it writes: 0600
     except FileNotFoundError as exc:
         package = "tesseract" if args[0] == "tesseract" else "poppler-utils"
         raise ScanUnreadable(
@@ -432,11 +435,9 @@ def ocr_scan(
         if cancel is not None and cancel():
             raise ScanCancelled()
 
-    with tempfile.TemporaryDirectory(prefix="caseapp-ocr-") as tmp:
-        folder = Path(tmp)
+    with _work_folder() as folder:
         if kind == "pdf":
-            pdf = folder / "scan.pdf"
-            pdf.write_bytes(data)
+            pdf = _write_scan(folder, data)
             pdf_pages = _pdf_pages(pdf, limits, deadline, limits.dpi)
             total = len(pdf_pages)
             if progress is not None:
@@ -460,7 +461,8 @@ def ocr_scan(
                 png = folder / f"page-{number}.png"
                 dpi = _image_dpi(frame)
                 try:
-                    frame.save(png, format="PNG", dpi=(dpi, dpi))
+                    with open_private(png) as out:
+                        frame.save(out, format="PNG", dpi=(dpi, dpi))
                 except Exception as exc:
                     raise ScanUnreadable(f"page {number} cannot be prepared ({exc})") from exc
                 finally:
@@ -476,6 +478,26 @@ def ocr_scan(
         raise ScanUnreadable("the scan has no readable text (blank or too blurry)")
     return ScanText(pages=tuple(pages), media_type=_MEDIA_TYPES[kind],
                     sha256=hashlib.sha256(data).hexdigest())
+
+
+@contextlib.contextmanager
+def _work_folder() -> Iterator[Path]:
+    """A new folder for one scan's files in the private scratch folder, removed after."""
+    try:
+        folder = scratch().folder("ocr")
+    except (UserError, OSError) as exc:
+        raise ScanUnreadable(f"no private folder for the scan's pages ({exc})") from exc
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_scan(folder: Path, data: bytes) -> Path:
+    try:
+        return write_private(folder, "scan.pdf", data)
+    except OSError as exc:  # a full memory folder
+        raise ScanUnreadable(f"the scan cannot be prepared ({exc.strerror or exc})") from exc
 
 
 def _frame_count(data: bytes, kind: str, limits: ScanLimits) -> int:
@@ -512,11 +534,9 @@ def page_images(data: bytes, filename: str, *, max_width: int = 1200,
     max_width = max(16, max_width)
     deadline = _Deadline(limits)
     pictures: list[bytes] = []
-    with tempfile.TemporaryDirectory(prefix="caseapp-ocr-") as tmp:
-        folder = Path(tmp)
+    with _work_folder() as folder:
         if kind == "pdf":
-            pdf = folder / "scan.pdf"
-            pdf.write_bytes(data)
+            pdf = _write_scan(folder, data)
             for page in _pdf_pages(pdf, limits, deadline, limits.dpi):
                 png = _render_pdf_page(pdf, page, folder, deadline, gray=False,
                                        scale_to_width=max_width)

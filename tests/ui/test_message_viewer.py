@@ -4,6 +4,7 @@ written only when staff choose Save as… or Open…, the original is shown as t
 from __future__ import annotations
 
 import base64
+import os
 import stat
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from caseapp.intake.sources import SourceItem, mail_hash
+from caseapp.scratch import SCRATCH_ROOT_ENV
 from caseapp.services.dto import IntakeResult
 from tests import mailmaker
 from tests.ui.conftest import Ui
@@ -59,11 +61,12 @@ def _viewer(qtbot: QtBot, ui: Ui) -> MessageViewer:
 
 @pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Temporary files go here, so a test sees anything written."""
+    """Temporary files and the private scratch folder go here, so a test sees anything
+    written."""
     folder = tmp_path / "tmp"
-    folder.mkdir()
+    folder.mkdir(mode=0o700)
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    monkeypatch.setattr(message_viewer, "_attachment_dir", None)
+    monkeypatch.setenv(SCRATCH_ROOT_ENV, str(folder))
     return folder
 
 
@@ -186,8 +189,11 @@ def test_attachments_are_written_only_when_asked(
     assert len(handed) == 1
     written = Path(handed[0].toLocalFile())
     assert written.read_bytes() == PDF and written.name == "signed form.pdf"
-    assert written.parent.parent == private_tmp
+    # In the private scratch folder (in memory unless pointed elsewhere, as here), kept
+    # while the program runs: the program showing it may still read it.
+    assert written.parent == private_tmp / f"caseapp-{os.getpid()}" / "attachments"
     assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(written.parent.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
 
 

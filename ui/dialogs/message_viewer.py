@@ -8,8 +8,6 @@ handed to another program until staff choose Save as… or Open… (after a warn
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -34,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caseapp.scratch import scratch, write_private
 from caseapp.services import Desk
 from caseapp.services.dto import AttachmentView, MessageDetail
 from ui.dialogs.confirm import ask
@@ -71,35 +70,13 @@ INFO_STYLE = ("background: #eef2f6; color: #26313b; border: 1px solid #c9d3dc; "
               "border-radius: 4px; padding: 6px 8px;")
 DISPOSITIONS = {"not_request": "on the not-a-request list", "quarantined": "in quarantine"}
 
-_attachment_dir: Path | None = None
-
-
 def attachment_folder() -> Path:
-    """A folder only this user can read, made on the first Open… of this session."""
-    global _attachment_dir
-    if _attachment_dir is None or not _attachment_dir.is_dir():
-        _attachment_dir = Path(tempfile.mkdtemp(prefix="caseapp-attachments-"))
-        _attachment_dir.chmod(0o700)
-    return _attachment_dir
-
-
-def write_private(folder: Path, filename: str, data: bytes) -> Path:
-    """Write a new file (never over another one) readable by this user only."""
-    name = Path(filename).name.strip() or "attachment"
-    target = folder / name
-    number = 1
-    while True:
-        try:
-            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            number += 1
-            sub = folder / str(number)
-            sub.mkdir(mode=0o700, exist_ok=True)
-            target = sub / name
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    return target
+    """Where Open… copies attachments: in the private scratch folder (in memory, only this
+    user can read it), kept until the program ends, as the program showing one may still
+    read it."""
+    folder = scratch().path / "attachments"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def choose_save_path(parent: QWidget, suggested: str) -> str:
