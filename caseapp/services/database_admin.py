@@ -10,8 +10,9 @@ window's Settings → Database… runs it in the background; ``caseapp db check`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, make_url
 
 from caseapp.db.engine import Database, is_sqlite
@@ -30,6 +31,8 @@ class DatabaseCheck:
     encrypted: str = ""  # "TLS (TLSv1.3)", "no (this machine)", "" for SQLite
     schema: str = ""  # "ready", "needs caseapp init", ...
     problem: str = ""
+    clock_offset: float | None = None
+    """Seconds the server's clock is ahead of this workstation's (PostgreSQL only)."""
 
     def sentence(self) -> str:
         if not self.ok:
@@ -38,7 +41,26 @@ class DatabaseCheck:
         if self.encrypted:
             parts.append(f"encrypted: {self.encrypted}")
         parts.append(f"schema: {self.schema}")
-        return "; ".join(p for p in parts if p) + "."
+        sentence = "; ".join(p for p in parts if p) + "."
+        skew = clock_warning(self.clock_offset)
+        return f"{sentence} {skew}" if skew else sentence
+
+
+CLOCK_TOLERANCE_S = 60
+"""Clocks further apart than this make claims unfair: a case's lease (15 minutes by
+default) is written and read by each workstation's own clock."""
+
+
+def clock_warning(offset: float | None) -> str:
+    """What to tell staff when this workstation's clock is off the server's ("" if not)."""
+    if offset is None or abs(offset) <= CLOCK_TOLERANCE_S:
+        return ""
+    minutes, seconds = divmod(round(abs(offset)), 60)
+    off = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    side = "behind" if offset > 0 else "ahead of"
+    return (f"Warning: this workstation's clock is {off} {side} the database server's. "
+            "Who holds a case is decided by the clocks, so a claim may run out early or "
+            "late: turn on automatic time (NTP) on this workstation.")
 
 
 def _where(url: str) -> str:
@@ -68,8 +90,10 @@ def check_database(url: str) -> DatabaseCheck:
                 ).first()
                 encrypted = (f"TLS ({row[1]})" if row is not None and row[0] else
                              "no (a server on this machine)")
+                offset = clock_offset(connection)
         schema = "needs caseapp init (create or upgrade)" if needs_upgrade(db) else "ready"
-        return DatabaseCheck(True, where, server, encrypted, schema)
+        return DatabaseCheck(True, where, server, encrypted, schema,
+                             clock_offset=None if db.is_sqlite else offset)
     except UserError as error:
         return DatabaseCheck(False, where, problem=error.message)
     except Exception as error:  # the driver's own words: wrong host, password, CA...
@@ -77,6 +101,15 @@ def check_database(url: str) -> DatabaseCheck:
         return DatabaseCheck(False, where, problem=detail[0] if detail else repr(error))
     finally:
         db.dispose()
+
+
+def clock_offset(connection: Connection) -> float:
+    """Seconds the PostgreSQL server's clock is ahead of this machine's (the round trip's
+    midpoint taken as the moment the server read its clock)."""
+    before = datetime.now(UTC)
+    server: datetime = connection.execute(text("SELECT clock_timestamp()")).scalar_one()
+    after = datetime.now(UTC)
+    return float((server - (before + (after - before) / 2)).total_seconds())
 
 
 def _login_url(url: str) -> URL:
