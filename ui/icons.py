@@ -1,4 +1,4 @@
-"""Small painted badges (no image files needed): overdue, child, urgent, review."""
+"""Small painted badges (no image files needed): overdue, child, urgent, review, new."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ OVERDUE_RED = QColor("#b3261e")
 CHILD_BLUE = QColor("#1f5fa8")
 URGENT_ORANGE = QColor("#b45309")
 REVIEW_OLIVE = QColor("#8a6d00")
+NEW_GREEN = QColor("#2e7d32")
 CHILD_BACKGROUND = QColor("#e8f0fb")
 
 BADGE_WIDTH = 38
@@ -40,11 +41,13 @@ def _pill(text: str, colour: QColor, width: int = BADGE_WIDTH) -> QPixmap:
 
 @cache
 def badge(kind: str) -> QIcon:
-    """'overdue', 'child', 'urgent' or 'review' as a pill (BADGE_WIDTH x BADGE_HEIGHT)."""
+    """'overdue', 'child', 'urgent', 'review' or 'new' as a pill (BADGE_WIDTH x
+    BADGE_HEIGHT)."""
     text, colour = {
         "overdue": ("LATE", OVERDUE_RED),
         "child": ("CHILD", CHILD_BLUE),
         "urgent": ("URGENT", URGENT_ORANGE),
         "review": ("REVIEW", REVIEW_OLIVE),
+        "new": ("NEW", NEW_GREEN),
     }[kind]
     return QIcon(_pill(text, colour))

@@ -296,6 +296,12 @@ class Desk:
     def count_cases(self, query: CaseQuery) -> int:
         return cases.count_cases(self.ctx, query)
 
+    def audit_mark(self) -> int:
+        return cases.audit_mark(self.ctx)
+
+    def cases_created_since(self, query: CaseQuery, seq: int, limit: int = 200) -> CasePage:
+        return cases.cases_created_since(self.ctx, query, seq, limit)
+
     def update_party(self, ref: str, role: str, data: PartyData,
                      expected_version: int | None = None) -> Changed:
         return cases.update_party(self.ctx, ref, role, data, expected_version)

@@ -90,6 +90,7 @@ class EditConflict(StaleEdit):
         super().__init__(message)
         self.current = current
         self.expected_version = expected_version
+        self.who = who  # who saved last (the merge names them)
 
 
 def _check_fresh(ctx: ServiceContext, session: Session, case: Case, actor: Actor,
@@ -101,7 +102,7 @@ def _check_fresh(ctx: ServiceContext, session: Session, case: Case, actor: Actor
     raise EditConflict(
         f"{case.ref} was changed by {who} since you opened it (version {expected} → "
         f"{case.version}). Nothing was overwritten.",
-        case_detail(ctx, session, case, actor), expected)
+        case_detail(ctx, session, case, actor), expected, who)
 
 
 def _last_editor(session: Session, case: Case) -> str:

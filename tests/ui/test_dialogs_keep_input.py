@@ -102,16 +102,18 @@ def test_the_party_dialog_keeps_the_typed_party_on_a_stale_edit(qtbot: QtBot, ui
     ui.desk.assign(ref, "alice")  # someone assigns the case meanwhile
     ok(qtbot, dialog, ui)
     assert dialog.isVisible()
-    # The edit services name who changed the case (caseapp.services.cases.EditConflict).
-    error = dialog.error_label.text()
-    assert f"{ref} was changed by alice since you opened it" in error
-    assert "Nothing was overwritten" in error
-    assert "reloaded" in error
+    # The edit services name who changed the case (caseapp.services.cases.EditConflict);
+    # the merge offers what was typed, to apply on top (tests/ui/test_party_merge.py).
+    merge = dialog.merge_dialog
+    assert merge is not None and merge.isVisible()
+    assert merge.windowTitle() == f"{ref}: changed by alice while you were editing"
+    assert merge.chosen() == {"name": "Olivia Grant-Moreno", "email": "olivia@example.org"}
     assert dialog.form.name.text() == "Olivia Grant-Moreno"
     assert dialog.form.email.text() == "olivia@example.org"
     assert "assigned to alice" in page.header.facts.text()  # reloaded
     assert ui.reports == []
-    ok(qtbot, dialog, ui)
+    click(qtbot, merge.apply_button)
+    ui.settle()
     assert closed(dialog)
     assert page.requester_box.fields["name"].text() == "Olivia Grant-Moreno"
     assert list_cell(ui, ref, M.COL_REQUESTER) == "Olivia Grant-Moreno"

@@ -3,18 +3,29 @@ priority, summary, language. Due dates are recomputed by the service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from caseapp.services.cases import EditConflict
 from caseapp.services.dto import CaseDetail
 from caseapp.workflow.jurisdictions import Jurisdictions
-from ui.dialogs.merge_edit import MergeEditDialog
+from ui.dialogs.merge_edit import MergeEditDialog, field_merges, open_merge
 from ui.dialogs.saving import SavingDialog
+from ui.formatting import date_text, types_text
 from ui.widgets.request_form import HINT_STYLE, RequestForm
+
+FIELD_LABELS = {
+    "request_types": "Request types",
+    "jurisdiction": "Jurisdiction",
+    "received_on": "Received on",
+    "priority": "Priority",
+    "summary": "Summary",
+    "language": "Language",
+}
+LANGUAGES = {"en": "English", "es": "Spanish"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,18 @@ class RequestChange:
 
     def is_empty(self) -> bool:
         return replace(self, base_version=None) == RequestChange()
+
+    def changed(self) -> dict[str, object]:
+        """The fields changed (the merge's "yours")."""
+        return {item.name: getattr(self, item.name) for item in fields(self)
+                if item.name in FIELD_LABELS and getattr(self, item.name) is not None}
+
+
+def values_of(detail: CaseDetail) -> dict[str, object]:
+    """The editable request fields of a case, as RequestChange names them."""
+    return {"request_types": tuple(detail.request_types), "jurisdiction": detail.jurisdiction,
+            "received_on": detail.deadlines.received_on, "priority": detail.priority,
+            "summary": detail.summary.strip(), "language": detail.language}
 
 
 class EditRequestDialog(SavingDialog):
@@ -102,15 +125,24 @@ class EditRequestDialog(SavingDialog):
         if not isinstance(error, EditConflict) or mine is None:
             return super().save_failed(error)
         self.set_saving(False)
-        who = error.message.split(" was changed by ", 1)[-1].split(" since ", 1)[0]
-        dialog = MergeEditDialog(self.detail, error.current, mine, who, self.jurisdictions,
-                                 self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._apply_on_top(error.current, dialog.chosen()))
-        dialog.rejected.connect(lambda: self._keep_theirs(error.current))
-        self.merge_dialog = dialog
-        dialog.open()
+        rows = field_merges(values_of(self.detail), values_of(error.current), mine.changed(),
+                            FIELD_LABELS)
+        self.merge_dialog = open_merge(
+            self, error, rows, FIELD_LABELS, self._describe,
+            lambda chosen: self._apply_on_top(error.current, chosen),
+            lambda: self._keep_theirs(error.current))
         return True
+
+    def _describe(self, name: str, value: object) -> str:
+        if name == "request_types" and isinstance(value, tuple):
+            return types_text(value)
+        if name == "jurisdiction" and isinstance(value, str):
+            return self.jurisdictions.name(value)
+        if name == "received_on" and isinstance(value, date):
+            return date_text(value)
+        if name == "language" and isinstance(value, str):
+            return LANGUAGES.get(value, value)
+        return str(value)
 
     def _apply_on_top(self, current: CaseDetail, chosen: dict[str, object]) -> None:
         """Save the ticked fields of yours on the version saved meanwhile."""

@@ -1,15 +1,19 @@
-"""Someone else saved the case while you were editing its request: what they changed,
-field by field, beside what you changed, and which of yours to apply on top.
+"""Someone else saved the case while you were editing part of it (its request, its
+requester, its data subject): what they changed, field by field, beside what you
+changed, and which of yours to apply on top.
 
 Nothing is overwritten silently: "Keep theirs" drops your edit; "Apply mine on top"
 saves only the fields ticked, on the new version. A field only you changed is ticked;
 a field you both changed (to different values) is not, until you choose yours.
+
+The dialog knows no fields of its own: each edit dialog gives the values before, now
+and yours (:func:`field_merges`), its field labels and how a value reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -22,31 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caseapp.services.dto import CaseDetail
-from caseapp.workflow.jurisdictions import Jurisdictions
-from ui.formatting import date_text, types_text
+from caseapp.services.cases import EditConflict
 
-FIELD_LABELS = {
-    "request_types": "Request types",
-    "jurisdiction": "Jurisdiction",
-    "received_on": "Received on",
-    "priority": "Priority",
-    "summary": "Summary",
-    "language": "Language",
-}
-LANGUAGES = {"en": "English", "es": "Spanish"}
 ELIDE = 60
 
-
-def values_of(detail: CaseDetail) -> dict[str, object]:
-    """The editable request fields of a case, as the edit dialog's change names them."""
-    return {"request_types": tuple(detail.request_types), "jurisdiction": detail.jurisdiction,
-            "received_on": detail.deadlines.received_on, "priority": detail.priority,
-            "summary": detail.summary.strip(), "language": detail.language}
+#: How a field's value reads for people (field name, value → text); None and "" are
+#: shown as "—" and "(empty)" before it is asked.
+Describe = Callable[[str, object], str]
 
 
-def same(name: str, first: object, second: object) -> bool:
-    if name == "request_types" and isinstance(first, tuple) and isinstance(second, tuple):
+def same(first: object, second: object) -> bool:
+    """Equal values; a tuple of choices (request types) compares as a set."""
+    if isinstance(first, tuple) and isinstance(second, tuple):
         return set(first) == set(second)
     return first == second
 
@@ -56,29 +47,31 @@ class FieldMerge:
     name: str
     before: object
     theirs: object
-    mine: object | None  # None: not changed by you
+    mine: object | None  # None when not changed by you (see ``changed_by_me``)
+    changed_by_me: bool = True
+    """Whether you changed it: ``mine`` alone cannot say, None being a value too (an
+    unknown age)."""
 
     @property
     def they_changed(self) -> bool:
-        return not same(self.name, self.before, self.theirs)
+        return not same(self.before, self.theirs)
 
     @property
     def conflict(self) -> bool:
-        return (self.mine is not None and self.they_changed
-                and not same(self.name, self.mine, self.theirs))
+        return self.changed_by_me and self.they_changed and not same(self.mine, self.theirs)
 
 
-def field_merges(base: CaseDetail, theirs: CaseDetail, mine: object) -> list[FieldMerge]:
-    """Every field that either side changed (``mine``: the edit dialog's RequestChange)."""
-    before, now = values_of(base), values_of(theirs)
+def field_merges(before: Mapping[str, object], theirs: Mapping[str, object],
+                 mine: Mapping[str, object], order: Mapping[str, str]) -> list[FieldMerge]:
+    """Every field (in the order of ``order``'s keys) that either side changed.
+
+    ``before`` and ``theirs`` hold every field; ``mine`` only the ones you changed."""
     rows = []
-    for item in fields(mine):  # type: ignore[arg-type]
-        if item.name not in FIELD_LABELS:
-            continue
-        value = getattr(mine, item.name)
-        merge = FieldMerge(item.name, before[item.name], now[item.name], value)
-        if merge.they_changed or (value is not None and not same(item.name, value,
-                                                                  now[item.name])):
+    for name in order:
+        changed = name in mine
+        merge = FieldMerge(name, before[name], theirs[name], mine.get(name),
+                           changed_by_me=changed)
+        if merge.they_changed or (changed and not same(mine[name], theirs[name])):
             rows.append(merge)
     return rows
 
@@ -87,15 +80,15 @@ class MergeEditDialog(QDialog):
     """Accepted: apply :meth:`chosen` (field → your value) on the new version; rejected:
     keep theirs (your edit is dropped)."""
 
-    def __init__(self, base: CaseDetail, theirs: CaseDetail, mine: object, who: str,
-                 jurisdictions: Jurisdictions, parent: QWidget | None = None) -> None:
+    def __init__(self, ref: str, who: str, rows: list[FieldMerge], labels: Mapping[str, str],
+                 describe: Describe, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"{theirs.ref}: changed by {who} while you were editing")
+        self.setWindowTitle(f"{ref}: changed by {who} while you were editing")
         self.setMinimumWidth(640)
-        self._jurisdictions = jurisdictions
-        self.rows = field_merges(base, theirs, mine)
+        self._describe = describe
+        self.rows = rows
         self.checks: dict[str, QCheckBox] = {}
-        intro = QLabel(f"{who} saved {theirs.ref} while you were editing it. Nothing of "
+        intro = QLabel(f"{who} saved {ref} while you were editing it. Nothing of "
                        "yours was saved yet, and nothing of theirs will be overwritten "
                        "unless you tick it below.")
         intro.setWordWrap(True)
@@ -107,13 +100,13 @@ class MergeEditDialog(QDialog):
             header.setFont(font)
             grid.addWidget(header, 0, column)
         for row, merge in enumerate(self.rows, start=1):
-            grid.addWidget(QLabel(FIELD_LABELS[merge.name]), row, 0)
+            grid.addWidget(QLabel(labels[merge.name]), row, 0)
             grid.addWidget(self._value(merge.name, merge.before), row, 1)
             theirs_label = self._value(merge.name, merge.theirs)
             if merge.they_changed:
                 theirs_label.setStyleSheet("font-weight: bold; color: #8a3b00;")
             grid.addWidget(theirs_label, row, 2)
-            if merge.mine is None:
+            if not merge.changed_by_me:
                 grid.addWidget(QLabel("(not changed)"), row, 3)
                 continue
             grid.addWidget(self._value(merge.name, merge.mine), row, 3)
@@ -145,7 +138,8 @@ class MergeEditDialog(QDialog):
         self.apply_button.setEnabled(any(c.isChecked() for c in self.checks.values()))
 
     def _value(self, name: str, value: object) -> QLabel:
-        text = self._text(name, value)
+        text = ("—" if value is None else "(empty)" if value == "" else
+                self._describe(name, value))
         label = QLabel(text if len(text) <= ELIDE else text[:ELIDE - 1] + "…")
         label.setTextFormat(Qt.TextFormat.PlainText)  # what people typed: never markup
         label.setWordWrap(True)
@@ -153,20 +147,22 @@ class MergeEditDialog(QDialog):
             label.setToolTip(text)
         return label
 
-    def _text(self, name: str, value: object) -> str:
-        if value is None:
-            return "—"
-        if name == "request_types" and isinstance(value, tuple):
-            return types_text(value)
-        if name == "jurisdiction" and isinstance(value, str):
-            return self._jurisdictions.name(value)
-        if name == "received_on" and isinstance(value, date):
-            return date_text(value)
-        if name == "language" and isinstance(value, str):
-            return LANGUAGES.get(value, value)
-        return str(value) or "(empty)"
-
     def chosen(self) -> dict[str, object]:
         """Your values for the fields ticked."""
         return {merge.name: merge.mine for merge in self.rows
                 if merge.name in self.checks and self.checks[merge.name].isChecked()}
+
+
+def open_merge(parent: QWidget, conflict: EditConflict, rows: list[FieldMerge],
+               labels: Mapping[str, str], describe: Describe,
+               apply_mine: Callable[[dict[str, object]], None],
+               keep_theirs: Callable[[], None]) -> MergeEditDialog:
+    """Open the merge over ``parent``, an edit dialog whose save met ``conflict``; it
+    closes itself and calls one of the two."""
+    dialog = MergeEditDialog(conflict.current.ref, conflict.who, rows, labels, describe,
+                             parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.accepted.connect(lambda: apply_mine(dialog.chosen()))
+    dialog.rejected.connect(keep_theirs)
+    dialog.open()
+    return dialog

@@ -4,6 +4,10 @@ Rows come from ``Desk.list_cases`` a page at a time, in background tasks: the fi
 page when the query is set, the next when the view scrolls to the end (``fetchMore``),
 never two at once. Sorting is done by the server (``CaseQuery.sort``), so a list of
 100,000 cases is never loaded whole.
+
+A list scrolled past its first page is not reloaded when other workstations add cases
+(that would lose the place): it counts them instead (``new_cases``), and ``show_new``
+loads it again with them at the top.
 """
 
 from __future__ import annotations
@@ -98,6 +102,9 @@ class CaseTableModel(QAbstractTableModel):
     loading_changed = Signal(bool)
     #: After each page: the total number of cases matching the query.
     loaded = Signal(int)
+    #: Cases of the query created since its first page was read that the list does not
+    #: show (a list scrolled further is not reloaded for them); 0 after each reload.
+    new_cases = Signal(int)
 
     def __init__(self, desk: Desk, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +116,10 @@ class CaseTableModel(QAbstractTableModel):
         self._total: int | None = None
         self._fetching = False
         self._generation = 0
+        self._mark: int | None = None  # the audit seq read before the first page
+        self._pinned = 0  # new cases shown at the top (show_new), before the first page
+        self._new_count = 0
+        self._new_lookup = 0
         self._bold = QFont()
         self._bold.setBold(True)
         self._italic = QFont()
@@ -128,20 +139,34 @@ class CaseTableModel(QAbstractTableModel):
     def is_loading(self) -> bool:
         return self._fetching
 
+    @property
+    def new_count(self) -> int:
+        """What ``new_cases`` last said."""
+        return self._new_count
+
     def set_query(self, query: CaseQuery) -> None:
         """Show another query: drop the rows and load its first page."""
         self._query = query
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, *, pin_new: bool = False) -> None:
+        """Load the first page again; ``pin_new``: with the cases created since the last
+        load at the top (until the next reload puts them in their place)."""
+        since = self._mark if pin_new else None
         self._generation += 1
         self.beginResetModel()
         self._rows = []
         self._positions = {}
         self._total = None
         self._fetching = False
+        self._pinned = 0
         self.endResetModel()
-        self._fetch(0)
+        self._set_new_count(0)
+        self._fetch(0, pin_since=since)
+
+    def show_new(self) -> None:
+        """The user asked to see the new cases: the list from the top, them first."""
+        self.reload(pin_new=True)
 
     def row(self, position: int) -> CaseRow:
         return self._rows[position]
@@ -164,38 +189,51 @@ class CaseTableModel(QAbstractTableModel):
 
     def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
         if self.canFetchMore(parent):
-            self._fetch(len(self._rows))
+            # Pinned rows are not counted: they come again (and are left out) further on.
+            self._fetch(len(self._rows) - self._pinned)
 
-    def _fetch(self, offset: int) -> None:
+    def _fetch(self, offset: int, pin_since: int | None = None) -> None:
         self._fetching = True
         self.loading_changed.emit(True)
         generation = self._generation
         query = self._query
         desk = self._desk
 
-        def load(_progress: Progress) -> CasePage:
-            return desk.list_cases(query, offset, PAGE_SIZE)
+        def load(_progress: Progress) -> tuple[CasePage, int | None, tuple[CaseRow, ...]]:
+            # The mark before the page: a case committed after it is "new" (or listed).
+            mark = desk.audit_mark() if offset == 0 else None
+            page = desk.list_cases(query, offset, PAGE_SIZE)
+            pinned = () if pin_since is None else desk.cases_created_since(
+                query, pin_since, PAGE_SIZE).rows
+            return page, mark, pinned
 
         self._runner.run(
             load,
             label="Loading cases",
-            on_done=lambda page: self._page_arrived(generation, page),
+            on_done=lambda loaded: self._page_arrived(generation, *loaded),
             on_error=lambda error: self._page_failed(generation, error),
         )
 
-    def _page_arrived(self, generation: int, page: CasePage) -> None:
+    def _page_arrived(self, generation: int, page: CasePage, mark: int | None = None,
+                      pinned: tuple[CaseRow, ...] = ()) -> None:
         if generation != self._generation:
             return  # an answer to a query no longer shown
         self._fetching = False
         self._total = page.total
+        if mark is not None:
+            self._mark = mark
         # Cases added meanwhile shift the pages; a case already listed is not repeated.
-        fresh = [r for r in page.rows if r.ref not in self._positions]
+        fresh: dict[str, CaseRow] = {}
+        for row in (*pinned, *page.rows):
+            if row.ref not in self._positions:
+                fresh.setdefault(row.ref, row)
+        self._pinned += len(pinned)
         if fresh:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-            for offset, row in enumerate(fresh):
+            for offset, row in enumerate(fresh.values()):
                 self._positions[row.ref] = first + offset
-            self._rows.extend(fresh)
+            self._rows.extend(fresh.values())
             self.endInsertRows()
         if not page.rows:  # fewer cases than counted (some were closed meanwhile)
             self._total = len(self._rows)
@@ -227,14 +265,42 @@ class CaseTableModel(QAbstractTableModel):
         where the order puts them. Once the user scrolled further (more pages loaded, or
         one loading), reloading would throw away what they scrolled to and bring them
         back to the top: the listed cases that changed are refreshed in place instead,
-        one query each, and new cases show at the next reload (F5)."""
-        if not self._rows or (len(self._rows) <= PAGE_SIZE and not self._fetching):
+        one query each, and new cases are counted (``new_cases``: the list offers to show
+        them) until the next reload (F5, or ``show_new``). New cases shown at the top
+        (``show_new``) are kept there the same way."""
+        if not self._rows or (len(self._rows) <= PAGE_SIZE and not self._fetching
+                              and not self._pinned):  # (pinned: asked for, kept)
             self.reload()
             return True
         listed = sorted(ref for ref in set(refs) if ref in self._positions)
         for ref in listed[:MAX_IN_PLACE]:
             self.update_row(ref)
+        if any(ref not in self._positions for ref in refs):
+            self._look_for_new()  # perhaps created elsewhere: counted for new_cases
         return False
+
+    def _look_for_new(self) -> None:
+        mark = self._mark
+        if mark is None:
+            return
+        self._new_lookup += 1
+        lookup, generation = self._new_lookup, self._generation
+        desk, query = self._desk, self._query
+
+        def found(page: CasePage) -> None:
+            if (generation, lookup) != (self._generation, self._new_lookup):
+                return  # the list was loaded again, or a later look is coming
+            # Cases created after the mark may be listed already (a page read later).
+            listed = sum(1 for row in page.rows if row.ref in self._positions)
+            self._set_new_count(page.total - listed)
+
+        self._runner.run(lambda _p: desk.cases_created_since(query, mark, PAGE_SIZE),
+                         label="Looking for new cases", on_done=found)
+
+    def _set_new_count(self, count: int) -> None:
+        if count != self._new_count:
+            self._new_count = count
+            self.new_cases.emit(count)
 
     def update_row(self, ref: str) -> None:
         """Reload one listed case in the background (e.g. a ref in Changed.refs)."""
@@ -276,7 +342,10 @@ class CaseTableModel(QAbstractTableModel):
         if role == self.RowRole:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self._tooltip(row, column))
+            tip = self._tooltip(row, column) or ""
+            if index.row() < self._pinned:
+                tip = f"New: created since the list was loaded (F5 puts it in order).\n{tip}"
+            return plain_tooltip(tip)
         if role == Qt.ItemDataRole.ForegroundRole and row.overdue:
             return QBrush(OVERDUE_RED)
         if role == Qt.ItemDataRole.BackgroundRole and row.is_child:
@@ -295,6 +364,9 @@ class CaseTableModel(QAbstractTableModel):
         if (role == Qt.ItemDataRole.DecorationRole and column == self.COL_REF
                 and row.intake_review):
             return badge("review")
+        if (role == Qt.ItemDataRole.DecorationRole and column == self.COL_REF
+                and index.row() < self._pinned):
+            return badge("new")  # shown at the top by show_new (until the next reload)
         return None
 
     def _display(self, row: CaseRow, column: int) -> str | None:

@@ -41,7 +41,6 @@ from caseapp.services.dto import (
     CaseDetail,
     Changed,
     MessageView,
-    PartyData,
     StepRequest,
     UserView,
 )
@@ -51,7 +50,7 @@ from caseapp.workflow.machine import StepOption
 from ui.dialogs.confirm import ask
 from ui.dialogs.edit_request import EditRequestDialog, RequestChange
 from ui.dialogs.message_viewer import MessageViewer
-from ui.dialogs.party import PartyDialog
+from ui.dialogs.party import PartyDialog, PartyEdit
 from ui.dialogs.saving import SavingDialog
 from ui.dialogs.step_input import Needs, StepInputDialog, StepValues
 from ui.formatting import RESPONSE_SENT, method_text, types_long_text
@@ -782,16 +781,14 @@ class CasePage(QWidget):
         detail = self.detail
         if detail is None or not self.requester_box.edit_button.isEnabled():
             return
-        party = detail.requester if role == "requester" else (
-            None if detail.subject_is_requester else detail.subject)
-        dialog = PartyDialog(detail.ref, role, party, self)
+        dialog = PartyDialog(detail, role, self)
         ref = detail.ref
 
-        def update(role: str, data: PartyData) -> None:
-            version = self._version()
-            self._mutate(f"Saving {ref}",
-                         lambda desk: desk.update_party(ref, role, data, version),
-                         dialog=dialog)
+        def update(edit: PartyEdit) -> None:
+            # The version the dialog's values start from (not the page's, which a change
+            # heard meanwhile reloads): a stale save is refused and the dialog merges.
+            self._mutate(f"Saving {ref}", lambda desk: desk.update_party(
+                ref, edit.role, edit.data, edit.base_version), dialog=dialog)
 
         dialog.submitted.connect(update)
         self._open(dialog)

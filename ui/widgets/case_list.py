@@ -1,4 +1,6 @@
-"""The centre panel: a filter box over the lazy case table."""
+"""The centre panel: a filter box over the lazy case table, and between them, when other
+workstations added cases to a list scrolled past its first page, a slim "3 new cases —
+Show" bar (the list is not reloaded under the user: they choose when)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ from dataclasses import replace
 from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -40,6 +45,32 @@ VISUAL_ORDER = (
     CaseTableModel.COL_JURISDICTION, CaseTableModel.COL_RECEIVED, CaseTableModel.COL_ASSIGNEE,
     CaseTableModel.COL_HELD,
 )
+
+NEW_CASES_STYLE = ("#newCasesBar { background: #e8f0fe; border-bottom: 1px solid #c4d3ee; }"
+                   "#newCasesBar QLabel { color: #1a3d73; }")
+
+
+class NewCasesBar(QFrame):
+    """The "3 new cases — Show" bar, hidden while there are none."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("newCasesBar")
+        self.setStyleSheet(NEW_CASES_STYLE)
+        self.label = QLabel()
+        self.show_button = QPushButton("Show")
+        self.show_button.setToolTip("Load the list again from the top, the new cases first "
+                                    "(F5 loads it in its usual order)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 4, 2)
+        layout.addWidget(self.label)
+        layout.addWidget(self.show_button)
+        layout.addStretch(1)
+        self.hide()
+
+    def set_count(self, count: int) -> None:
+        self.label.setText(f"{count:,} new case{'s' if count != 1 else ''} —")
+        self.setVisible(count > 0)
 
 
 class CaseListPanel(QWidget):
@@ -87,11 +118,21 @@ class CaseListPanel(QWidget):
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty_label)
         model.loaded.connect(self._loaded)
+        self.new_cases_bar = NewCasesBar()
+        model.new_cases.connect(self.new_cases_bar.set_count)
+        self.new_cases_bar.show_button.clicked.connect(self.show_new_cases)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter_edit)
+        layout.addWidget(self.new_cases_bar)
         layout.addWidget(self.stack, 1)
+
+    def show_new_cases(self) -> None:
+        """The list from the top, the cases added elsewhere first (the bar goes)."""
+        self.model.show_new()
+        self.table.scrollToTop()
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)  # the button just went
 
     def apply_filter(self) -> None:
         self._filter_timer.stop()
