@@ -35,6 +35,7 @@ from caseapp.services import (
     changes,
     claims,
     intake,
+    intake_lists,
     legal_clocks,
     letter_email,
     letter_printing,
@@ -244,7 +245,7 @@ class Desk:
         with Mailbox.connect(settings, secret, ssl_context=ssl_context) as mailbox:
             yield from fetch_new_mail(
                 self.take_in, mailbox, cancel=cancel, progress=progress,
-                known_uids=lambda key, validity: intake.known_uids(self.ctx, key, validity))
+                known_uids=lambda key, validity: intake_lists.known_uids(self.ctx, key, validity))
 
     def create_case_from_scan(self, new: NewCase, letter: ScannedLetter) -> Changed:
         """A case from a scanned letter as staff confirmed it in the window."""
@@ -254,34 +255,34 @@ class Desk:
         return scans.attach_scan(self.ctx, ref, letter)
 
     def intake_queue(self, disposition: str) -> tuple[IntakeItem, ...]:
-        return intake.intake_queue(self.ctx, disposition)
+        return intake_lists.intake_queue(self.ctx, disposition)
 
     def message_count(self) -> int:
-        return intake.message_count(self.ctx)
+        return intake_lists.message_count(self.ctx)
 
     def intake_queue_count(self, disposition: str) -> int:
-        return intake.intake_queue_count(self.ctx, disposition)
+        return intake_lists.intake_queue_count(self.ctx, disposition)
 
     def review_count(self) -> int:
-        return intake.review_count(self.ctx)
+        return intake_lists.review_count(self.ctx)
 
     def get_message(self, message_db_id: int) -> MessageDetail:
-        return intake.get_message(self.ctx, message_db_id)
+        return intake_lists.get_message(self.ctx, message_db_id)
 
     def document_bytes(self, document_id: int) -> tuple[str, str, bytes]:
-        return intake.document_bytes(self.ctx, document_id)
+        return intake_lists.document_bytes(self.ctx, document_id)
 
     def raw_message(self, message_db_id: int) -> bytes:
-        return intake.raw_message(self.ctx, message_db_id)
+        return intake_lists.raw_message(self.ctx, message_db_id)
 
     def confirm_intake(self, ref: str, expected_version: int | None = None) -> Changed:
-        return intake.confirm_intake(self.ctx, ref, expected_version)
+        return intake_lists.confirm_intake(self.ctx, ref, expected_version)
 
     def attach_messages(self, message_db_ids: Iterable[int], ref: str) -> Changed:
-        return intake.attach_to_case(self.ctx, message_db_ids, ref)
+        return intake_lists.attach_to_case(self.ctx, message_db_ids, ref)
 
     def open_case_from_message(self, message_db_id: int, new: NewCase) -> Changed:
-        return intake.open_case_from_message(self.ctx, message_db_id, new)
+        return intake_lists.open_case_from_message(self.ctx, message_db_id, new)
 
     # --- cases -------------------------------------------------------------------------
     def create_case(self, new: NewCase) -> Changed:
