@@ -61,5 +61,10 @@ class DatabaseDamaged(DatabaseUnavailable):
         self.problems = problems
 
 
+class DatabaseBeingChecked(UserError):
+    """The embedded database is still being checked (a large file is checked in the
+    background after the window opens): reads work, every change waits for the check."""
+
+
 class DiskFull(EnvironmentProblem):
     """There is no space left to write the database or a file."""

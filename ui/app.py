@@ -38,6 +38,7 @@ def build_main_window(desk: Desk, settings: SettingsStore | None = None) -> Main
     plain_labels.install(application())
     window = MainWindow(desk)
     if settings is not None:
+        window.database_settings_file = settings.config_file  # --config: read and written
         window.intake.use_settings(settings)
         window.retention.use_settings(settings)
         window.backups.use_settings(settings)

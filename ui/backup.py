@@ -9,9 +9,13 @@ database: a shared PostgreSQL desk is backed up by one cron job (``caseapp backu
 --scheduled``), not by every workstation.
 
 An embedded database too large to check before the window opens
-(caseapp.services.INTEGRITY_AT_START_BYTES) is checked in the background a few seconds
-after it opens; a damaged one is then written to no more and the user is offered its
-newest backup.
+(caseapp.services.INTEGRITY_AT_START_BYTES) is checked in the background a couple of
+seconds after it opens. Until the check passes the desk is read-only (Desk.
+hold_writes_for_check: every write is refused with when the check started) and a banner
+across the window says so; the scheduled backup waits meanwhile. A damaged database is
+then written to no more and the user is offered its newest backup (the banner stays, with
+a button to offer it again); a check that could not run keeps writes held, with *Check
+again*.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ui.dialogs.backup import BackupDialog, DamagedDatabaseDialog
 from ui.menus import menu_titled
 from ui.settings_store import SettingsStore
 from ui.tasks import Progress, Task, TaskRunner
+from ui.widgets.check_banner import CheckBanner
 
 
 class BackupActions(QObject):
@@ -38,7 +43,8 @@ class BackupActions(QObject):
 
     FIRST_RUN_MS = 60 * 60 * 1000
     HOUR_MS = 60 * 60 * 1000
-    CHECK_AFTER_MS = 5_000
+    CHECK_AFTER_MS = 2_000
+    """The window shows and loads first; not longer: the desk is read-only until then."""
 
     def __init__(self, window: QMainWindow, desk: Desk, runner: TaskRunner) -> None:
         super().__init__(window)
@@ -52,6 +58,10 @@ class BackupActions(QObject):
         self.dialog: BackupDialog | None = None
         self.damaged_dialog: DamagedDatabaseDialog | None = None
         self.last_result: BackupResult | None = None
+        self.check_task: Task | None = None
+        self.check_banner: CheckBanner | None = None
+        self.damage: DatabaseDamaged | None = None
+        self._check_started = ""
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.run_scheduled)
         self.check_timer = QTimer(self)
@@ -70,7 +80,11 @@ class BackupActions(QObject):
         self.status.connect(lambda text, ms: self.window.statusBar().showMessage(text, ms))
         self.window.installEventFilter(self)
         if not self.desk.integrity_checked_at_start():
+            # Before the window shows anything: no change starts until the check passed.
+            self._check_started = self.desk.hold_writes_for_check()
+            self._show_banner().show_checking(self._check_started)
             self.check_timer.start(self.CHECK_AFTER_MS)
+        self.restored.connect(lambda _result: self._hide_banner())  # checked on restore
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
@@ -103,6 +117,8 @@ class BackupActions(QObject):
         self.timer.setInterval(self.HOUR_MS)
         if self.task is not None or (self.dialog is not None and self.dialog.busy()):
             return None
+        if self.check_task is not None or self.desk.writes_held():
+            return None  # not while the database is checked, nor once found damaged
         desk, settings, paths = self.desk, self.settings, self.paths
 
         def work(progress: Progress) -> BackupResult | None:
@@ -128,17 +144,59 @@ class BackupActions(QObject):
 
     # --- the integrity of a large database ---------------------------------------------------
     def check_integrity(self) -> Task:
+        if self.check_task is not None:
+            return self.check_task
+        if self.check_banner is not None:
+            self.check_banner.show_checking(self._check_started)
         desk, folders = self.desk, [self.settings.folder_path(self.paths),
                                     self.paths.backup_dir]
-        return self.runner.run(lambda _p: desk.check_integrity(folders),
-                               label="Checking the database", on_done=lambda _r: None,
-                               on_error=self._check_failed)
+        self.check_task = self.runner.run(lambda _p: desk.check_integrity(folders),
+                                          label="Checking the database",
+                                          on_done=self._check_passed,
+                                          on_error=self._check_failed)
+        return self.check_task
+
+    def _check_passed(self, _none: None) -> None:
+        self.check_task = None
+        if self.check_banner is not None:
+            self._hide_banner()
+            self.status.emit("The database passed its check: changes can be made again",
+                             10_000)
 
     def _check_failed(self, error: BaseException) -> None:
+        self.check_task = None
+        banner = self._show_banner()
         if isinstance(error, DatabaseDamaged):
+            self.damage = error
+            banner.show_damaged()
             self.offer_restore(error)
+        elif isinstance(error, UserError):  # e.g. the file went away: say so, try again
+            banner.show_not_checked(error.message)
         else:
+            banner.show_not_checked("an internal error, reported.")
             self.runner.report(error)
+
+    def _show_banner(self) -> CheckBanner:
+        if self.check_banner is None:
+            banner = CheckBanner(self.window)
+            banner.check_again.connect(self.check_integrity)
+            banner.restore.connect(self._offer_again)
+            self.window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+            self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, banner)
+            self.check_banner = banner
+        return self.check_banner
+
+    def _hide_banner(self) -> None:
+        if self.check_banner is not None:
+            self.window.removeToolBar(self.check_banner)
+            self.check_banner.deleteLater()
+            self.check_banner = None
+
+    def _offer_again(self) -> None:
+        if self.damaged_dialog is not None and self.damaged_dialog.isVisible():
+            self.damaged_dialog.raise_()
+        elif self.damage is not None:
+            self.offer_restore(self.damage)
 
     def offer_restore(self, error: DatabaseDamaged) -> DamagedDatabaseDialog:
         folder = self.settings.folder_path(self.paths)
@@ -148,6 +206,7 @@ class BackupActions(QObject):
                                        self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.restored.emit(dialog.result_))
+        dialog.destroyed.connect(self._damaged_dialog_gone)
         self.damaged_dialog = dialog
         dialog.open()
         return dialog
@@ -169,3 +228,6 @@ class BackupActions(QObject):
 
     def _dialog_gone(self) -> None:
         self.dialog = None
+
+    def _damaged_dialog_gone(self) -> None:
+        self.damaged_dialog = None

@@ -13,6 +13,7 @@ from caseapp.cli import main as cli_main
 from caseapp.config import Settings
 from caseapp.errors import DatabaseDamaged
 from caseapp.services import Desk
+from ui import restart
 
 
 def open_window(desk: Desk, *, settings: Settings | None = None,
@@ -22,11 +23,16 @@ def open_window(desk: Desk, *, settings: Settings | None = None,
     from ui.settings_store import SettingsStore
 
     store = SettingsStore(settings, config_file) if settings is not None else None
-    return run_gui(desk, store, damaged=damaged)
+    code = run_gui(desk, store, damaged=damaged)
+    if restart.requested() is not None:
+        desk.close()  # its connections and mail-parsing processes, before the restart
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, open_window=open_window)
+    code = cli_main(argv, open_window=open_window)
+    restart.run_again_if_requested()  # Settings → Database… → Restart now
+    return code
 
 
 if __name__ == "__main__":

@@ -98,8 +98,11 @@ class MailChecker(QObject):
         self._start(self.store.mail, quiet=False)
 
     def poll(self) -> None:
-        """A tick of the timer: check quietly, unless a check is running."""
+        """A tick of the timer: check quietly, unless a check is running or the desk
+        takes no changes now (its database is being checked, or damaged): the next tick."""
         if self.busy or self.store is None or not self.store.mail.configured:
+            return
+        if self.desk.writes_held():
             return
         self._start(self.store.mail, quiet=True)
 

@@ -37,7 +37,7 @@ from caseapp.services import Desk
 from caseapp.services.changes import CaseChanges
 from caseapp.services.dto import CaseQuery, Changed, UserView
 from caseapp.services.search import SavedSearchView, SearchQuery
-from ui import mail_import
+from ui import mail_import, restart
 from ui.backup import BackupActions
 from ui.dialogs.database_settings import DatabaseSettingsDialog
 from ui.dialogs.import_results import ImportResultsDialog
@@ -795,6 +795,7 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda _choice: self.statusBar().showMessage(
             "Database settings saved: they are used from the next start of caseapp", 8000))
+        dialog.restart_requested.connect(lambda: restart.request(self))  # ui/restart.py
         self.active_dialog = dialog
         dialog.open()
 

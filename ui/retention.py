@@ -108,6 +108,9 @@ class RetentionActions(QObject):
         self.timer.setInterval(self.DAY_MS)
         if self.task is not None or (self.dialog is not None and self.dialog.busy()):
             return None
+        if self.desk.writes_held():  # being checked (or damaged): look again in a minute
+            self.timer.start(self.FIRST_RUN_MS)
+            return None
         desk = self.desk
 
         def work(progress: Progress) -> PurgeOutcome | None:

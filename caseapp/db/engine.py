@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caseapp.db import cipher, postgres
 from caseapp.db.purged import guard_purged_cases
-from caseapp.errors import DatabaseDamaged, DatabaseUnavailable, DiskFull, InvalidInput
+from caseapp.errors import (
+    DatabaseBeingChecked,
+    DatabaseDamaged,
+    DatabaseUnavailable,
+    DiskFull,
+    InvalidInput,
+)
 from caseapp.search.tracking import track_changes
 
 
@@ -191,8 +197,11 @@ class Database:
         """Whether the embedded file passed its integrity check in this run."""
         self.damaged: tuple[str, ...] = ()
         """What the integrity check found; while set, no unit of work commits."""
-        event.listen(self.session_factory, "before_flush", self._refuse_if_damaged)
-        event.listen(self.session_factory, "before_commit", self._refuse_if_damaged)
+        self.checking_since = ""
+        """While a large file's integrity check runs in the background: when it started
+        (the desk's local time, "10:42"). No unit of work begins or commits meanwhile."""
+        event.listen(self.session_factory, "before_flush", self._refuse_if_held)
+        event.listen(self.session_factory, "before_commit", self._refuse_if_held)
         guard_purged_cases(self.session_factory)  # nothing new on a purged case
 
     @property
@@ -218,19 +227,41 @@ class Database:
         finally:
             session.close()
 
-    def _refuse_if_damaged(self, *_args: Any) -> None:
+    def _refuse_if_held(self, *_args: Any) -> None:
+        self.refuse_if_writes_held()
+
+    def refuse_if_writes_held(self) -> None:
+        """Raise what a write is told while the database is damaged or being checked."""
         if self.damaged:
             raise DatabaseDamaged(
                 f"The case database {self.display_url} is damaged: nothing is written to it "
                 "(restore it from a backup: Settings → Backups…, or caseapp restore FILE).",
                 problems=self.damaged)
+        if self.checking_since:
+            raise DatabaseBeingChecked(
+                f"The database is still being checked (started {self.checking_since}); "
+                "changes can be made when the check is done — usually under a minute.")
+
+    @property
+    def writes_held(self) -> bool:
+        return bool(self.damaged or self.checking_since)
+
+    def hold_writes_for_check(self, started: str) -> None:
+        """No unit of work begins or commits until :meth:`end_check_hold` (the check
+        passed) or :meth:`refuse_writes` (it failed)."""
+        self.checking_since = started or "just now"
+
+    def end_check_hold(self) -> None:
+        self.checking_since = ""
 
     def refuse_writes(self, problems: tuple[str, ...]) -> None:
         """From now on no unit of work commits (the integrity check failed)."""
         self.damaged = problems or ("damaged",)
 
     def allow_writes(self) -> None:
+        """A restored, checked database: writes are allowed again."""
         self.damaged = ()
+        self.checking_since = ""
 
     def file_size(self) -> int | None:
         """The embedded file's size in bytes (None for PostgreSQL or no file yet)."""

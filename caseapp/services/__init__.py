@@ -150,9 +150,10 @@ class Desk:
     def prepare(self, backup_dir: Path) -> Path | None:
         """Create or upgrade the schema (backing SQLite up first) and register the user.
         An embedded file up to INTEGRITY_AT_START_BYTES is checked first (a damaged one
-        raises DatabaseDamaged and is not written to)."""
+        raises DatabaseDamaged and is not written to); a larger one too when its schema is
+        to be upgraded (that writes to it: slow, but once after an update)."""
         size = self.db.file_size() or 0  # PostgreSQL, a new file: nothing to check
-        if size <= INTEGRITY_AT_START_BYTES:
+        if size <= INTEGRITY_AT_START_BYTES or (size and needs_upgrade(self.db)):
             if size:
                 self.check_integrity([backup_dir, Paths.for_user().backup_dir])
             self.db.integrity_checked = True
@@ -844,6 +845,21 @@ class Desk:
                 f"The case database {self.db.display_url} is damaged (SQLite's check found: "
                 f"{problems[0][:200]}). Nothing more is written to it. "
                 + service_backup.describe_for_damage(backup_dirs), problems=problems)
+        self.db.end_check_hold()
+
+    def hold_writes_for_check(self) -> str:
+        """A large file is checked in the background after the window opens: until that
+        check passes every write is refused, saying when it started (returned: "10:42";
+        reads work). A failed check leaves writes refused as damaged; one that could not
+        run keeps them held."""
+        if not self.db.integrity_checked:
+            self.db.hold_writes_for_check(claims.local_time(self.clock.now(), self.clock))
+        return self.db.checking_since
+
+    def writes_held(self) -> bool:
+        """Whether writes are refused now (the check runs, or the database is damaged):
+        automatic background work waits."""
+        return self.db.writes_held
 
     def integrity_checked_at_start(self) -> bool:
         """Whether :meth:`prepare` checked the file (a large one is checked later, in the

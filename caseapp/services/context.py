@@ -80,7 +80,9 @@ class ServiceContext:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One unit of work: everything inside commits together or not at all."""
+        """One unit of work: everything inside commits together or not at all. Refused
+        before it begins while the database is damaged or still being checked."""
+        self.db.refuse_if_writes_held()
         with self.db.session() as session:
             lock_chain(session)  # serializes writers; the audit append needs it anyway
             # Count with the clocks as they are now: an administrator at another

@@ -4,8 +4,17 @@ Shared: server, port, database, login, the password (kept in the keyring, never 
 settings file), TLS (verify-full by default, with the CA that signed the server's
 certificate; nothing that could fall back to clear text is offered) and how long a claim
 on a case holds. *Test connection* connects once in the background and says what it
-found. Saving writes ``database_url`` and ``[database]`` into the settings file; the
-window goes on with the database it opened until caseapp is started again.
+found.
+
+*Save* works in the background too (the dialog waits, busy, and cannot be closed
+meanwhile): it connects first, and only a database that can be used is saved (a failed
+check says why, keeps everything typed, and for a server offers *Save anyway*); then the
+password goes
+to the keyring and ``database_url`` and ``[database]`` into the settings file the window
+was started with (``--config``), rewritten atomically: the old file or the new one, never
+half of one. The window goes on with the database it opened; the dialog then offers
+*Restart now* (ui/restart.py: caseapp started again, with the same arguments, after the
+window closed cleanly) or *Later*.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -26,6 +36,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -57,6 +68,12 @@ class DatabaseChoice:
     password: str  # typed now ("": keep the keyring's)
 
 
+@dataclass(frozen=True)
+class SaveOutcome:
+    check: DatabaseCheck | None  # None: not checked (the default file, or Save anyway)
+    file: Path | None  # the settings file written; None: the check failed, nothing saved
+
+
 def postgres_url(host: str, port: int, database: str, user: str) -> str:
     where = host.strip() + (f":{port}" if port and port != 5432 else "")
     login = quote(user.strip(), safe="") + "@" if user.strip() else ""
@@ -74,6 +91,7 @@ def with_password(url: str, password: str) -> str:
 
 class DatabaseSettingsDialog(QDialog):
     saved = Signal(object)  # DatabaseChoice
+    restart_requested = Signal()  # Restart now, after a save: the dialog is closed
 
     def __init__(self, runner: TaskRunner, config_file: Path | None = None,
                  parent: QWidget | None = None) -> None:
@@ -83,6 +101,8 @@ class DatabaseSettingsDialog(QDialog):
         self._runner = runner
         self._config_file = config_file
         self.last_check: DatabaseCheck | None = None
+        self.saving = False
+        self.saved_file: Path | None = None
         self.shared = QRadioButton("Shared by several workstations (PostgreSQL server)")
         self.local = QRadioButton("This workstation only (a file on this computer)")
         kinds = QButtonGroup(self)
@@ -147,12 +167,31 @@ class DatabaseSettingsDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.addButton(self.test_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_anyway_button = QPushButton("Save anyway")
+        self.save_anyway_button.setToolTip("Save what was typed although the connection "
+                                           "failed (e.g. a server not reachable from here yet)")
+        self.save_anyway_button.setAutoDefault(False)  # never what Enter does
+        self.save_anyway_button.clicked.connect(self.save_anyway)
+        self.buttons.addButton(self.save_anyway_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.restart_button = QPushButton("Restart now")
+        self.restart_button.setToolTip("Close the window and start caseapp again with the "
+                                       "new database")
+        self.restart_button.clicked.connect(self._restart)
+        self.buttons.addButton(self.restart_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_anyway_button.hide()  # (after addButton, which shows them)
+        self.restart_button.hide()
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # connecting and saving: no steps to count
+        self.busy_bar.setMaximumHeight(12)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
         restart = QLabel("The window goes on with the database it opened; the new one is "
                          "used from the next start of caseapp.")
         restart.setWordWrap(True)
         restart.setStyleSheet(HINT)
+        self.restart_note = restart
         layout = QVBoxLayout(self)
         layout.addWidget(self.shared)
         layout.addWidget(self.server_box)
@@ -160,6 +199,7 @@ class DatabaseSettingsDialog(QDialog):
         layout.addWidget(self.file_box)
         layout.addLayout(claims)
         layout.addWidget(self.result_label)
+        layout.addWidget(self.busy_bar)
         layout.addWidget(restart)
         layout.addWidget(self.buttons)
         self.shared.toggled.connect(self._sync)
@@ -264,17 +304,110 @@ class DatabaseSettingsDialog(QDialog):
                          on_error=failed)
 
     def save(self) -> None:
+        """Check the connection, then save (both in the background)."""
+        self._save(check=True)
+
+    def save_anyway(self) -> None:
+        """Save what failed its check (a server not reachable from here yet)."""
+        self._save(check=False)
+
+    def _save(self, *, check: bool) -> None:
+        if self.saving or self.saved_file is not None:
+            return
         problems = self.problems()
         if problems:
             self._say("\n".join(problems), "#b3261e")
             return
         choice = self.choice()
-        try:
+        test_url = choice.database.apply_to(with_password(choice.url, choice.password)) \
+            if check and choice.url else ""
+        config_file = self._config_file
+
+        def work(_progress: Progress) -> SaveOutcome:
+            found = check_database(test_url) if test_url else None
+            if found is not None and not found.ok:
+                return SaveOutcome(found, None)  # nothing saved: the dialog says why
+            # The keyring first: a settings file naming a login whose password is
+            # missing would not open. The file is replaced whole or not at all.
             if choice.password:
                 store_password(choice.url, choice.password)
-            save_database_settings(choice.url, choice.database, self._config_file)
-        except UserError as error:  # a refused keyring, a bad value: nothing is lost
-            self._say(error.message, "#b3261e")
+            return SaveOutcome(found, save_database_settings(choice.url, choice.database,
+                                                             config_file))
+
+        self._set_saving(True)
+        self._say("Connecting, then saving…" if test_url else "Saving…")
+        self._runner.run(work, label="Saving the database settings",
+                         on_done=lambda outcome: self._saved(choice, outcome),
+                         on_error=self._save_failed)
+
+    def _saved(self, choice: DatabaseChoice, outcome: SaveOutcome) -> None:
+        self._set_saving(False)
+        if outcome.check is not None:
+            self.last_check = outcome.check
+        if outcome.file is None:
+            assert outcome.check is not None
+            # A server may just not be reachable from here yet; a file that cannot be
+            # used (on a network share, not a case database) would not open at start.
+            server = choice.url.startswith("postgres")
+            self._say(f"Not saved. {outcome.check.sentence()}\nCorrect it and save again"
+                      + (", or press Save anyway to use it from the next start." if server
+                         else "."), "#b3261e")
+            self.save_anyway_button.setVisible(server)
             return
+        self.saved_file = outcome.file
         self.saved.emit(choice)
+        checked = f"{outcome.check.sentence()}\n" if outcome.check is not None else ""
+        self._say(f"{checked}Saved in {outcome.file}. The window goes on with the database it "
+                  "opened: the new one is used once caseapp starts again.", "#1e6b34")
+        self.restart_note.hide()
+        for widget in self._inputs():
+            widget.setEnabled(False)  # saved: what is shown is what the file holds
+        for button in (self._save_button(), self.test_button, self.save_anyway_button):
+            button.hide()
+        self.restart_button.show()
+        self.restart_button.setDefault(True)
+        self.restart_button.setFocus()
+        self._cancel_button().setText("Later")
+
+    def _save_failed(self, error: BaseException) -> None:
+        self._set_saving(False)
+        if isinstance(error, UserError):  # a refused keyring, a file that cannot be written
+            self._say(f"Nothing was saved: {error.message}", "#b3261e")
+            return
+        self._say(f"Nothing was saved: an internal error ({type(error).__name__}), "
+                  "reported.", "#b3261e")
+        self._runner.report(error)
+
+    def _set_saving(self, busy: bool) -> None:
+        self.saving = busy
+        self.busy_bar.setVisible(busy)
+        for widget in (*self._inputs(), self._save_button(), self.test_button,
+                       self.save_anyway_button, self._cancel_button()):
+            widget.setEnabled(not busy)
+        if busy:
+            self.save_anyway_button.hide()
+        else:
+            self._sync()
+
+    def _inputs(self) -> tuple[QWidget, ...]:
+        return (self.shared, self.local, self.server_box, self.file_box, self.claim_spin)
+
+    def _save_button(self) -> QAbstractButton:
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        assert button is not None
+        return button
+
+    def _cancel_button(self) -> QAbstractButton:
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        assert button is not None
+        return button
+
+    def _restart(self) -> None:
         self.accept()
+        self.restart_requested.emit()
+
+    def reject(self) -> None:
+        if self.saving:  # the file is written whole or not at all: let it finish
+            self._say("Saving… the dialog can close when it is done.")
+            return
+        super().reject()

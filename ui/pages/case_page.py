@@ -448,7 +448,7 @@ class CasePage(QWidget):
     def renew_claim(self) -> None:
         """Every third of the lease: keep the claim on the case open here alive."""
         detail = self.detail
-        if not self._holds(detail):
+        if not self._holds(detail) or self._desk.writes_held():  # a check holds writes
             return
         assert detail is not None
         ref, desk = detail.ref, self._desk
@@ -463,7 +463,7 @@ class CasePage(QWidget):
     def release_claim(self) -> None:
         """The case is no longer open here (another case shown, the window closing)."""
         detail = self.detail
-        if not self._holds(detail):
+        if not self._holds(detail) or self._desk.writes_held():  # its lease lapses
             return
         assert detail is not None
         ref, desk = detail.ref, self._desk
