@@ -39,6 +39,7 @@ from caseapp.services.dto import CaseQuery, Changed, UserView
 from caseapp.services.search import SavedSearchView, SearchQuery
 from ui import mail_import, restart
 from ui.backup import BackupActions
+from ui.clock_check import check_clock
 from ui.dialogs.database_settings import DatabaseSettingsDialog
 from ui.dialogs.import_results import ImportResultsDialog
 from ui.dialogs.legal_clocks import LegalClocksDialog
@@ -203,6 +204,9 @@ class MainWindow(QMainWindow):
         # --- the screen lock (ui/screen_lock.py): idle lock, File → Lock now ---------------
         self.screen_lock = ScreenLock(self, self.runner, lambda: self.desk.username)
         self.screen_lock.install(self.menuBar())
+        # --- a shared desk: is this workstation's clock right? (ui/clock_check.py) ------
+        self.clock_check = check_clock(desk, self.runner,
+                                       lambda report: self.presenter.present(report))
 
     # --- menus and toolbar ---------------------------------------------------------------
     def _action(self, text: str, slot: object, shortcut: str | QKeySequence.StandardKey = "",

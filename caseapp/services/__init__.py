@@ -34,6 +34,7 @@ from caseapp.services import (
     cases,
     changes,
     claims,
+    database_admin,
     intake,
     intake_lists,
     legal_clocks,
@@ -860,6 +861,14 @@ class Desk:
         """Whether writes are refused now (the check runs, or the database is damaged):
         automatic background work waits."""
         return self.db.writes_held
+
+    def clock_offset(self) -> float | None:
+        """Seconds a shared desk's server clock is ahead of this workstation's (None for
+        an embedded database, which only this workstation's clock times)."""
+        if self.db.is_sqlite:
+            return None
+        with self.db.engine.connect() as connection:
+            return database_admin.clock_offset(connection)
 
     def integrity_checked_at_start(self) -> bool:
         """Whether :meth:`prepare` checked the file (a large one is checked later, in the

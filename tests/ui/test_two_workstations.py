@@ -72,3 +72,21 @@ def test_two_workstations_work_the_same_desk(qtbot: QtBot, two_desks: tuple[Desk
     finally:
         bob.window.shutdown()
         alice.window.shutdown()
+
+
+def test_a_workstation_clock_minutes_off_the_server_is_warned_about_once(
+        qtbot: QtBot, two_desks: tuple[Desk, Desk], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real clocks agree (one machine; the test above sees no warning): this
+    # workstation's is made to read 4 minutes behind the server's.
+    _alice, bob_desk = two_desks
+    real = bob_desk.clock_offset()
+    assert real is not None and abs(real) < 5
+    monkeypatch.setattr(bob_desk, "clock_offset", lambda: 240.0)
+    bob = open_window(qtbot, bob_desk, monkeypatch)
+    try:
+        qtbot.waitUntil(lambda: bool(bob.reports), timeout=10_000)
+        assert [report.kind for report in bob.reports] == ["warning"]
+        assert "4 min 0 s behind the database server's" in bob.reports[0].text
+        assert "NTP" in bob.reports[0].text
+    finally:
+        bob.window.shutdown()
