@@ -242,13 +242,18 @@ def sqlite_bare(path: Path) -> tuple[Callable[[Probe], list[int]], Callable[[], 
     return bare, connection.close
 
 
-def postgres_bare(url: str) -> tuple[Callable[[Probe], list[int]], Callable[[], None]]:
+def _psycopg(url: str) -> Any:
+    """A plain psycopg connection (autocommit) to the server of ``url``."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    connection = psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
-                                 dbname=parsed.database, autocommit=True)
+    return psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                           dbname=parsed.database, autocommit=True)
+
+
+def postgres_bare(url: str) -> tuple[Callable[[Probe], list[int]], Callable[[], None]]:
+    connection = _psycopg(url)
 
     def bare(probe: Probe) -> list[int]:
         tsquery = parse_query(probe.text).to_tsquery()
@@ -293,12 +298,7 @@ def sqlite_bare_page(path: Path) -> tuple[Callable[[Probe], list[int]], Callable
 
 
 def postgres_bare_page(url: str) -> tuple[Callable[[Probe], list[int]], Callable[[], None]]:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    connection = psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
-                                 dbname=parsed.database, autocommit=True)
+    connection = _psycopg(url)
 
     def bare_page(probe: Probe) -> list[int]:
         tsquery = parse_query(probe.text).to_tsquery()
