@@ -9,7 +9,8 @@
 ``--server HOST:PORT`` (or ``CUPS_SERVER``) picks the CUPS server; by default the one the
 CUPS client uses. A batch prints its progress on stderr and exits with 3 when a letter
 could not be printed (the others are printed; run it again to retry: nothing is printed
-twice).
+twice, not even a letter the server took just before the program was killed: it is found
+on the server by its job title and recorded, not printed again).
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def add_parsers(commands: Any) -> None:
         description="Print an issued letter (REF SERIAL) on a CUPS printer, or with "
         "--acknowledgements-due issue and print the acknowledgement of every open case "
         "due by today (or --day). A letter issued today and not printed yet is printed "
-        "rather than issued again, and one printed already is not printed again. Every "
-        "print is in the audit trail (letter.printed, with the printer and the job id).")
+        "rather than issued again, and one printed already is not printed again (nor one "
+        "the server took just before an interruption: it is found on the server and "
+        "recorded). Every print is in the audit trail (letter.printed, with the printer "
+        "and the job id).")
     printing.add_argument("ref", nargs="?", help="the case, e.g. PR-2026-00042")
     printing.add_argument("serial", nargs="?", help="the letter's serial, e.g. L-2026-000001")
     printing.add_argument("--acknowledgements-due", action="store_true",
@@ -97,6 +100,9 @@ def cmd_print(settings: Settings, args: argparse.Namespace) -> int:
     printed = desk.print_letter(args.ref, args.serial, args.printer, args.copies)
     if args.json:
         print(json.dumps(asdict(printed), default=str, indent=2))
+    elif printed.recovered:
+        print(f"{printed.ref} letter {printed.serial}: {printed.how}. Run the command again "
+              "to print another copy.")
     else:
         print(f"{printed.ref} letter {printed.serial}: sent to {printed.printer} "
               f"(job {printed.job_id}, {printed.copies} "
@@ -134,13 +140,13 @@ def _progress(done: int, total: int, ref: str) -> None:
 
 
 def _summary(result: BatchResult) -> None:
-    print(f"{len(result.printed)} printed, {len(result.failed)} failed, "
-          f"{len(result.skipped)} already printed"
+    recovered = sum(printed.recovered for printed in result.printed)
+    print(f"{len(result.printed)} printed"
+          + (f" ({recovered} before an interruption)" if recovered else "")
+          + f", {len(result.failed)} failed, {len(result.skipped)} already printed"
           + (f", {len(result.not_done)} not done (stopped)" if result.not_done else ""))
     for printed in result.printed:
-        how = "issued and printed" if printed.issued_now else "printed"
-        print(f"  {printed.ref}  {printed.serial}  {how} on {printed.printer} "
-              f"(job {printed.job_id})")
+        print(f"  {printed.ref}  {printed.serial}  {printed.how}")
     for problem in result.failed:
         print(f"  {problem.ref}  FAILED: {problem.reason}")
     for problem in result.skipped:

@@ -1,10 +1,15 @@
 """Printing letters on a real CUPS server (a private cupsd with a cups-pdf queue,
-tests/cups_server.py): the PDF that comes out of the queue is read back with pdftotext."""
+tests/cups_server.py): the PDF that comes out of the queue is read back with pdftotext.
+A print killed at each moment that matters (tests/print_runner.py, SIGKILL) is printed
+once by the next run."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +32,7 @@ from tests import cups_server
 from tests.cups_server import CupsServer
 
 ACK = LetterRequest("acknowledgement", delivery="post")
+REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 3, 4)  # conftest.FIXED_NOW
 LONG_AGO = date(2026, 2, 2)  # acknowledgements of cases received then are overdue
 
@@ -48,12 +54,32 @@ def _pdf_text(path: Path) -> str:
     return result.stdout
 
 
-def _printed_events(desk: Desk, ref: str) -> list[dict[str, object]]:
+def _events(desk: Desk, ref: str, action: str) -> list[dict[str, object]]:
     with desk.ctx.read() as session:
         rows = session.scalars(select(AuditEvent.detail).where(
-            AuditEvent.case_ref == ref, AuditEvent.action == "letter.printed")
+            AuditEvent.case_ref == ref, AuditEvent.action == action)
             .order_by(AuditEvent.seq))
         return [json.loads(row) for row in rows]
+
+
+def _printed_events(desk: Desk, ref: str) -> list[dict[str, object]]:
+    return _events(desk, ref, "letter.printed")
+
+
+def _killed_print(desk: Desk, cups: CupsServer, tmp_path: Path, ref: str, serial: str,
+                  kill: str) -> str:
+    """Print the letter in a process of its own, killed with SIGKILL at ``kill``
+    (tests/print_runner.py); what it wrote on stdout."""
+    job = tmp_path / f"print-{kill}.json"
+    job.write_text(json.dumps({"db_url": desk.db.url, "user": "alice",
+                               "server": cups.address, "ref": ref, "serial": serial,
+                               "now": desk.clock.now().isoformat(), "kill": kill}),
+                   encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tests.print_runner", str(job)], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == -signal.SIGKILL, (result.returncode, result.stderr[-3000:])
+    return result.stdout
 
 
 @pytest.fixture
@@ -91,9 +117,17 @@ def test_a_printed_letter_comes_out_of_the_queue_and_is_audited(
     assert ref in text
     assert letter.serial in text
     assert "Dear Zachary Agren," in text
+    # Put on record before it was sent, under a job title of its own, then as printed.
+    started = _events(desk, ref, "letter.print_started")
+    title = str(started[0]["title"])
+    assert title.startswith(f"{letter.serial} {ref} ")
+    assert started == [{"letter": letter.letter_id, "serial": letter.serial,
+                        "kind": "acknowledgement", "printer": cups.printer, "title": title,
+                        "copies": 1}]
     assert _printed_events(desk, ref) == [{
         "letter": letter.letter_id, "serial": letter.serial, "kind": "acknowledgement",
-        "printer": cups.printer, "job": printed.job_id, "copies": 1}]
+        "printer": cups.printer, "job": printed.job_id, "copies": 1, "title": title}]
+    assert [job.title for job in desk.print_server().jobs_titled(title)] == [title]
     assert "letter.printed" in [entry.action for entry in desk.get_case(ref).history]
     assert desk.verify_audit().ok
 
@@ -266,3 +300,91 @@ def test_command_line(cups: CupsServer, tmp_path: Path,
     assert "no printer 'Nope'" in capsys.readouterr().err
     assert main([*base, "print", refs[0], "--server", cups.address]) == 2
     assert "REF SERIAL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("again", ["batch", "letter"])
+def test_a_print_killed_after_cups_took_it_is_recorded_and_never_sent_twice(
+        printing_desk: Desk, cups: CupsServer, tmp_path: Path, again: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """kill -9 between CUPS taking the job and the desk recording it: the next run (the
+    batch, or printing that letter) finds the job by its title and records it."""
+    desk = printing_desk
+    client = Cups(cups.address)
+    ref = _case(desk, f"Kai Killed{again.title()}")
+    letter = desk.issue_letter(ref, ACK)
+    serial = letter.serial
+    before = {job.number for job in client.jobs()}
+
+    taken = _killed_print(desk, cups, tmp_path, ref, serial, "after_lp").split()[1]
+    [started] = _events(desk, ref, "letter.print_started")
+    title = str(started["title"])
+    assert _printed_events(desk, ref) == []  # the desk did not see the job: still due
+    assert [d.unsent_serial for d in desk.acknowledgements_due()] == [serial]
+
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    base = ["--db", desk.db.url, "--user", "alice", "print"]
+    if again == "batch":
+        assert main([*base, "--acknowledgements-due", "--server", cups.address]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("1 printed (1 before an interruption), 0 failed")
+        assert (f"{ref}  {serial}  already printed before the interruption (CUPS job "
+                f"{taken}): recorded now, not printed again") in out
+    else:
+        assert main([*base, ref, serial, "--server", cups.address]) == 0
+        assert capsys.readouterr().out == (
+            f"{ref} letter {serial}: already printed before the interruption (CUPS job "
+            f"{taken}): recorded now, not printed again. Run the command again to print "
+            "another copy.\n")
+
+    # CUPS got the letter once; the desk has it printed once, with that job.
+    new = [job for job in client.jobs() if job.number not in before]
+    assert [(job.job_id, job.title) for job in new] == [(taken, title)]
+    assert client.wait(taken, timeout=60).printed, cups.log_tail()
+    assert _printed_events(desk, ref) == [{
+        "letter": letter.letter_id, "serial": serial, "kind": "acknowledgement",
+        "printer": cups.printer, "job": taken, "copies": 1, "title": title,
+        "recovered": True}]
+    assert len(_events(desk, ref, "letter.print_started")) == 1
+    assert desk.acknowledgements_due() == ()
+    assert desk.verify_audit().ok
+    if again == "letter":  # asked again, it prints another copy: a new job
+        assert main([*base, ref, serial, "--server", cups.address]) == 0
+        assert f"sent to {cups.printer}" in capsys.readouterr().out
+        assert len(_printed_events(desk, ref)) == 2
+        assert len([job for job in client.jobs() if job.number not in before]) == 2
+
+
+@pytest.mark.parametrize("kill", ["before_lp", "while_sending"])
+def test_a_print_killed_before_cups_had_it_is_printed_once_by_the_next_batch(
+        printing_desk: Desk, cups: CupsServer, tmp_path: Path, kill: str) -> None:
+    """kill -9 after the print was put on record and before CUPS had the whole job (lp
+    not run yet, or killed while sending): the next batch prints the letter, once."""
+    desk = printing_desk
+    client = Cups(cups.address)
+    ref = _case(desk, "Noor Before" if kill == "before_lp" else "Noor Sending")
+    serial = desk.issue_letter(ref, ACK).serial
+    before = {job.number for job in client.jobs()}
+
+    _killed_print(desk, cups, tmp_path, ref, serial, kill)
+    killed_title = _events(desk, ref, "letter.print_started")[0]["title"]
+    left = [job for job in client.jobs() if job.number not in before]
+    if kill == "while_sending":  # a job whose document never came: it prints nothing
+        assert [(job.title, job.incomplete, job.taken) for job in left] == [
+            (killed_title, True, False)]
+    else:
+        assert left == []
+
+    result = desk.print_batch()
+    assert [(p.ref, p.serial, p.recovered) for p in result.printed] == [(ref, serial, False)]
+    job_id = result.printed[0].job_id
+    assert client.wait(job_id, timeout=60).printed, cups.log_tail()
+    jobs = [job for job in client.jobs() if job.number not in before]
+    assert [job.job_id for job in jobs if job.taken] == [job_id]
+    assert [job.state for job in jobs if job.job_id != job_id] == (
+        ["canceled"] if kill == "while_sending" else [])
+    started = [str(e["title"]) for e in _events(desk, ref, "letter.print_started")]
+    assert len(started) == 2 and started[0] == killed_title
+    assert [(e["job"], e["title"]) for e in _printed_events(desk, ref)] == [
+        (job_id, started[1])]
+    assert not desk.print_batch().printed
+    assert desk.verify_audit().ok

@@ -3,9 +3,14 @@
 Jobs are sent, and printers listed, with the CUPS command-line client (``lp``,
 ``lpstat``, ``cancel``: Debian's cups-client), so printing works wherever staff can print
 from a terminal, with the same server settings (``CUPS_SERVER``, client.conf) and no
-compiled extension to build. A job's state is the one thing that client cannot tell
-exactly (``lpstat`` lists a cancelled job like a completed one), so it is read with one
-small IPP request (Get-Job-Attributes) to the same server.
+compiled extension to build. Two things that client cannot tell are read with small IPP
+requests to the same server: a job's exact state (Get-Job-Attributes: ``lpstat`` lists a
+cancelled job like a completed one), and the jobs with a given title (Get-Jobs: no
+``lpstat`` option shows titles, and ``lpq`` shows them for unfinished jobs only). The
+title is what finds a job again after the program was killed between ``lp`` and the
+desk recording the job id. CUPS shows a job's title to its owner (the
+``requesting-user-name`` sent is this account's) and to everyone when the server's
+policy does not keep titles private.
 
 ``server`` is a CUPS address, as for ``lp -h``: ``host``, ``host:port`` or the path of
 the server's socket; ``None`` means what the client itself would use.
@@ -39,6 +44,8 @@ JOB_STATES: Final = {3: "pending", 4: "held", 5: "processing", 6: "stopped",
                      7: "canceled", 8: "aborted", 9: "completed"}
 """IPP job-state values (RFC 8011 §5.3.7) by the names shown to staff."""
 FINISHED_STATES: Final = frozenset({"canceled", "aborted", "completed"})
+INCOMING: Final = "job-incoming"
+"""The job-state-reason of a job whose document has not (all) arrived yet."""
 
 
 class PrintingUnavailable(EnvironmentProblem):
@@ -89,6 +96,33 @@ class JobStatus:
     @property
     def printed(self) -> bool:
         return self.state == "completed"
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job the server keeps (waiting, printing or finished), as Get-Jobs lists it."""
+
+    job_id: str
+    """``Office-42``, as ``lp`` reported it."""
+    number: int
+    printer: str
+    title: str
+    state: str
+    """One of JOB_STATES' names, or "unknown"."""
+    reasons: tuple[str, ...] = ()
+    copies: int = 0
+    """0 when the server did not say."""
+
+    @property
+    def incomplete(self) -> bool:
+        """Created, but its sender stopped before the whole document arrived (``lp`` was
+        killed): it prints nothing, and CUPS drops it after a while."""
+        return INCOMING in self.reasons and self.state not in FINISHED_STATES
+
+    @property
+    def taken(self) -> bool:
+        """The server has the whole job and did not drop it: it printed or will print."""
+        return self.state not in ("canceled", "aborted") and not self.incomplete
 
 
 def _binary(name: str) -> str:
@@ -183,13 +217,8 @@ class Cups:
     def submit(self, pdf: bytes, *, title: str, printer: str | None = None,
                copies: int = 1) -> PrintJob:
         """Send a PDF to ``printer`` (the default one when None); the job CUPS made."""
-        if not 1 <= copies <= MAX_COPIES:
-            raise InvalidInput(f"Copies: 1 to {MAX_COPIES}.")
-        if not pdf.startswith(b"%PDF-"):
-            raise InvalidInput("Only PDF documents are printed.")
-        if printer is not None and not re.fullmatch(r"[^\s/#\\]{1,127}", printer):
-            raise PrinterNotFound(f"'{printer}' is not a printer name.")
-        clean_title = " ".join(title.split())[:200]
+        check_job(pdf, printer=printer, copies=copies)
+        clean_title = job_title(title)
         args = [*(("-d", printer) if printer else ()), "-t", clean_title, "-n", str(copies),
                 "-o", "document-format=application/pdf", "-"]
         result = self._run("lp", *args, data=pdf)
@@ -215,6 +244,17 @@ class Cups:
             return PrintRefused(f"The printer '{printer or 'default'}' is not accepting jobs "
                                 f"now: nothing was printed. ({message})")
         return PrintRefused(f"The print server refused the job: {message or 'no reason given'}.")
+
+    def jobs(self) -> tuple[QueuedJob, ...]:
+        """Every job the server keeps, of every printer, finished ones too, oldest first
+        (IPP Get-Jobs, which-jobs all)."""
+        return tuple(sorted(_get_jobs(self.address(), self.timeout),
+                            key=lambda job: job.number))
+
+    def jobs_titled(self, title: str) -> tuple[QueuedJob, ...]:
+        """The jobs whose title is ``title`` (as :meth:`submit` sends it), oldest first."""
+        wanted = job_title(title)
+        return tuple(job for job in self.jobs() if job.title == wanted)
 
     def job_status(self, job: PrintJob | str | int) -> JobStatus:
         """The job's state as the server keeps it (IPP Get-Job-Attributes)."""
@@ -250,6 +290,21 @@ class Cups:
             raise PrintRefused(f"Job {job_id} could not be cancelled: {said}")
 
 
+def check_job(pdf: bytes, *, printer: str | None, copies: int) -> None:
+    """What :meth:`Cups.submit` refuses before it asks the server."""
+    if not 1 <= copies <= MAX_COPIES:
+        raise InvalidInput(f"Copies: 1 to {MAX_COPIES}.")
+    if not pdf.startswith(b"%PDF-"):
+        raise InvalidInput("Only PDF documents are printed.")
+    if printer is not None and not re.fullmatch(r"[^\s/#\\]{1,127}", printer):
+        raise PrinterNotFound(f"'{printer}' is not a printer name.")
+
+
+def job_title(title: str) -> str:
+    """The title as the server keeps it (one line, at most 200 characters)."""
+    return " ".join(title.split())[:200]
+
+
 def _job_number(job: str | int) -> int:
     if isinstance(job, int):
         return job
@@ -259,12 +314,13 @@ def _job_number(job: str | int) -> int:
     return int(found.group(1))
 
 
-# --- a minimal IPP client: Get-Job-Attributes only (RFC 8010 encoding) ----------------------
+# --- a minimal IPP client: Get-Job-Attributes and Get-Jobs (RFC 8010 encoding) -------------
 
-_OPERATION_GROUP, _END = 0x01, 0x03
+_OPERATION_GROUP, _JOB_GROUP, _END = 0x01, 0x02, 0x03
 _CHARSET, _LANGUAGE, _URI, _NAME, _KEYWORD = 0x47, 0x48, 0x45, 0x42, 0x44
 _INTEGER, _ENUM = 0x21, 0x23
 _GET_JOB_ATTRIBUTES = 0x0009
+_GET_JOBS = 0x000A
 _NOT_FOUND = 0x0406
 
 
@@ -302,20 +358,17 @@ def _connection(address: str, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
 
 
-def _get_job_attributes(address: str, number: int, timeout: float,
-                        ) -> dict[str, list[int | str]] | None:
-    """The job's state attributes, or None when the server does not know the job."""
-    request = (struct.pack(">BBHI", 2, 0, _GET_JOB_ATTRIBUTES, 1) + bytes([_OPERATION_GROUP])
+def _ipp(address: str, path: str, operation: int, attributes: bytes,
+         timeout: float) -> tuple[int, bytes]:
+    """Send one request (the operation group: charset, language, then ``attributes``);
+    the IPP status and the attribute groups of the answer."""
+    request = (struct.pack(">BBHI", 2, 0, operation, 1) + bytes([_OPERATION_GROUP])
                + _attribute(_CHARSET, "attributes-charset", "utf-8")
                + _attribute(_LANGUAGE, "attributes-natural-language", "en")
-               + _attribute(_URI, "job-uri", f"ipp://localhost/jobs/{number}")
-               + _attribute(_NAME, "requesting-user-name", _user())
-               + _attribute(_KEYWORD, "requested-attributes", "job-state", "job-state-reasons",
-                            "job-printer-state-message")
-               + bytes([_END]))
+               + attributes + bytes([_END]))
     connection = _connection(address, timeout)
     try:
-        connection.request("POST", "/jobs", body=request,
+        connection.request("POST", path, body=request,
                            headers={"Content-Type": "application/ipp"})
         response = connection.getresponse()
         body = response.read()
@@ -328,16 +381,67 @@ def _get_job_attributes(address: str, number: int, timeout: float,
     if response.status != 200 or len(body) < 8:
         raise PrintingUnavailable(f"The print server ({address}) answered HTTP "
                                   f"{response.status} to a job query.")
-    status = struct.unpack(">H", body[2:4])[0]
+    return struct.unpack(">H", body[2:4])[0], body[8:]
+
+
+def _get_job_attributes(address: str, number: int, timeout: float,
+                        ) -> dict[str, list[int | str]] | None:
+    """The job's state attributes, or None when the server does not know the job."""
+    status, data = _ipp(address, "/jobs", _GET_JOB_ATTRIBUTES,
+                        _attribute(_URI, "job-uri", f"ipp://localhost/jobs/{number}")
+                        + _attribute(_NAME, "requesting-user-name", _user())
+                        + _attribute(_KEYWORD, "requested-attributes", "job-state",
+                                     "job-state-reasons", "job-printer-state-message"),
+                        timeout)
     if status == _NOT_FOUND:
         return None
     if status >= 0x0400:
         raise PrintRefused(f"The print server would not tell the state of job {number} "
                            f"(IPP status 0x{status:04x}).")
-    return _parse_attributes(body[8:])
+    return _parse_attributes(data)
 
 
-def _parse_attributes(data: bytes) -> dict[str, list[int | str]]:
+def _get_jobs(address: str, timeout: float) -> list[QueuedJob]:
+    """Every job the server keeps, of every printer and user, finished ones too."""
+    status, data = _ipp(address, "/", _GET_JOBS,
+                        _attribute(_URI, "printer-uri", "ipp://localhost/")
+                        + _attribute(_NAME, "requesting-user-name", _user())
+                        + _attribute(_KEYWORD, "which-jobs", "all")
+                        # "copies" also makes CUPS read each job back from its spool: asked
+                        # only for what it keeps in memory (id, state, printer...), CUPS 2.4
+                        # leaves out the name and reasons of a job it unloaded (a stopped one).
+                        + _attribute(_KEYWORD, "requested-attributes", "job-id", "job-name",
+                                     "job-state", "job-state-reasons", "job-printer-uri",
+                                     "copies"),
+                        timeout)
+    if status == _NOT_FOUND:  # no jobs at all
+        return []
+    if status >= 0x0400:
+        raise PrintRefused(f"The print server would not list its jobs (IPP status "
+                           f"0x{status:04x}).")
+    jobs = []
+    for tag, attributes in _parse_groups(data):
+        number = attributes.get("job-id", [None])[0]
+        if tag != _JOB_GROUP or not isinstance(number, int):
+            continue
+        printer = str(attributes.get("job-printer-uri", [""])[0]).rstrip("/").rpartition("/")[2]
+        state = attributes.get("job-state", [0])[0]
+        jobs.append(QueuedJob(
+            job_id=f"{printer}-{number}", number=number, printer=printer,
+            title=str(attributes.get("job-name", [""])[0]),
+            state=JOB_STATES.get(state, "unknown") if isinstance(state, int) else "unknown",
+            reasons=tuple(str(r) for r in attributes.get("job-state-reasons", ())),
+            copies=_integer(attributes.get("copies", [0])[0])))
+    return jobs
+
+
+def _integer(value: int | str) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _parse_groups(data: bytes) -> list[tuple[int, dict[str, list[int | str]]]]:
+    """The attribute groups of an answer, in order: (group tag, attributes)."""
+    groups: list[tuple[int, dict[str, list[int | str]]]] = []
     attributes: dict[str, list[int | str]] = {}
     name = ""
     at = 0
@@ -347,6 +451,8 @@ def _parse_attributes(data: bytes) -> dict[str, list[int | str]]:
         if tag == _END:
             break
         if tag < 0x10:  # the start of another attribute group
+            attributes = {}
+            groups.append((tag, attributes))
             continue
         (name_length,) = struct.unpack_from(">H", data, at)
         at += 2
@@ -360,7 +466,16 @@ def _parse_attributes(data: bytes) -> dict[str, list[int | str]]:
         value: int | str = (struct.unpack(">i", raw)[0] if tag in (_INTEGER, _ENUM)
                             and value_length == 4 else raw.decode("utf-8", errors="replace"))
         attributes.setdefault(name, []).append(value)
-    return attributes
+    return groups
+
+
+def _parse_attributes(data: bytes) -> dict[str, list[int | str]]:
+    """Every attribute of an answer, its groups run together."""
+    merged: dict[str, list[int | str]] = {}
+    for _tag, attributes in _parse_groups(data):
+        for name, values in attributes.items():
+            merged.setdefault(name, []).extend(values)
+    return merged
 
 
 def _user() -> str:

@@ -692,7 +692,8 @@ class Desk:
     def print_letter(self, ref: str, serial: str, printer: str | None = None,
                      copies: int = 1) -> letter_printing.PrintedLetter:
         """Send the issued letter's PDF to ``printer`` (None: the default); audited
-        ("letter.printed") with the CUPS job id."""
+        ("letter.printed") with the CUPS job id. A print of it cut short by a crash is
+        looked up on the server first and, found, recorded instead of sent again."""
         return letter_printing.print_letter(self.ctx, self.print_server(), ref, serial,
                                             printer=printer, copies=copies)
 

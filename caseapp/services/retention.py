@@ -191,7 +191,9 @@ AUDIT_KEEP: Final[dict[str, frozenset[str]]] = {
         "notice.not_notified": ("notice", "recipient"),
         "letter.issued": ("letter", "kind", "serial", "sha256", "fingerprint",
                           "texts_sha256", "language", "delivery"),
-        "letter.printed": ("letter", "serial", "kind", "printer", "job", "copies"),
+        "letter.print_started": ("letter", "serial", "kind", "printer", "title", "copies"),
+        "letter.printed": ("letter", "serial", "kind", "printer", "job", "copies", "title",
+                           "recovered"),
         "letter.mailed": ("letter", "serial", "on", "method"),  # not "tracking"
         "letter.returned": ("letter", "serial", "on"),  # not "note"
         "letter.emailed": ("letter", "serial", "message", "message_id", "sha256",

@@ -419,3 +419,33 @@ def test_the_summary_lists_failures_with_their_reasons(qtbot: QtBot, printing_ui
     assert cell(dialog, refs[2], M.COL_RESULT) == "Printed already"
     assert dialog.model.checked_refs() == [refs[1], refs[3]]
     ui.settle()
+
+
+def test_a_letter_printed_before_an_interruption_is_said_so(qtbot: QtBot,
+                                                            printing_ui: Ui) -> None:
+    """A batch run again after a crash: the letter CUPS took just before it is recorded,
+    not printed again, and the dialog says so (the letter still waits to be mailed)."""
+    ui = printing_ui
+    refs = [due_case(ui.desk, name) for name in ("Rae Recovered", "Ned New")]
+    dialog = open_dialog(ui)
+    now = ui.desk.clock.now()
+    recovered = PrintedLetter(ref=refs[0], serial="L-2026-000001", kind="acknowledgement",
+                              printer="Letters_PDF", job_id="Letters_PDF-41", copies=1,
+                              printed_at=now, recovered=True)
+    new = PrintedLetter(ref=refs[1], serial="L-2026-000002", kind="acknowledgement",
+                        printer="Letters_PDF", job_id="Letters_PDF-42", copies=1,
+                        printed_at=now, issued_now=True)
+    dialog.totals.printer = "Letters_PDF"  # as start_printing sets it
+    dialog._printed(BatchResult(printed=(recovered, new), failed=(), skipped=(),
+                                not_done=(), stopped=False))
+    said = ("already printed before the interruption (CUPS job Letters_PDF-41): recorded "
+            "now, not printed again")
+    summary = dialog.summary.toPlainText().splitlines()
+    assert f"  {refs[0]}  Rae Recovered — L-2026-000001, {said}" in summary
+    assert f"  {refs[1]}  Ned New — L-2026-000002" in summary
+    assert cell(dialog, refs[0], M.COL_RESULT) == "✓ Printed L-2026-000001"
+    assert f"Letter L-2026-000001 was {said}." in cell(dialog, refs[0], M.COL_RESULT,
+                                                        Qt.ItemDataRole.ToolTipRole)
+    assert "Letters_PDF-42" in cell(dialog, refs[1], M.COL_RESULT, Qt.ItemDataRole.ToolTipRole)
+    assert dialog.mailed_button.text() == "Record 2 as mailed…"
+    ui.settle()

@@ -477,10 +477,10 @@ class PrintBatchDialog(QDialog):
         outcomes: dict[str, Outcome] = {}
         for letter in result.printed:
             issued = " (issued now)" if letter.issued_now else ""
-            outcomes[letter.ref] = Outcome(
-                "printed", f"✓ Printed {letter.serial}",
-                f"Letter {letter.serial}{issued} went to {letter.printer}, job "
-                f"{letter.job_id}, {plural(letter.copies, 'copy', 'copies')}.")
+            detail = (f"Letter {letter.serial} was {letter.how}." if letter.recovered else
+                      f"Letter {letter.serial}{issued} went to {letter.printer}, job "
+                      f"{letter.job_id}, {plural(letter.copies, 'copy', 'copies')}.")
+            outcomes[letter.ref] = Outcome("printed", f"✓ Printed {letter.serial}", detail)
         for problem in result.failed:
             outcomes[problem.ref] = Outcome("failed", "✗ Failed", reason_text(problem))
         for problem in result.skipped:
@@ -544,7 +544,8 @@ class PrintBatchDialog(QDialog):
         lines: list[str] = []
         if result.printed:
             lines.append(f"Printed ({printed}):")
-            lines += [f"  {who(p.ref)} — {p.serial}" for p in result.printed]
+            lines += [f"  {who(p.ref)} — {p.serial}" + (f", {p.how}" if p.recovered else "")
+                      for p in result.printed]
         if result.failed:
             lines.append(f"Failed ({len(result.failed)}):")
             lines += [f"  {who(p.ref)}: {reason_text(p)}" for p in result.failed]
