@@ -174,6 +174,7 @@ class WindowFigures:
     search_ms: list[float] = field(default_factory=list)  # last key → results shown
     gc_ms: float = 0.0  # one full garbage collection in the window process, after start-up
     gc_objects: int = 0
+    check_s: float | None = None  # window shown → its background integrity check passed
 
 
 def window_process(url: str, home: Path, *, scroll: bool, mbox: Path | None,
@@ -221,6 +222,7 @@ def in_window(desk: Desk, *, scroll: bool, mbox: Path | None, searches: list[str
     gc.collect()  # as ui.app.run_gui does once the window is shown
     gc.freeze()
     probe.start()  # from the window on screen: building it is the launch's time
+    shown = time.perf_counter()
     pump_until(lambda: window.model.rowCount() > 0)
     figures.startup_ms = (time.perf_counter() - t) * 1000
     pump_until(lambda: window.runner.is_idle())
@@ -247,6 +249,13 @@ def in_window(desk: Desk, *, scroll: bool, mbox: Path | None, searches: list[str
             window.nav.select_view(view)
             pump_until(lambda: not window.model.is_loading and window.runner.is_idle())
         figures.scroll_stall_ms = probe.stop()
+
+    if not desk.integrity_checked_at_start():
+        # A file too large to check before the window opens is checked just after it, and
+        # is read-only until then (ui/backup.py): the import waits for it, as staff would.
+        pump_until(lambda: desk.integrity_checked_at_start() and not desk.writes_held(),
+                   timeout_s=1800)
+        figures.check_s = time.perf_counter() - shown
 
     if mbox is not None:
         pump_for(0.3)
@@ -307,6 +316,10 @@ def run(desk: Desk, home: Path, *, cases: int, mbox: Path | None, mails: int,
         (f"Scroll the list to {figures.scroll_rows:,} rows (pages of 200), then 4 view "
          "switches", f"{figures.scroll_s:.2f} s", "", f"stall {figures.scroll_stall_ms} ms"),
     ]
+    if figures.check_s is not None:
+        rows.append(("The database's integrity check, in the background after the window "
+                     "shows (read-only meanwhile): window shown → check passed",
+                     f"{figures.check_s:.1f} s", "", ""))
     if figures.import_s is not None:
         rows.append((f"Import {mails:,} mails in the window (`import_mail`, background task, "
                      "to the results dialog and the list refreshed)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pytestqt.qtbot import QtBot
 
 from caseapp.services import Desk
 from caseapp.services.dto import NewCase, PartyData
+from caseapp.services.letter_printing import PrintedLetter
 from caseapp.services.letters import LetterRequest, LetterView
 from tests.ui.conftest import Ui
 from tests.ui.helpers import click, closed, open_case
@@ -555,11 +557,50 @@ def test_printing_from_the_viewer_offers_the_step_too(
     box.reject()
 
 
+def _sent(ref: str, serial: str, printer: str | None, recovered: bool = False
+          ) -> PrintedLetter:
+    """What the print server's service says of a letter sent (or found sent)."""
+    return PrintedLetter(ref=ref, serial=serial, kind="acknowledgement",
+                         printer=printer or "Office", job_id="Office-7", copies=1,
+                         printed_at=datetime(2026, 3, 4, 15, 0), recovered=recovered)
+
+
+def test_a_letter_found_printed_before_an_interruption_is_not_said_sent(
+        qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = new_postal_case(ui.desk)
+    letter = ui.desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="email"))
+    # The letter's first print was cut short by a crash after the server took it: the
+    # service finds that job and records it instead of sending the letter again; asked
+    # once more, it prints another copy.
+    calls: list[str] = []
+
+    def print_letter(ref: str, serial: str, printer: str | None = None,
+                     copies: int = 1) -> PrintedLetter:
+        calls.append(serial)
+        return _sent(ref, serial, printer, recovered=len(calls) == 1)
+
+    monkeypatch.setattr(ui.desk, "print_letter", print_letter)
+    _page, tab = letters_tab(ui, ref)
+    tab.select_serial(letter.serial)
+    tab.print_to("Office")
+    ui.settle()
+    assert ("1 letter was already printed before an interruption: recorded, not sent "
+            "again (print once more for another copy).") in tab.hint.text()
+    assert "Sent" not in tab.hint.text()
+    tab.select_serial(letter.serial)
+    tab.print_to("Office")
+    ui.settle()
+    assert "Sent 1 letter to Office." in tab.hint.text()
+    assert "interruption" not in tab.hint.text()
+    assert calls == [letter.serial, letter.serial]
+
+
 def test_printing_a_letter_to_be_emailed_offers_nothing(
         qtbot: QtBot, ui: Ui, monkeypatch: pytest.MonkeyPatch) -> None:
     ref = new_postal_case(ui.desk)
     letter = ui.desk.issue_letter(ref, LetterRequest("acknowledgement", delivery="email"))
-    monkeypatch.setattr(ui.desk, "print_letter", lambda *_a, **_k: None)
+    monkeypatch.setattr(ui.desk, "print_letter", lambda ref, serial, printer=None, copies=1:
+                        _sent(ref, serial, printer))
     page, tab = letters_tab(ui, ref)
     tab.select_serial(letter.serial)
     tab.print_to("Office")
@@ -579,7 +620,8 @@ def test_print_to_lists_the_print_servers_printers_and_prints_without_the_dialog
         Printer("Office", "Front desk laser", True, True, "idle"),
         Printer("Basement", "Basement", False, False, "disabled")))
     monkeypatch.setattr(ui.desk, "print_letter", lambda ref, serial, printer=None, copies=1: (
-        printed.append((ref, serial, printer, threading.current_thread()))))
+        printed.append((ref, serial, printer, threading.current_thread()))
+        or _sent(ref, serial, printer)))
     page, tab = letters_tab(ui, ref)
     tab.select_serial(letter.serial)
     tab.print_to_menu.aboutToShow.emit()  # as when the menu opens: the printers are asked

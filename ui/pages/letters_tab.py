@@ -376,15 +376,22 @@ class LettersTab(QWidget):
         desk = self._desk
         pairs = [(letter.ref, letter.serial) for letter in chosen]
 
-        def run(progress: Progress) -> int:
+        def run(progress: Progress) -> tuple[int, int]:
+            recovered = 0
             for done, (ref, serial) in enumerate(pairs):
                 progress.check()
                 progress.set(done, len(pairs), f"letter {serial}")
-                desk.print_letter(ref, serial, printer=printer)
-            return len(pairs)
+                recovered += desk.print_letter(ref, serial, printer=printer).recovered
+            return len(pairs) - recovered, recovered
 
-        def done(count: int) -> None:
-            self._say(f"Sent {count} letter{'s' if count != 1 else ''} to {printer}.")
+        def done(counts: tuple[int, int]) -> None:
+            sent, recovered = counts
+            said = [f"Sent {sent} letter{'s' if sent != 1 else ''} to {printer}."] if sent else []
+            if recovered:  # printed by a run cut short: found on the server, not sent again
+                said.append(f"{recovered} letter{'s were' if recovered != 1 else ' was'} "
+                            "already printed before an interruption: recorded, not sent "
+                            "again (print once more for another copy).")
+            self._say(" ".join(said))
             self._changed()
             self._printed(chosen)
 
