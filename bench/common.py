@@ -188,10 +188,26 @@ def machine_lines(postgres_version: str | None, load_at_start: str = "") -> list
         f"average, 1 / 5 min: {load_at_start or '?'} at the start, {load_average()} at the "
         "end)",
         f"- RAM: {_ram_gb()}; OS: {_os_name()}",
-        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"- Python {platform.python_version()}, {_sqlcipher_version()}, "
         f"PostgreSQL {postgres_version or 'not measured'}, SQLAlchemy {sa}, PySide6 {qt}",
         f"- Code: {_git_describe()}",
     ]
+
+
+def _sqlcipher_version() -> str:
+    """The case databases' engine: SQLCipher's own SQLite (not the stdlib's)."""
+    try:
+        import sqlcipher3
+
+        connection = sqlcipher3.connect(":memory:")
+        try:
+            sqlite = connection.execute("SELECT sqlite_version()").fetchone()[0]
+            cipher = connection.execute("PRAGMA cipher_version").fetchone()[0]
+        finally:
+            connection.close()
+        return f"SQLCipher {cipher} (SQLite {sqlite})"
+    except Exception:  # pragma: no cover - the benchmarks open encrypted databases
+        return f"SQLite {sqlite3.sqlite_version}"
 
 
 def _git_describe() -> str:
