@@ -24,10 +24,10 @@ search_fts WHERE search_fts MATCH ? ORDER BY bm25(search_fts) LIMIT 50`` on a pl
 sqlite3 connection; PostgreSQL the tsquery on ``search_documents.tsv`` ordered by
 ``ts_rank``, LIMIT 50, on a plain psycopg connection. For "word + filters" the bare query
 joins ``cases`` with the same filters (on SQLite as ``CROSS JOIN``, the match first: its
-planner would otherwise run the match once per filtered case). And "the same page by hand": what the service
-answers, in plain SQL (the capped count, then the ranked page of 50 with the case list's
-columns and the stored sections), to show how much of the service's time is Python. The
-three take turns, probe by probe.
+planner would otherwise run the match once per filtered case). And "the same page by
+hand": what the service answers, in plain SQL (the capped count, then the ranked page of
+50 with the case list's columns and the stored sections), to show how much of the
+service's time is Python. The three take turns, probe by probe.
 
 "Found" counts the probes whose case is on the page of 50 the search returned.
 """

@@ -71,10 +71,37 @@ class StallProbe:
         gap = self.clock.restart()
         self.ticks += 1
         self.longest_ms = max(self.longest_ms, gap)
+        self.last_tick = time.monotonic()
 
     def stop(self) -> int:
         self.timer.stop()
         return self.longest_ms
+
+    last_tick = 0.0
+
+    def watch(self, threshold_s: float = 0.05) -> None:
+        """Diagnosis (``CASEAPP_BENCH_STALLS=1``): a thread that, when the timer has not
+        ticked for ``threshold_s``, writes every thread's stack to stderr, once a stall."""
+        import threading
+        import traceback
+
+        def run() -> None:
+            reported = 0.0
+            while True:
+                time.sleep(0.01)
+                last = self.last_tick
+                if not self.timer.isActive() or not last or last == reported:
+                    continue
+                if time.monotonic() - last > threshold_s:
+                    reported = last
+                    names = {t.ident: t.name for t in threading.enumerate()}
+                    stacks = [f"--- {names.get(ident, ident)}\n"
+                              + "".join(traceback.format_stack(frame)[-6:])
+                              for ident, frame in sys._current_frames().items()]
+                    print(f"STALL > {threshold_s * 1000:.0f} ms:\n" + "".join(stacks),
+                          file=sys.stderr, flush=True)
+
+        threading.Thread(target=run, name="stall-watch", daemon=True).start()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -215,6 +242,8 @@ def in_window(desk: Desk, *, scroll: bool, mbox: Path | None, searches: list[str
     application()
     figures = WindowFigures()
     probe = StallProbe()
+    if os.environ.get("CASEAPP_BENCH_STALLS"):
+        probe.watch()
     t = time.perf_counter()
     window = build_main_window(desk)
     figures.build_ms = (time.perf_counter() - t) * 1000
