@@ -75,6 +75,7 @@ from ui.widgets.search_box import SEARCH_KEYS, SearchBox
 
 DEFAULT_VIEW = "open"
 CHANGE_DELAY_MS = 300  # changes heard within this are shown together
+IMPORTING_DELAY_MS = 5000  # ... and at most this often while this window imports mail
 DEFAULT_SIZE = (1400, 850)
 DROP_STYLE = ("background: rgba(31, 95, 168, 40); border: 3px dashed #1f5fa8; "
               "border-radius: 10px; color: #123f73; font-size: 16pt; font-weight: bold;")
@@ -775,6 +776,13 @@ class MainWindow(QMainWindow):
             self._change_timer.start()
 
     def _apply_heard(self) -> None:
+        if self.import_task is not None and self._change_timer.interval() < IMPORTING_DELAY_MS:
+            # Our own import commits a batch every moment and reloads everything when it
+            # ends: meanwhile, what was heard is applied every few seconds, not each time
+            # (each reload competes with the import for the GIL: window stalls).
+            self._change_timer.start(IMPORTING_DELAY_MS)
+            return
+        self._change_timer.setInterval(CHANGE_DELAY_MS)
         refs, self._heard_refs = self._heard_refs, set()
         resync, self._heard_resync = self._heard_resync, False
         if not self.change_watch.running:

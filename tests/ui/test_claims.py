@@ -214,3 +214,29 @@ def test_database_settings_test_the_connection_and_keep_the_password_out_of_the_
     assert saved.database.sslrootcert == "/etc/caseapp/desk-ca.pem"
     assert memory_keyring.get_password(
         "caseapp", password_secret_name(saved.database_url)) == "s3cret pass"
+
+
+def test_while_this_window_imports_changes_heard_wait_a_few_seconds(
+        ui: Ui, qtbot: QtBot) -> None:
+    """An import commits a batch every moment and reloads the list when it ends: what is
+    heard meanwhile is applied every few seconds, not each time (each reload competes
+    with the import: the window would stall)."""
+    from ui.main_window import CHANGE_DELAY_MS, IMPORTING_DELAY_MS
+
+    ui.desk.add_user("carol", "agent")
+    elsewhere = ui.desk.as_user("carol")
+    window = ui.window
+    window.import_task = window.runner.run(lambda _p: None, label="an import",
+                                           on_done=lambda _r: None)  # one running
+    new_case(elsewhere, "Heard During Import")
+    timer = window._change_timer
+    qtbot.waitUntil(lambda: timer.isActive() and timer.interval() == IMPORTING_DELAY_MS,
+                    timeout=8000)
+    assert window.model.rowCount() == 0  # not reloaded while importing
+    ui.settle()
+    window.import_task = None  # the import ended (its own refresh aside)
+    timer.timeout.emit()  # the few seconds are up
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=8000)
+    assert timer.interval() == CHANGE_DELAY_MS  # back to showing changes at once
+    ui.settle()
+    assert ui.reports == []
