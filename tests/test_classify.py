@@ -218,3 +218,16 @@ def test_never_raises_and_stays_in_vocabulary(subject: str, text: str, name: str
 def test_never_raises_on_glued_fragments(parts: list[str]) -> None:
     p = classify("", " ".join(parts))
     assert set(p.request_types) <= set(REQUEST_TYPES)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_folding_plain_text_skips_nothing_the_accent_pass_would_change(text: str) -> None:
+    import re
+    import unicodedata
+
+    from caseapp.intake.classify import fold
+
+    joined = re.sub(r"(\w)-[ \t]*\r?\n[ \t]*(\w)", r"\1\2", text)
+    decomposed = unicodedata.normalize("NFKD", joined)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert fold(text) == re.sub(r"\s+", " ", stripped).strip().lower()

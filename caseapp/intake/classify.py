@@ -387,9 +387,12 @@ def default_rules() -> Rules:
 def fold(text: str) -> str:
     """Lower case, accents removed, hyphenated line breaks joined, whitespace collapsed."""
     text = re.sub(r"(\w)-[ \t]*\r?\n[ \t]*(\w)", r"\1\2", text)
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    stripped = stripped.replace("’", "'").replace("‘", "'")
+    if text.isascii():  # nothing to decompose (most mail): a pass per character saved
+        stripped = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        stripped = stripped.replace("’", "'").replace("‘", "'")
     return re.sub(r"\s+", " ", stripped).strip().lower()
 
 
