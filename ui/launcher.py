@@ -23,10 +23,12 @@ def open_window(desk: Desk, *, settings: Settings | None = None,
     from ui.settings_store import SettingsStore
 
     store = SettingsStore(settings, config_file) if settings is not None else None
-    code = run_gui(desk, store, damaged=damaged)
-    if restart.requested() is not None:
-        desk.close()  # its connections and mail-parsing processes, before the restart
-    return code
+    try:
+        return run_gui(desk, store, damaged=damaged)
+    finally:
+        # Its connections (the write-ahead log folded in), change watcher and
+        # mail-parsing processes: at exit, and before a restart.
+        desk.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -277,3 +277,25 @@ def test_the_restart_command_leaves_out_db_only() -> None:
         "python3", "-m", "ui.launcher", "--user", "alice", "gui"]
     assert restart.command(["caseapp", "--config", "c.toml", "--db", "sqlite:///a"]) == [
         "caseapp", "--config", "c.toml"]
+
+
+def test_the_desk_is_closed_when_the_window_ends(
+        sqlite_desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its connections (the write-ahead log folded in), change watcher and mail-parsing
+    processes end with the window, not only before a restart."""
+    monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
+    config = settings_file(tmp_path, sqlite_desk.db.url, 30)
+    sqlite_desk.close()
+    shown: list[Desk] = []
+    closed: list[Desk] = []
+    close = Desk.close
+    monkeypatch.setattr(Desk, "close", lambda desk: (closed.append(desk), close(desk))[1])
+
+    def run_gui(desk: Desk, _store: object, damaged: object = None) -> int:
+        shown.append(desk)
+        desk.watch_changes(lambda _changes: None)  # as the window does
+        return 0
+
+    monkeypatch.setattr("ui.app.run_gui", run_gui)
+    assert launcher.main(["--config", str(config), "gui"]) == 0
+    assert len(shown) == 1 and closed == shown
