@@ -161,3 +161,48 @@ def test_a_large_file_to_be_upgraded_is_checked_before_the_upgrade_writes_to_it(
             assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 1
     finally:
         again.close()
+
+
+def test_a_check_still_running_when_a_backup_is_restored_has_no_say(
+        large_file: str, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Restored from Settings → Backups… while the window's check of the old file runs:
+    what that check finds (here: damage) is about the file replaced, so it changes
+    nothing; the restored database (checked by the restore) takes changes."""
+    import threading
+
+    desk = opened(large_file, clock, tmp_path)
+    try:
+        desk.hold_writes_for_check()
+        started, release = threading.Event(), threading.Event()
+        real = desk.db.integrity_problems
+        calls: list[bool] = []
+
+        def slow_then_real(quick: bool = True) -> tuple[str, ...]:
+            calls.append(quick)
+            if len(calls) > 1:
+                return real(quick=quick)
+            started.set()
+            assert release.wait(30)
+            return ("*** in database main *** Page 3: the old file's damage",)
+
+        monkeypatch.setattr(desk.db, "integrity_problems", slow_then_real)
+        outcome: list[object] = []
+
+        def check() -> None:
+            try:
+                outcome.append(desk.check_integrity([tmp_path / "backups"]))
+            except DatabaseDamaged as error:
+                outcome.append(error)
+
+        checking = threading.Thread(target=check)
+        checking.start()
+        assert started.wait(30)
+        desk.restore_backup(tmp_path / "backups" / "cases-manual.sqlite3",
+                            tmp_path / "before-restore", replace=True)
+        release.set()
+        checking.join(30)
+        assert outcome == [None]  # no damage reported for the restored database
+        assert not desk.writes_held()
+        new_case(desk, "After The Restore")  # changes are taken
+    finally:
+        desk.close()

@@ -259,9 +259,15 @@ class Database:
         self.damaged = problems or ("damaged",)
 
     def allow_writes(self) -> None:
-        """A restored, checked database: writes are allowed again."""
+        """A restored, checked database: writes are allowed again (and a check of the
+        file it replaced, still running, has no say: ``restores``)."""
         self.damaged = ()
         self.checking_since = ""
+        self.integrity_checked = True
+        self.restores += 1
+
+    restores = 0
+    """How many times the file was replaced by a restored backup in this run."""
 
     def file_size(self) -> int | None:
         """The embedded file's size in bytes (None for PostgreSQL or no file yet)."""

@@ -654,7 +654,10 @@ class Desk(LetterDesk):
         """SQLite's quick check of the embedded file; a damaged database raises
         DatabaseDamaged (naming the newest backup) and is never written to again by this
         desk. Nothing to check on PostgreSQL (the server checks its own pages)."""
+        restores = self.db.restores
         problems = self.db.integrity_problems(quick=True)
+        if self.db.restores != restores:
+            return  # a backup was restored meanwhile: this was the file it replaced
         self.db.integrity_checked = not problems
         if problems:
             self.db.refuse_writes(problems)
