@@ -541,6 +541,10 @@ def test_the_total_is_the_same_on_every_page(desk: Desk) -> None:
         assert (results.total, len(results.hits)) == (4, shown), offset
         texts = desk.search(SearchQuery(text="example ", limit=1, offset=offset))
         assert texts.total == 3, offset  # José, Emily and Ana write from example.* domains
+        # With a filter too, past the last page included (counted apart there).
+        narrowed = desk.search(SearchQuery(text="example ", status="received", limit=1,
+                                           offset=offset))
+        assert narrowed.total == 3, offset
 
 
 def test_a_word_in_too_many_cases_lists_the_newest_and_says_more(

@@ -200,6 +200,8 @@ class Database:
         self.checking_since = ""
         """While a large file's integrity check runs in the background: when it started
         (the desk's local time, "10:42"). No unit of work begins or commits meanwhile."""
+        self.restores = 0
+        """How many times the file was replaced by a restored backup in this run."""
         event.listen(self.session_factory, "before_flush", self._refuse_if_held)
         event.listen(self.session_factory, "before_commit", self._refuse_if_held)
         guard_purged_cases(self.session_factory)  # nothing new on a purged case
@@ -265,9 +267,6 @@ class Database:
         self.checking_since = ""
         self.integrity_checked = True
         self.restores += 1
-
-    restores = 0
-    """How many times the file was replaced by a restored backup in this run."""
 
     def file_size(self) -> int | None:
         """The embedded file's size in bytes (None for PostgreSQL or no file yet)."""

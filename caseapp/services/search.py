@@ -311,7 +311,8 @@ def _ranked_page(ctx: ServiceContext, session: Session, query: SearchQuery, hits
     elif matches is not None or not query.offset:
         total = matches or 0
     else:  # past the end of the filtered matches: counted apart
-        total = len(session.execute(statement.limit(COUNT_LIMIT)).all())
+        total = session.scalar(select(func.count()).select_from(
+            statement.order_by(None).subquery())) or 0
     return _Page(int(total), [row[0] for row in found],
                  rows=case_rows_from(ctx, session, found),
                  sections={row[0]: row[-2] or "[]" for row in found})
