@@ -521,13 +521,13 @@ def test_copies_within_an_import_are_read_once_and_taken_in_once(
     relayed = mailmaker.mail(headers={"X-Relayed": "yes"})  # the same mail in other bytes
     other = mailmaker.mail(subject="Send me a copy of my data", message_id="<m2@example.com>")
     read: list[bytes] = []
-    real = parser.parse_classified
+    real = parser.parse_classified_each
 
-    def counting(raw: bytes, *args, **kwargs):  # type: ignore[no-untyped-def]
-        read.append(raw)
-        return real(raw, *args, **kwargs)
+    def counting(raws, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.extend(raws)
+        return real(raws, *args, **kwargs)
 
-    monkeypatch.setattr(parser, "parse_classified", counting)
+    monkeypatch.setattr(parser, "parse_classified_each", counting)
     # Batches of two, the next one read while one is stored: a copy in the same batch, a
     # copy in the batch read while the first is being stored, a copy after it committed.
     sent = [request, request, request, relayed, other, request]

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -249,6 +250,96 @@ def test_workers_are_recycled_after_max_tasks() -> None:
         assert len(pids) == 3
         _remember(pool)
     assert not any(_alive(pid) for pid in pids)
+
+
+def _subject(n: int) -> bytes:
+    return SIMPLE.replace(b"Subject: Delete my data", f"Subject: Delete my data {n}".encode())
+
+
+def test_many_messages_go_to_one_worker_and_come_back_in_order() -> None:
+    with MailParser(workers=1) as pool:
+        answers = list(pool.parse_classified_each(
+            [_subject(1), b"", _subject(3), _subject(4)]))
+        assert [a[0].subject if isinstance(a, tuple) else "refused" for a in answers] == [
+            "Delete my data 1", "refused", "Delete my data 3", "Delete my data 4"]
+        assert isinstance(answers[1], MailRejected) and "empty" in answers[1].reason
+        assert all(a[1].request_types == ("delete",) for a in answers if isinstance(a, tuple))
+        (pid,) = pool.worker_pids()
+        assert len(list(pool.parse_classified_each([_subject(6), _subject(7)]))) == 2
+        assert pool.worker_pids() == [pid]  # kept for the next batch, not replaced
+        _remember(pool)
+
+
+def test_a_message_that_overruns_in_a_batch_is_refused_alone() -> None:
+    big = b"Subject: slow\n\n" + b"line of text\n" * 400_000
+    with MailParser(workers=1) as pool:
+        answers = list(pool.parse_classified_each(
+            [_subject(1), big, _subject(3)], MailLimits(timeout_s=0.5)))
+        assert isinstance(answers[0], tuple) and answers[0][0].subject == "Delete my data 1"
+        assert isinstance(answers[1], MailRejected)
+        assert "took longer than 0.5 s" in answers[1].reason
+        assert isinstance(answers[2], tuple) and answers[2][0].subject == "Delete my data 3"
+        _remember(pool)
+
+
+def test_running_out_of_memory_in_a_batch_refuses_that_message_only() -> None:
+    big = b"Subject: big\nContent-Type: text/plain\n\n" + (b"x" * 70 + b"\n") * 100_000
+    with MailParser(workers=1) as pool:
+        answers = list(pool.parse_classified_each(
+            [_subject(1), big, _subject(3), _subject(4)], MailLimits(memory_mb=30)))
+        assert isinstance(answers[1], MailRejected)
+        assert "more than 30 MB of memory" in answers[1].reason
+        assert [a[0].subject for a in answers if isinstance(a, tuple)] == [
+            "Delete my data 1", "Delete my data 3", "Delete my data 4"]
+        _remember(pool)
+
+
+def test_a_worker_killed_in_a_batch_refuses_its_message_and_the_rest_are_read() -> None:
+    slow = b"Subject: slow\n\n" + b"line of text\n" * 400_000
+    with MailParser(workers=1) as pool:
+        answers: list[object] = []
+        reading = threading.Thread(target=lambda: answers.extend(
+            pool.parse_classified_each([_subject(1), slow, _subject(3)])))
+        reading.start()
+        deadline = time.monotonic() + 10
+        while len(answers) < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        (pid,) = pool.busy_pids()
+        os.kill(pid, signal.SIGKILL)
+        reading.join(20)
+        assert isinstance(answers[1], MailRejected) and "SIGKILL" in answers[1].reason
+        assert isinstance(answers[2], tuple) and answers[2][0].subject == "Delete my data 3"
+        assert pool.worker_pids() != [pid]
+        _remember(pool)
+
+
+def test_a_batch_left_unread_gives_its_worker_up() -> None:
+    with MailParser(workers=1) as pool:
+        answers = pool.parse_classified_each([_subject(n) for n in range(5)])
+        next(answers)
+        (pid,) = pool.busy_pids()
+        answers.close()  # the rest is still coming: nobody wants it now
+        assert not pool.busy_pids() and not _alive(pid)
+        assert pool.parse(SIMPLE).subject == "Delete my data"  # the slot was given back
+        _remember(pool)
+
+
+def test_starting_a_worker_does_not_import_the_program_again(tmp_path: Path) -> None:
+    """Each worker runs the program's main script again as it starts (multiprocessing
+    does): the ``caseapp`` script must import no more than the launcher's few modules, or
+    every worker start costs the whole program's import (it cost 0.8 s of CPU)."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("caseapp")
+    assert script.exists(), script
+    probe = ("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__'); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('sqlalchemy', 'PySide6', 'reportlab') or m in ('caseapp.cli', "
+             "'caseapp.services')))")
+    shown = subprocess.run([sys.executable, "-c", probe, str(script)], capture_output=True,
+                           text=True, timeout=60, check=True, cwd=tmp_path)
+    assert shown.stdout.strip() == "[]", shown.stdout
 
 
 def test_a_closed_parser_refuses_politely_and_blames_no_message() -> None:

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from caseapp.intake.classify import Proposal
 
 _MB = 1024 * 1024
+WORKER_NICENESS = 10
+"""How much lower the workers' scheduling priority is than the program's (os.nice)."""
 
 
 def _limit_memory(memory_mb: int | None) -> None:
@@ -125,6 +128,12 @@ def worker_main(conn: Connection) -> None:
     """
     with contextlib.suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    if hasattr(os, "nice"):
+        # Background work: the window, and the thread storing what workers read, come
+        # first. On an idle machine it changes nothing; during a large import the storing
+        # thread keeps its core instead of sharing it with two parsers.
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
     while True:
         try:
             task = conn.recv()
@@ -132,18 +141,35 @@ def worker_main(conn: Connection) -> None:
             return
         if task is None:
             return
-        try:
-            conn.send(_handle(task))
-        except _OutOfMemory as exc:
-            with contextlib.suppress(BaseException):
-                conn.send(("rejected", str(exc)))
-            return
-        except MemoryError:  # while sending a large result
-            with contextlib.suppress(BaseException):
-                conn.send(("rejected", "the parsed message is too large to hand over"))
-            return
-        except BaseException:
-            return
+        if task[0] != "each":
+            if not _answer(conn, task):
+                return
+            continue
+        # Several tasks at once: each answer is sent as soon as it is ready, so the worker
+        # never waits for the parent between them. If it has to stop before the last, it
+        # says so, and the parent hands the rest to a fresh worker.
+        for one in task[1]:
+            if not _answer(conn, one):
+                with contextlib.suppress(BaseException):
+                    conn.send(("stopped", None))
+                return
+
+
+def _answer(conn: Connection, task: tuple[Any, ...]) -> bool:
+    """Run one task and send its answer; False when the worker must stop."""
+    try:
+        conn.send(_handle(task))
+    except _OutOfMemory as exc:
+        with contextlib.suppress(BaseException):
+            conn.send(("rejected", str(exc)))
+        return False
+    except MemoryError:  # while sending a large result
+        with contextlib.suppress(BaseException):
+            conn.send(("rejected", "the parsed message is too large to hand over"))
+        return False
+    except BaseException:
+        return False
+    return True
 
 
 def _context(start_method: str | None) -> BaseContext:
@@ -268,6 +294,47 @@ class MailParser:
             raise MailRejected("the parser gave no result")
         return result[0], result[1]
 
+    def parse_classified_each(self, raws: Sequence[bytes], limits: MailLimits | None = None
+                              ) -> Iterator[tuple[ParsedMail, Proposal] | MailRejected]:
+        """:meth:`parse_classified` for several messages, handed to one worker at once.
+
+        One answer per message, in order, each as soon as the worker has it: the parsed
+        message and its proposal, or the :class:`MailRejected` saying why it cannot be
+        read. The worker goes from one message to the next without waiting for this
+        process, whose threads may be slow to answer while it is busy storing. A message
+        that overruns the time limit or kills its worker is refused alone; the messages
+        after it go to a fresh worker. Raises only :class:`ParserUnavailable`.
+        """
+        from caseapp.intake.classify import Proposal
+        from caseapp.intake.prescan import prescan
+
+        limits = limits or self.limits
+        tasks: list[tuple[Any, ...] | MailRejected] = []
+        for raw in raws:
+            data = bytes(raw)
+            try:
+                prescan(data, limits)
+            except MailRejected as exc:
+                tasks.append(exc)
+            else:
+                tasks.append(("parse", data, limits, True))
+        answers = self._run_each([t for t in tasks if isinstance(t, tuple)], limits.timeout_s)
+        for task in tasks:
+            if isinstance(task, MailRejected):
+                yield task
+                continue
+            status, value = next(answers)
+            if status == "rejected":
+                yield MailRejected(str(value))
+            elif status == "unavailable":
+                raise ParserUnavailable(str(value))
+            elif (isinstance(value, tuple) and len(value) == 2
+                  and isinstance(value[0], ParsedMail) and isinstance(value[1], Proposal)):
+                yield value[0], value[1]
+            else:
+                yield MailRejected("the parser gave no result")
+        next(answers, None)  # lets the worker go back to the pool now
+
     def _parse(self, raw: bytes, limits: MailLimits | None, *, classify: bool) -> Any:
         from caseapp.intake.prescan import prescan
 
@@ -342,6 +409,54 @@ class MailParser:
             return answer
         raise AssertionError("unreachable")
 
+    def _run_each(self, tasks: list[tuple[Any, ...]], timeout: float
+                  ) -> Iterator[tuple[str, Any]]:
+        """The answers to ``tasks``, run in order by one worker at a time (see
+        :meth:`parse_classified_each`); a worker that dies or overruns answers for its
+        task with ("rejected", why)."""
+        if not tasks:
+            return
+        if not self._slots.acquire(timeout=max(timeout, 0.0) + 60):
+            raise ParserUnavailable("the mail parser is too busy; try again")
+        try:
+            left, unreachable = tasks, 0
+            while left:
+                worker = self._checkout()
+                try:
+                    worker.conn.send(("each", left))
+                except (BrokenPipeError, EOFError, OSError) as exc:
+                    # It died while idle: nothing started, so a fresh worker may take them.
+                    self._discard(worker)
+                    unreachable += 1
+                    if unreachable == 2:
+                        raise ParserUnavailable(
+                            "the parser process could not be reached") from exc
+                    continue
+                unreachable = done = 0
+                held: _Worker | None = worker  # until all its answers are in
+                try:
+                    while done < len(left):
+                        try:
+                            answer: tuple[str, Any] = self._receive(worker, timeout)
+                        except MailRejected as exc:  # it died or overran on this one
+                            self._discard(worker)
+                            held, answer = None, ("rejected", exc.reason)
+                        if answer[0] == "stopped":  # out of memory: the rest, elsewhere
+                            break
+                        done += 1
+                        if held is not None and done == len(left):
+                            self._checkin(worker, done)
+                            held = None
+                        yield answer
+                        if held is None and done < len(left):
+                            break
+                finally:
+                    if held is not None:  # answers still to come: not for anyone now
+                        self._discard(worker)
+                left = left[done:]
+        finally:
+            self._slots.release()
+
     def _checkout(self) -> _Worker:
         with self._lock:
             if self._closed:
@@ -360,8 +475,8 @@ class MailParser:
             self._busy.add(worker)
         return worker
 
-    def _checkin(self, worker: _Worker) -> None:
-        worker.tasks += 1
+    def _checkin(self, worker: _Worker, tasks: int = 1) -> None:
+        worker.tasks += tasks
         with self._lock:
             self._busy.discard(worker)
             keep = not self._closed and worker.tasks < self._max_tasks and worker.alive()

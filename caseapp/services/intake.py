@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass, replace
@@ -111,6 +112,8 @@ class _Copy:
 
 
 _Slot = IntakeResult | _Ready | _Copy | Future[_Ready]
+_Share = list[tuple[_Unread, Future[_Ready]]]
+"""Mails handed to one worker at once, each with the future its answer goes to."""
 
 
 @dataclass(frozen=True)
@@ -133,24 +136,24 @@ def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
 
 
 def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[SourceItem],
-                 batch: int = 50) -> Iterator[IntakeResult]:
+                 batch: int = 50, ahead: int = 3) -> Iterator[IntakeResult]:
     """Take in many messages, ``batch`` per unit of work; one result per item, in order,
-    each only once it is committed. While a batch is stored the next one is read: checked
-    for duplicates (one query), then parsed and classified in the worker processes, two
-    at a time."""
+    each only once it is committed. While a batch is stored, up to ``ahead`` batches
+    after it are read: checked for duplicates (one query each), then parsed and
+    classified in the worker processes, half a batch to each. Reading ahead keeps the
+    workers busy on one core while this thread stores on the other."""
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-read")
     try:
         source = iter(items)
-        reading: _Batch | None = None
+        reading: deque[_Batch] = deque()
         for chunk in iter(lambda: list(itertools.islice(source, batch)), []):
-            started = _start_reading(ctx, parser, pool, chunk, reading)
-            if reading is not None:
-                yield from _store_batch(ctx, reading)
-            reading = started
-        if reading is not None:
-            yield from _store_batch(ctx, reading)
+            reading.append(_start_reading(ctx, parser, pool, chunk, reading))
+            if len(reading) > max(ahead, 1):
+                yield from _store_batch(ctx, reading.popleft())
+        while reading:
+            yield from _store_batch(ctx, reading.popleft())
     finally:
         # Stopped early (the caller closed the iterator, or an error): the next batch's
         # reads not yet started are dropped, not waited for.
@@ -158,14 +161,17 @@ def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[Source
 
 
 def _start_reading(ctx: ServiceContext, parser: MailParser, pool: Executor,
-                   items: list[SourceItem], previous: _Batch | None) -> _Batch:
+                   items: list[SourceItem], uncommitted: Iterable[_Batch]) -> _Batch:
     prepared = [_prepare(item, MailOrigin(item.label)) for item in items]
     unread = [p for p in prepared if isinstance(p, _Unread)]
     seen = iter(_already_taken_in_many(ctx, [(u.sha256, u.origin) for u in unread])
                 if unread else [])
-    earlier = dict(previous.reading) if previous is not None else {}
+    # Mails of the batches read but not yet stored are not in the database yet: a copy
+    # of one is taken from its reading, not read again.
+    earlier = {sha: read for batch in uncommitted for sha, read in batch.reading.items()}
     reading: dict[str, Future[_Ready]] = {}
     slots: list[_Slot] = []
+    mails: _Share = []
     for one in prepared:
         if not isinstance(one, _Unread):
             slots.append(one)
@@ -176,10 +182,48 @@ def _start_reading(ctx: ServiceContext, parser: MailParser, pool: Executor,
         elif one.sha256 in earlier:
             slots.append(_Copy(one.origin, earlier[one.sha256]))
         else:
-            future = pool.submit(_parse, parser, one)
+            future: Future[_Ready]
+            if one.item.kind == "msg":  # converted to MIME first, by a worker of its own
+                future = pool.submit(_parse, parser, one)
+            else:
+                future = Future()
+                mails.append((one, future))
             earlier[one.sha256] = reading[one.sha256] = future
             slots.append(future)
+    # Two shares, one per reading thread, each handed to a worker at once.
+    half = (len(mails) + 1) // 2
+    for share in (mails[:half], mails[half:]):
+        if share:
+            _read_share(pool, parser, share)
     return _Batch(slots, reading)
+
+
+def _read_share(pool: Executor, parser: MailParser, share: _Share) -> None:
+    def dropped(job: Future[None]) -> None:
+        if job.cancelled():  # the import stopped before this share was read
+            for _, future in share:
+                future.cancel()
+
+    pool.submit(_read_mails, parser, share).add_done_callback(dropped)
+
+
+def _read_mails(parser: MailParser, share: _Share) -> None:
+    """Parse and classify mails in one worker; each one's future is set as it comes."""
+    try:
+        answers = parser.parse_classified_each([unread.stored for unread, _ in share])
+        for (unread, future), answer in zip(share, answers, strict=True):
+            future.set_result(_parsed(unread, answer))
+    except BaseException as exc:
+        for _, future in share:
+            if not future.done():
+                future.set_exception(exc)
+
+
+def _parsed(unread: _Unread, answer: tuple[ParsedMail, Proposal] | MailRejected) -> _Ready:
+    """A message read by a worker: ready to store, or for quarantine if it was refused."""
+    if isinstance(answer, MailRejected):
+        return _Ready(unread.origin, unread.stored, unread.sha256, reason=answer.reason)
+    return _Ready(unread.origin, unread.stored, unread.sha256, *answer)
 
 
 def _store_batch(ctx: ServiceContext, batch: _Batch) -> Iterator[IntakeResult]:
@@ -229,14 +273,12 @@ def _prepare(item: SourceItem, origin: MailOrigin) -> _Unread | _Ready | IntakeR
 def _parse(parser: MailParser, unread: _Unread) -> _Ready:
     """Parse and classify (in the worker processes); a message they refuse goes to
     quarantine."""
-    origin, stored, sha256 = unread.origin, unread.stored, unread.sha256
     try:
         mime = (canonical_mail(parser.convert_msg(unread.item.data))
-                if unread.item.kind == "msg" else stored)
-        parsed, proposal = parser.parse_classified(mime)
+                if unread.item.kind == "msg" else unread.stored)
+        return _parsed(unread, parser.parse_classified(mime))
     except MailRejected as exc:
-        return _Ready(origin, stored, sha256, reason=exc.reason)
-    return _Ready(origin, stored, sha256, parsed, proposal)
+        return _parsed(unread, exc)
 
 
 def _commit(ready: list[_Ready], ctx: ServiceContext) -> list[IntakeResult]:
