@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
-from sqlalchemy.orm.attributes import instance_state
 
+from caseapp.db.history import has, history, loaded_value
 from caseapp.db.models import (
     Case,
     CaseRequestType,
@@ -37,7 +37,7 @@ _PERSONAL = ("name", "email", "phone", "postal_address", "postal_code")
 
 
 def _case_of(session: Session, obj: Any) -> Case | None:
-    case = instance_state(obj).attrs.case.loaded_value if hasattr(obj, "case") else None
+    case = loaded_value(obj, "case") if has(obj, "case") else None
     if isinstance(case, Case):
         return case
     case_id = getattr(obj, "case_id", None)
@@ -62,8 +62,7 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
                 raise _refused(case)
     for obj in session.dirty:
         if isinstance(obj, Case) and obj.purged_at is not None:
-            attrs = instance_state(obj).attrs
-            if not attrs.purged_at.history.added and attrs.summary.history.added \
+            if not history(obj, "purged_at").added and history(obj, "summary").added \
                     and obj.summary:
                 raise _refused(obj)  # a summary written again after the purge
             continue
@@ -72,11 +71,10 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: object
         case = _case_of(session, obj)
         if case is None or case.purged_at is None:
             continue
-        attrs = instance_state(obj).attrs
-        moved_in = "case_id" in attrs and attrs.case_id.history.added
-        moved_in = moved_in or ("case" in attrs and attrs.case.history.added)
+        moved_in = has(obj, "case_id") and history(obj, "case_id").added
+        moved_in = moved_in or (has(obj, "case") and history(obj, "case").added)
         refilled = isinstance(obj, Party) and any(
-            attrs[name].history.added and getattr(obj, name) for name in _PERSONAL)
+            history(obj, name).added and getattr(obj, name) for name in _PERSONAL)
         if moved_in or refilled:
             raise _refused(case)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction, sessionmaker
-from sqlalchemy.orm.attributes import instance_state
 
+from caseapp.db.history import history
 from caseapp.db.models import (
     Case,
     CaseRequestType,
@@ -50,14 +50,12 @@ _INDEXED = {Document: ("case_id", "case", "kind", "filename", "text"),
 def _case_ids(obj: object, changed: bool) -> Iterator[int]:
     """The cases ``obj`` (new, deleted: ``changed``; else modified) belongs to."""
     if isinstance(obj, Case):
-        state = instance_state(obj)
         if obj.id is not None and (changed or any(
-                state.attrs[name].history.has_changes() for name in _CASE_FIELDS)):
+                history(obj, name).has_changes() for name in _CASE_FIELDS)):
             yield obj.id
         return
     if isinstance(obj, _CHILDREN):
-        history = instance_state(obj).attrs.case_id.history
-        for value in (*history.sum(), obj.case_id):
+        for value in (*history(obj, "case_id").sum(), obj.case_id):
             if isinstance(value, int):
                 yield value
 
@@ -78,8 +76,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     for obj in session.dirty:
         indexed = _INDEXED.get(type(obj))
         if indexed is not None:
-            state = instance_state(obj)
-            if any(state.attrs[name].history.has_changes() for name in indexed):
+            if any(history(obj, name).has_changes() for name in indexed):
                 pending.update(_case_ids(obj, False))
         elif session.is_modified(obj, include_collections=False):
             pending.update(_case_ids(obj, False))
