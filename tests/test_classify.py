@@ -220,6 +220,21 @@ def test_never_raises_on_glued_fragments(parts: list[str]) -> None:
     assert set(p.request_types) <= set(REQUEST_TYPES)
 
 
+@given(st.text(max_size=200) | st.text(alphabet="aeñóüÉ \n-’\u0301\u0327ﬁ", max_size=80))
+def test_folding_strips_the_marks_a_character_at_a_time_would(text: str) -> None:
+    import re
+    import unicodedata
+
+    from caseapp.intake.classify import fold
+
+    joined = re.sub(r"(\w)-[ \t]*\r?\n[ \t]*(\w)", r"\1\2", text)
+    decomposed = unicodedata.normalize("NFKD", joined)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if not joined.isascii():
+        stripped = stripped.replace("’", "'").replace("‘", "'")
+    assert fold(text) == re.sub(r"\s+", " ", stripped).strip().lower()
+
+
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
 def test_folding_plain_text_skips_nothing_the_accent_pass_would_change(text: str) -> None:
     import re

@@ -50,6 +50,31 @@ def test_folded_text_is_lower_case_words_without_accents(value: str) -> None:
     assert all(ch.isalnum() or ch == " " for ch in folded)
 
 
+def _fold_by_hand(text: str) -> str:
+    """fold() as first written, a pass per character: the quick one must agree."""
+    import re
+    import unicodedata
+
+    from caseapp.records.normalize import _LETTERS
+
+    for _ in range(4):
+        folded = unicodedata.normalize("NFKD", text.casefold())
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+        folded = re.sub(r"['’`´ʼ]", "", folded.casefold().translate(_LETTERS))
+        folded = "".join(ch if ch.isalnum() else " " for ch in folded)
+        folded = re.sub(r"\s+", " ", folded).strip()
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+       | st.text(alphabet="aeinouAÉÍÑÓÚñüçß_ '’-\u0301\u0308\u00a0\u2163ﬁ①", max_size=60))
+def test_fold_agrees_with_folding_a_character_at_a_time(value: str) -> None:
+    assert fold(value) == _fold_by_hand(value)
+
+
 @given(st.text(alphabet="0123456789 ()-.+", max_size=20))
 def test_phones_in_any_format_are_e164_or_none(value: str) -> None:
     phone = normalize_phone(value)

@@ -28,6 +28,7 @@ from typing import Any
 import phonenumbers
 
 from caseapp.errors import ConfigError
+from caseapp.records.normalize import strip_marks
 from caseapp.records.normalize import vin_check_digit as vin_check_digit  # re-exported
 from caseapp.resources import resources_dir
 from caseapp.vocabulary import LANGUAGES, REQUEST_TYPES
@@ -390,8 +391,7 @@ def fold(text: str) -> str:
     if text.isascii():  # nothing to decompose (most mail): a pass per character saved
         stripped = text
     else:
-        decomposed = unicodedata.normalize("NFKD", text)
-        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        stripped = strip_marks(unicodedata.normalize("NFKD", text))
         stripped = stripped.replace("’", "'").replace("‘", "'")
     return re.sub(r"\s+", " ", stripped).strip().lower()
 

@@ -22,7 +22,7 @@ _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th"
                           "œ": "oe", "ı": "i", "ħ": "h", "ŧ": "t", "ß": "ss"})
 # Apostrophes join (O'Brien → obrien); any other non-letter separates words.
 _APOSTROPHES = re.compile(r"['’`´ʼ]")
-_SPACES = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() and "_"
 # "Apt #4" and "Suite #200": the word already says what "#" would.
 _UNIT_HASH = re.compile(r"(?i)\b(apt|apartment|unit|suite|ste|no)\b\.?\s*#")
 
@@ -67,11 +67,17 @@ def _fold_once(text: str) -> str:
     if text.isascii():  # most text: the same result, without a pass per character
         text = _NOT_ASCII_ALNUM.sub(" ", _APOSTROPHES.sub("", text.lower()))
         return text.strip()
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = strip_marks(unicodedata.normalize("NFKD", text.casefold()))
     text = _APOSTROPHES.sub("", text.casefold().translate(_LETTERS))
-    text = "".join(ch if ch.isalnum() else " " for ch in text)
-    return _SPACES.sub(" ", text).strip()
+    return _NOT_ALNUM.sub(" ", text).strip()
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without its combining marks (accents, once decomposed by NFKD)."""
+    # One look-up per distinct character, then a pass in C: long non-English mail is
+    # folded by the thousand during an import.
+    marks = {ord(ch): None for ch in set(text) if unicodedata.combining(ch)}
+    return text.translate(marks) if marks else text
 
 
 def fold(value: object) -> str:
