@@ -513,8 +513,10 @@ def test_an_absurd_date_opens_the_case_as_of_now(intake_desk: Desk, date_header:
     assert intake_desk.get_case(result.case_ref).received_at == intake_desk.clock.now()
 
 
+@pytest.mark.parametrize("ahead", [1, 3])
 def test_copies_within_an_import_are_read_once_and_taken_in_once(
-        intake_desk: Desk, parser: MailParser, monkeypatch: pytest.MonkeyPatch) -> None:
+        intake_desk: Desk, parser: MailParser, monkeypatch: pytest.MonkeyPatch,
+        ahead: int) -> None:
     from caseapp.services import intake as intake_service
 
     request = mailmaker.mail()
@@ -528,11 +530,13 @@ def test_copies_within_an_import_are_read_once_and_taken_in_once(
         return real(raws, *args, **kwargs)
 
     monkeypatch.setattr(parser, "parse_classified_each", counting)
-    # Batches of two, the next one read while one is stored: a copy in the same batch, a
-    # copy in the batch read while the first is being stored, a copy after it committed.
+    # Batches of two, the next ones read while one is stored: a copy in the same batch,
+    # a copy in a batch read while the first is being stored, and (reading one batch
+    # ahead) a copy read after the first committed.
     sent = [request, request, request, relayed, other, request]
     results = list(intake_service.take_in_many(
-        intake_desk.ctx, parser, [item(raw, f"#{n}") for n, raw in enumerate(sent)], batch=2))
+        intake_desk.ctx, parser, [item(raw, f"#{n}") for n, raw in enumerate(sent)], batch=2,
+        ahead=ahead))
     assert [r.outcome for r in results] == [
         "created", "duplicate", "duplicate", "duplicate", "created", "duplicate"]
     assert [r.label for r in results] == [f"#{n}" for n in range(6)]

@@ -324,6 +324,72 @@ def test_a_batch_left_unread_gives_its_worker_up() -> None:
         _remember(pool)
 
 
+def test_the_messages_a_worker_holds_for_later_leave_each_its_whole_memory_limit() -> None:
+    """A message alone within the limit is read in a batch too: the batch's other
+    messages, waiting in the worker's memory, are not taken from its allowance."""
+    small = SIMPLE + b"more of the same request\r\n" * 40_000  # about 1 MB: memory to get
+    waiting = [b"Subject: waiting %d\n\n" % n + (b"y" * 70 + b"\n") * 340_000
+               for n in range(5)]  # 5 x 24 MB, more than the whole limit
+    limits = MailLimits(memory_mb=96)
+    with MailParser(workers=1) as pool:
+        (alone,) = pool.parse_classified_each([small], limits)
+        assert isinstance(alone, tuple), alone
+        answers = pool.parse_classified_each([small, *waiting], limits)
+        first = next(answers)
+        answers.close()
+        assert isinstance(first, tuple), first
+        _remember(pool)
+
+
+def test_a_worker_that_ran_out_of_memory_on_its_last_message_is_not_kept() -> None:
+    big = b"Subject: big\nContent-Type: text/plain\n\n" + (b"x" * 70 + b"\n") * 100_000
+    with MailParser(workers=1) as pool:
+        answers = list(pool.parse_classified_each([_subject(1), big], MailLimits(memory_mb=30)))
+        assert isinstance(answers[1], MailRejected)
+        assert "more than 30 MB of memory" in answers[1].reason
+        assert not pool._idle  # it is on its way out: never handed the next message
+        assert pool.parse(SIMPLE).subject == "Delete my data"
+        _remember(pool)
+
+
+def test_a_message_its_worker_fails_on_without_answering_is_refused_once() -> None:
+    good = ("parse", SIMPLE, MailLimits(), True)
+    bad = ("parse", SIMPLE, None, True)  # the worker fails before it can answer
+    pool = MailParser(workers=1)
+    answers: list[tuple[str, object]] = []
+    reading = threading.Thread(target=lambda: answers.extend(pool._run_each([bad, good], 5.0)),
+                               daemon=True)
+    try:
+        reading.start()
+        reading.join(10)
+        assert not reading.is_alive(), "handed from one fresh worker to the next for ever"
+        assert [status for status, _ in answers] == ["rejected", "ok"]
+        assert "could not be read (AttributeError)" in str(answers[0][1])
+        _remember(pool)
+    finally:
+        pool.close()
+        reading.join(10)
+
+
+def test_a_parser_that_cannot_work_gives_its_worker_back_at_once() -> None:
+    given_back: list[bool] = []
+
+    def run_each(tasks: list[tuple[object, ...]], timeout: float
+                 ) -> Iterator[tuple[str, object]]:
+        try:  # stands in for MailParser._run_each: holds a worker and a slot until closed
+            yield ("unavailable", "the classifier cannot work: no rules")
+            yield ("ok", None)
+        finally:
+            given_back.append(True)
+
+    with MailParser(workers=1) as pool:
+        pool._run_each = run_each  # type: ignore[method-assign]
+        with pytest.raises(ParserUnavailable, match="classifier") as raised:
+            list(pool.parse_classified_each([SIMPLE, SIMPLE]))
+        # Not when the exception (whose traceback holds the reading frame) is collected.
+        assert given_back == [True], raised
+
+
 def test_starting_a_worker_does_not_import_the_program_again(tmp_path: Path) -> None:
     """Each worker runs the program's main script again as it starts (multiprocessing
     does): the ``caseapp`` script must import no more than the launcher's few modules, or

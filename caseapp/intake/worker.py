@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -44,14 +44,15 @@ WORKER_NICENESS = 10
 """How much lower the workers' scheduling priority is than the program's (os.nice)."""
 
 
-def _limit_memory(memory_mb: int | None) -> None:
-    """Set the soft address-space limit to *memory_mb* (None: back to the hard limit)."""
+def _limit_memory(memory_mb: int | None, held: int = 0) -> None:
+    """Set the soft address-space limit to *memory_mb* (None: back to the hard limit),
+    plus ``held`` bytes the process holds for later tasks (not this one's to use)."""
     if sys.platform == "win32":
         return
     import resource
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    wanted = hard if memory_mb is None else memory_mb * _MB
+    wanted = hard if memory_mb is None else memory_mb * _MB + held
     if hard != resource.RLIM_INFINITY and wanted != resource.RLIM_INFINITY:
         wanted = min(wanted, hard)
     with contextlib.suppress(ValueError, OSError):
@@ -62,8 +63,9 @@ class _OutOfMemory(Exception):
     pass
 
 
-def _handle(task: tuple[Any, ...]) -> tuple[str, Any]:
-    """Run one task in the worker; returns ("ok", result) or ("rejected", reason)."""
+def _handle(task: tuple[Any, ...], held: int = 0) -> tuple[str, Any]:
+    """Run one task in the worker; returns ("ok", result) or ("rejected", reason).
+    ``held``: bytes of the messages still waiting in this worker (see worker_main)."""
     kind = task[0]
     if kind == "parse":
         raw: bytes = task[1]
@@ -71,7 +73,7 @@ def _handle(task: tuple[Any, ...]) -> tuple[str, Any]:
         wants_proposal = len(task) > 3 and bool(task[3])
         from caseapp.intake.extract import build
 
-        _limit_memory(limits.memory_mb)
+        _limit_memory(limits.memory_mb, held)
         try:
             parsed = build(raw, limits)
             if not wants_proposal:
@@ -146,28 +148,38 @@ def worker_main(conn: Connection) -> None:
                 return
             continue
         # Several tasks at once: each answer is sent as soon as it is ready, so the worker
-        # never waits for the parent between them. If it has to stop before the last, it
-        # says so, and the parent hands the rest to a fresh worker.
-        for one in task[1]:
-            if not _answer(conn, one):
-                with contextlib.suppress(BaseException):
-                    conn.send(("stopped", None))
+        # never waits for the parent between them. A task it has to stop on is answered
+        # ("stopped", why): refused, and no more answers come; the parent hands the rest
+        # to a fresh worker. The messages still waiting here are not the current one's
+        # memory: its limit is raised by their size (one read is freed as it is done).
+        pending = list(reversed(task[1]))
+        del task
+        while pending:
+            one = pending.pop()
+            held = sum(len(t[1]) for t in pending if len(t) > 1 and isinstance(t[1], bytes))
+            if not _answer(conn, one, held, each=True):
                 return
 
 
-def _answer(conn: Connection, task: tuple[Any, ...]) -> bool:
-    """Run one task and send its answer; False when the worker must stop."""
+def _answer(conn: Connection, task: tuple[Any, ...], held: int = 0, *,
+            each: bool = False) -> bool:
+    """Run one task and send its answer; False when the worker must stop (in a batch
+    of tasks, ``each``, the answer is then ("stopped", why))."""
+    failed = "stopped" if each else "rejected"
     try:
-        conn.send(_handle(task))
+        conn.send(_handle(task, held))
     except _OutOfMemory as exc:
         with contextlib.suppress(BaseException):
-            conn.send(("rejected", str(exc)))
+            conn.send((failed, str(exc)))
         return False
     except MemoryError:  # while sending a large result
         with contextlib.suppress(BaseException):
-            conn.send(("rejected", "the parsed message is too large to hand over"))
+            conn.send((failed, "the parsed message is too large to hand over"))
         return False
-    except BaseException:
+    except BaseException as exc:
+        if each:  # unanswered, the parent would hand this task to the next worker again
+            with contextlib.suppress(BaseException):
+                conn.send((failed, f"the message could not be read ({type(exc).__name__})"))
         return False
     return True
 
@@ -319,21 +331,26 @@ class MailParser:
             else:
                 tasks.append(("parse", data, limits, True))
         answers = self._run_each([t for t in tasks if isinstance(t, tuple)], limits.timeout_s)
-        for task in tasks:
-            if isinstance(task, MailRejected):
-                yield task
-                continue
-            status, value = next(answers)
-            if status == "rejected":
-                yield MailRejected(str(value))
-            elif status == "unavailable":
-                raise ParserUnavailable(str(value))
-            elif (isinstance(value, tuple) and len(value) == 2
-                  and isinstance(value[0], ParsedMail) and isinstance(value[1], Proposal)):
-                yield value[0], value[1]
-            else:
-                yield MailRejected("the parser gave no result")
-        next(answers, None)  # lets the worker go back to the pool now
+        try:
+            for task in tasks:
+                if isinstance(task, MailRejected):
+                    yield task
+                    continue
+                status, value = next(answers)
+                if status == "rejected":
+                    yield MailRejected(str(value))
+                elif status == "unavailable":
+                    raise ParserUnavailable(str(value))
+                elif (isinstance(value, tuple) and len(value) == 2
+                      and isinstance(value[0], ParsedMail) and isinstance(value[1], Proposal)):
+                    yield value[0], value[1]
+                else:
+                    yield MailRejected("the parser gave no result")
+            next(answers, None)  # lets the worker go back to the pool now
+        finally:
+            # Stopped early (closed, or ParserUnavailable, whose traceback would keep this
+            # frame and so the worker and its slot): the worker is given up now.
+            answers.close()
 
     def _parse(self, raw: bytes, limits: MailLimits | None, *, classify: bool) -> Any:
         from caseapp.intake.prescan import prescan
@@ -410,7 +427,7 @@ class MailParser:
         raise AssertionError("unreachable")
 
     def _run_each(self, tasks: list[tuple[Any, ...]], timeout: float
-                  ) -> Iterator[tuple[str, Any]]:
+                  ) -> Generator[tuple[str, Any], None, None]:
         """The answers to ``tasks``, run in order by one worker at a time (see
         :meth:`parse_classified_each`); a worker that dies or overruns answers for its
         task with ("rejected", why)."""
@@ -441,8 +458,10 @@ class MailParser:
                         except MailRejected as exc:  # it died or overran on this one
                             self._discard(worker)
                             held, answer = None, ("rejected", exc.reason)
-                        if answer[0] == "stopped":  # out of memory: the rest, elsewhere
-                            break
+                        else:
+                            if answer[0] == "stopped":  # refused, and the worker exits
+                                self._discard(worker)
+                                held, answer = None, ("rejected", answer[1])
                         done += 1
                         if held is not None and done == len(left):
                             self._checkin(worker, done)
