@@ -550,6 +550,57 @@ def test_copies_within_an_import_are_read_once_and_taken_in_once(
     assert intake_desk.verify_audit().ok
 
 
+def _eight_requests() -> list[bytes]:
+    return [mailmaker.mail(subject=f"Delete my data {n}", message_id=f"<big{n}@x.example>")
+            for n in range(8)]
+
+
+def test_large_mail_goes_to_the_workers_in_smaller_shares(
+        intake_desk: Desk, parser: MailParser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share holds its worker until all of it is read: it is bounded by size too."""
+    from caseapp.services import intake as intake_service
+
+    sent = _eight_requests()
+    shares: list[int] = []
+    real_each = parser.parse_classified_each
+
+    def each(raws, *args, **kwargs):  # type: ignore[no-untyped-def]
+        shares.append(len(raws))
+        return real_each(raws, *args, **kwargs)
+
+    monkeypatch.setattr(parser, "parse_classified_each", each)
+    monkeypatch.setattr(intake_service, "SHARE_BYTES", max(map(len, sent)) * 2)
+    results = list(intake_service.take_in_many(
+        intake_desk.ctx, parser, [item(raw, f"#{n}") for n, raw in enumerate(sent)], batch=8))
+    assert [r.outcome for r in results] == ["created"] * 8
+    assert sorted(shares) == [2, 2, 2, 2]  # not two halves of four
+
+
+def test_large_mail_is_read_less_far_ahead(
+        intake_desk: Desk, parser: MailParser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail read ahead is held in memory: how far ahead is bounded by size too."""
+    from caseapp.services import intake as intake_service
+
+    sent = _eight_requests()
+    started: list[int] = []
+    real_start = intake_service._start_reading
+
+    def start(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(len(args[3]))
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(intake_service, "_start_reading", start)
+    monkeypatch.setattr(intake_service, "AHEAD_BYTES", min(map(len, sent)) * 5)
+    results = intake_service.take_in_many(
+        intake_desk.ctx, parser, [item(raw, f"#{n}") for n, raw in enumerate(sent)],
+        batch=2, ahead=3)
+    first = next(results)
+    # Three batches of two hold more than five mails' bytes: the first is stored once
+    # the third is being read (by count alone, once the fourth is).
+    assert len(started) == 3, started
+    assert [r.outcome for r in [first, *results]] == ["created"] * 8
+
+
 def test_one_batch_finds_its_own_duplicates_twins_and_threads(intake_desk: Desk) -> None:
     from caseapp.services import intake as intake_service
 

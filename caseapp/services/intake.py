@@ -111,6 +111,11 @@ class _Copy:
     of: Future[_Ready]
 
 
+AHEAD_BYTES = 200 * 1024 * 1024
+"""Mail read ahead of the batch being stored, at most (about; one batch always)."""
+SHARE_BYTES = 8 * 1024 * 1024
+"""Mail handed to a worker at once, at most (one larger message goes alone)."""
+
 _Slot = IntakeResult | _Ready | _Copy | Future[_Ready]
 _Share = list[tuple[_Unread, Future[_Ready]]]
 """Mails handed to one worker at once, each with the future its answer goes to."""
@@ -123,6 +128,8 @@ class _Batch:
     slots: list[_Slot]
     reading: dict[str, Future[_Ready]]
     """Its messages being read, by hash (for later copies of them)."""
+    size: int = 0
+    """Bytes of the messages it reads (held until it is stored)."""
 
 
 def take_in(ctx: ServiceContext, parser: MailParser, item: SourceItem,
@@ -150,7 +157,10 @@ def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[Source
         reading: deque[_Batch] = deque()
         for chunk in iter(lambda: list(itertools.islice(source, batch)), []):
             reading.append(_start_reading(ctx, parser, pool, chunk, reading))
-            if len(reading) > max(ahead, 1):
+            # Ahead no further than ``ahead`` batches, nor than AHEAD_BYTES of mail (a
+            # mailbox of large attachments is not held in memory a few batches deep).
+            while len(reading) > max(ahead, 1) or (
+                    len(reading) > 1 and sum(b.size for b in reading) > AHEAD_BYTES):
                 yield from _store_batch(ctx, reading.popleft())
         while reading:
             yield from _store_batch(ctx, reading.popleft())
@@ -190,12 +200,27 @@ def _start_reading(ctx: ServiceContext, parser: MailParser, pool: Executor,
                 mails.append((one, future))
             earlier[one.sha256] = reading[one.sha256] = future
             slots.append(future)
-    # Two shares, one per reading thread, each handed to a worker at once.
+    for share in _shares(mails):
+        _read_share(pool, parser, share)
+    return _Batch(slots, reading, sum(len(unread.stored) for unread, _ in mails))
+
+
+def _shares(mails: _Share) -> Iterator[_Share]:
+    """Two shares, one per reading thread, each handed to a worker at once; large mail
+    in shares of at most SHARE_BYTES (a share holds its worker until it is all read, and
+    other readers wait for a worker)."""
     half = (len(mails) + 1) // 2
-    for share in (mails[:half], mails[half:]):
+    for part in (mails[:half], mails[half:]):
+        share: _Share = []
+        size = 0
+        for mail in part:
+            if share and size + len(mail[0].stored) > SHARE_BYTES:
+                yield share
+                share, size = [], 0
+            share.append(mail)
+            size += len(mail[0].stored)
         if share:
-            _read_share(pool, parser, share)
-    return _Batch(slots, reading)
+            yield share
 
 
 def _read_share(pool: Executor, parser: MailParser, share: _Share) -> None:
