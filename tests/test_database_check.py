@@ -30,3 +30,7 @@ def test_a_clock_minutes_off_is_named_with_what_to_do() -> None:
     behind = clock_warning(200.4)
     assert "3 min 20 s behind the database server's" in behind and "NTP" in behind
     assert "1 min 45 s ahead of the database server's" in clock_warning(-45.2 - 60)
+    assert "clock is 4 min behind" in clock_warning(240.2)  # not "4 min 0 s"
+    assert "clock is 3 h 5 min ahead of" in clock_warning(-(3 * 3600 + 5 * 60 + 9))
+    assert "clock is 1 day behind" in clock_warning(86_400 + 59)
+    assert "clock is 2 days 3 h behind" in clock_warning(2 * 86_400 + 3 * 3600 + 7)

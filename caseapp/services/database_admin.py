@@ -55,12 +55,27 @@ def clock_warning(offset: float | None) -> str:
     """What to tell staff when this workstation's clock is off the server's ("" if not)."""
     if offset is None or abs(offset) <= CLOCK_TOLERANCE_S:
         return ""
-    minutes, seconds = divmod(round(abs(offset)), 60)
-    off = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
     side = "behind" if offset > 0 else "ahead of"
-    return (f"Warning: this workstation's clock is {off} {side} the database server's. "
+    return (f"Warning: this workstation's clock is {_duration(abs(offset))} {side} the "
+            "database server's. "
             "Who holds a case is decided by the clocks, so a claim may run out early or "
             "late: turn on automatic time (NTP) on this workstation.")
+
+
+def _duration(seconds: float) -> str:
+    """"45 s", "4 min", "3 min 20 s", "2 h 5 min", "3 days 2 h": the two largest units."""
+    total = round(seconds)
+    units = (("day", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+    parts: list[str] = []
+    for name, size in units:
+        count, total = divmod(total, size)
+        if count or parts:
+            parts.append(f"{count} {name}{'s' if name == 'day' and count != 1 else ''}")
+        if len(parts) == 2:
+            break
+    if not parts:
+        return "0 s"
+    return " ".join([parts[0], *(part for part in parts[1:] if not part.startswith("0 "))])
 
 
 def _where(url: str) -> str:
