@@ -5,7 +5,8 @@ at most ``timeout_s``. Intake has the worker classify what it parsed too
 (:meth:`MailParser.parse_classified`), so that time is not spent in the parent either.
 A worker that overruns is killed and replaced; one that dies (crash, out-of-memory kill)
 is replaced too. Either way the message comes back as :class:`MailRejected`, and the next
-message gets a fresh worker.
+message gets a fresh worker. An import hands a worker several messages at once
+(:meth:`MailParser.parse_classified_each`): the limits still hold per message.
 
 Workers are started with the "forkserver" method where the platform has it (cheap
 starts, safe in a multi-threaded GUI process) and "spawn" elsewhere; never plain fork.

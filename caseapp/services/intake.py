@@ -104,8 +104,8 @@ class _Unread:
 
 @dataclass(frozen=True)
 class _Copy:
-    """The same bytes as an earlier message of this import (of this batch or of the one
-    being stored): read as that one was, and found its duplicate when stored."""
+    """The same bytes as an earlier message of this import (of this batch or of one read
+    but not yet stored): read as that one was, and found its duplicate when stored."""
 
     origin: MailOrigin
     of: Future[_Ready]
@@ -165,8 +165,8 @@ def take_in_many(ctx: ServiceContext, parser: MailParser, items: Iterable[Source
         while reading:
             yield from _store_batch(ctx, reading.popleft())
     finally:
-        # Stopped early (the caller closed the iterator, or an error): the next batch's
-        # reads not yet started are dropped, not waited for.
+        # Stopped early (the caller closed the iterator, or an error): the shares being
+        # read are waited for, those not yet started are dropped.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
