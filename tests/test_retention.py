@@ -44,6 +44,7 @@ from caseapp.resources import resources_dir
 from caseapp.services import Desk, retention
 from caseapp.services.dto import NewCase, PartyData, StepRequest
 from caseapp.services.letters import LetterRequest
+from caseapp.services.search import SearchQuery
 from tests.conftest import FIXED_NOW, Staff
 from tests.keyring_fixtures import MemoryKeyring
 from tests.mailmaker import mail
@@ -726,6 +727,30 @@ def test_purge_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
 
 
 # --- the setting ---------------------------------------------------------------------------
+
+
+def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None:
+    desk.set_clock(at(date(2024, 6, 3)))
+    old = desk.create_case(NewCase(channel="phone", request_types=("delete",),
+                                   requester=PartyData(name="Brunhilde Quackenbush",
+                                                       state="CA"))).case.ref
+    desk.take_step(old, StepRequest("withdraw", reason="Changed their mind"))
+    desk.set_clock(at(date(2026, 6, 4)))
+    kept = desk.create_case(NewCase(channel="phone", request_types=("access",),
+                                    requester=PartyData(name="Otto Quackenbusch",
+                                                        state="CA"))).case.ref
+    before = desk.search(SearchQuery(text="Quackenbosh "))
+    assert {hit.ref for hit in before.hits} == {old, kept}
+    assert before.similar == (("quackenbosh", ("quackenbush", "quackenbusch")),)
+    assert [p.ref for p in desk.purge().purged] == [old]
+    # The names read before the purge are not searched or shown again ...
+    after = desk.search(SearchQuery(text="Quackenbosh "))
+    assert [hit.ref for hit in after.hits] == [kept]
+    assert after.similar == (("quackenbosh", ("quackenbusch",)),)
+    # ... and the purged name, typed, is a misspelling like any other.
+    typed = desk.search(SearchQuery(text="Quackenbush "))
+    assert [hit.ref for hit in typed.hits] == [kept]
+    assert typed.similar == (("quackenbush", ("quackenbusch",)),)
 
 
 def test_the_retention_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

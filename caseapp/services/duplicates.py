@@ -124,7 +124,6 @@ def _states_agree(mine: list[_Person], theirs: list[_Person]) -> bool:
 
 def _queries(connection: Connection, people: list[Party]) -> list[ParsedQuery]:
     queries: list[ParsedQuery] = []
-    vocabulary: tuple[str, ...] | None = None
     for party in people:
         email = untagged_email(party.email) if party.email else None
         if email:
@@ -134,9 +133,8 @@ def _queries(connection: Connection, people: list[Party]) -> list[ParsedQuery]:
             queries.append(parse_query(phone + " "))
         if len(fold_name(party.name).split()) >= 2:
             by_name = parse_query(party.name + " ")
-            if vocabulary is None:
-                vocabulary = fuzzy.name_words(connection)
-            queries.append(fuzzy.widen(by_name, vocabulary, names_too=True) or by_name)
+            queries.append(fuzzy.widen_by_names(connection, by_name, names_too=True)
+                           or by_name)
     return [query for query in queries if query.terms]
 
 

@@ -221,8 +221,8 @@ def search(ctx: ServiceContext, query: SearchQuery) -> SearchResults:
             # Widened only when the words themselves find nothing: with a filter that
             # leaves nothing, a name that matched is no misspelling.
             filtered_out = _has_filters(query) and _matches_any(session, parsed)
-            widened = None if filtered_out else fuzzy.widen(
-                parsed, fuzzy.name_words(session.connection()))
+            widened = None if filtered_out else fuzzy.widen_by_names(
+                session.connection(), parsed)
             if widened is not None:
                 page = _run(ctx, session, query, widened)
                 parsed = widened
