@@ -21,7 +21,7 @@ from caseapp.search.fuzzy import widen
 from caseapp.search.query import parse_query
 from caseapp.search.text import fold_words
 from caseapp.services import Desk
-from caseapp.services.dto import NewCase, PartyData, StepRequest
+from caseapp.services.dto import CaseQuery, NewCase, PartyData, StepRequest
 from caseapp.services.scans import ScannedLetter
 from caseapp.services.search import SearchQuery, SearchResults
 from tests.conftest import FIXED_NOW, Staff
@@ -372,6 +372,22 @@ def test_the_parser_quotes_every_term() -> None:
     assert parse_query("AND OR NOT ").to_fts5() == '"and" AND "or" AND "not"'
     assert parse_query("x" * 500).matches_nothing
     assert fold_words("José Núñez-O'Brien") == ["jose", "nunez", "obrien"]
+
+
+def test_a_hit_lists_the_request_types_in_the_order_they_were_taken(desk: Desk) -> None:
+    types = ("opt_out_marketing", "access", "delete")
+    ref = desk.create_case(NewCase(channel="email", request_types=types,
+                                   requester=PartyData(name="Imogen Threlkeld",
+                                                       email="it@example.org"))).case.ref
+    desk.create_case(NewCase(channel="phone", request_types=("correct",),
+                             requester=PartyData(name="Imogen Arbuckle")))
+    hits = {hit.ref: hit.case for hit in desk.search(SearchQuery(text="Imogen ")).hits}
+    listed = {row.ref: row for row in desk.list_cases(CaseQuery(view="all")).rows}
+    assert hits[ref].request_types == listed[ref].request_types == types
+    other = next(r for r in hits if r != ref)
+    assert hits[other].request_types == listed[other].request_types == ("correct",)
+    filtered = desk.search(SearchQuery(text="Threlkeld", channel="email")).hits
+    assert [hit.case.request_types for hit in filtered] == [types]
 
 
 # --- a misspelled name ------------------------------------------------------------------

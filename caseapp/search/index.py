@@ -68,49 +68,72 @@ names = Table(
 
 
 class Backend(Protocol):
-    def matching(self, query: ParsedQuery) -> TextualSelect:
-        """SELECT case_id, rank (lower is better) of the cases matching ``query``."""
+    def match_value(self, query: ParsedQuery) -> str:
+        """``query`` as the value of the ``:match`` parameter of ``ranked`` and ``ids``."""
         ...
 
-    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
-        """SELECT case_id of the cases matching ``query``, unranked (cheap to count)."""
+    def ranked(self) -> TextualSelect:
+        """SELECT case_id, rank (lower is better) of the cases matching ``:match``."""
+        ...
+
+    def ids(self) -> TextualSelect:
+        """SELECT case_id of the cases matching ``:match``, unranked (cheap to count)."""
         ...
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None: ...
 
 
-class SqliteBackend:
-    def matching(self, query: ParsedQuery) -> TextualSelect:
-        return text(
-            "SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
-            "WHERE search_fts MATCH :match"
-        ).bindparams(match=query.to_fts5()).columns(case_id=Integer, rank=Float)
+def matching(backend: Backend, query: ParsedQuery) -> TextualSelect:
+    """SELECT case_id, rank (lower is better) of the cases matching ``query``."""
+    return backend.ranked().bindparams(match=backend.match_value(query))
 
-    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
-        return text(
-            "SELECT rowid AS case_id FROM search_fts WHERE search_fts MATCH :match"
-        ).bindparams(match=query.to_fts5()).columns(case_id=Integer)
+
+def matching_ids(backend: Backend, query: ParsedQuery) -> TextualSelect:
+    """SELECT case_id of the cases matching ``query``, unranked (cheap to count)."""
+    return backend.ids().bindparams(match=backend.match_value(query))
+
+
+class SqliteBackend:
+    def match_value(self, query: ParsedQuery) -> str:
+        return query.to_fts5()
+
+    def ranked(self) -> TextualSelect:
+        return _SQLITE_RANKED
+
+    def ids(self) -> TextualSelect:
+        return _SQLITE_IDS
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(_sqlite_upsert(), rows)
 
 
 class PostgresBackend:
-    def matching(self, query: ParsedQuery) -> TextualSelect:
-        return text(
-            "SELECT d.case_id AS case_id, -ts_rank(d.tsv, q.query) AS rank "
-            "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
-            "WHERE d.tsv @@ q.query"
-        ).bindparams(match=query.to_tsquery()).columns(case_id=Integer, rank=Float)
+    def match_value(self, query: ParsedQuery) -> str:
+        return query.to_tsquery()
 
-    def matching_ids(self, query: ParsedQuery) -> TextualSelect:
-        return text(
-            "SELECT d.case_id AS case_id FROM search_documents AS d "
-            "WHERE d.tsv @@ to_tsquery('simple', :match)"
-        ).bindparams(match=query.to_tsquery()).columns(case_id=Integer)
+    def ranked(self) -> TextualSelect:
+        return _POSTGRES_RANKED
+
+    def ids(self) -> TextualSelect:
+        return _POSTGRES_IDS
 
     def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(_postgres_upsert(), rows)
+
+
+_SQLITE_RANKED = text(
+    "SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
+    "WHERE search_fts MATCH :match").columns(case_id=Integer, rank=Float)
+_SQLITE_IDS = text(
+    "SELECT rowid AS case_id FROM search_fts WHERE search_fts MATCH :match"
+).columns(case_id=Integer)
+_POSTGRES_RANKED = text(
+    "SELECT d.case_id AS case_id, -ts_rank(d.tsv, q.query) AS rank "
+    "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
+    "WHERE d.tsv @@ q.query").columns(case_id=Integer, rank=Float)
+_POSTGRES_IDS = text(
+    "SELECT d.case_id AS case_id FROM search_documents AS d "
+    "WHERE d.tsv @@ to_tsquery('simple', :match)").columns(case_id=Integer)
 
 
 # Made once: building the statement costs more than running it for one document.
@@ -131,11 +154,15 @@ def _postgres_upsert() -> postgresql.Insert:
 
 
 def backend_for(connection: Connection) -> Backend:
-    if connection.dialect.name == "sqlite":
+    return backend_named(connection.dialect.name)
+
+
+def backend_named(dialect: str) -> Backend:
+    if dialect == "sqlite":
         return SqliteBackend()
-    if connection.dialect.name == "postgresql":
+    if dialect == "postgresql":
         return PostgresBackend()
-    raise NotImplementedError(f"No search index on {connection.dialect.name}")
+    raise NotImplementedError(f"No search index on {dialect}")
 
 
 def reindex_cases(connection: Connection, case_ids: Iterable[int]) -> int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -635,16 +635,29 @@ def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> lis
 
 
 def case_row_columns() -> AnySelect:
-    """SELECT the case list's columns of cases (requester and assignee joined), in the
-    order ``case_rows_from`` reads them; add a WHERE, joins or more columns after them."""
+    """SELECT the case list's columns of cases (requester and assignee joined, request
+    types in the order given), in the order ``case_rows_from`` reads them; add a WHERE,
+    joins or more columns after them."""
+    return _case_row_columns()
+
+
+@cache
+def _case_row_columns() -> AnySelect:
+    # Built once: a statement is immutable, and building it cost more than running it
+    # for a page of one search hit.
+    request_types = select(
+        func.aggregate_strings(CaseRequestType.request_type, ",")
+        .aggregate_order_by(CaseRequestType.id)
+    ).where(CaseRequestType.case_id == Case.id).correlate(Case).scalar_subquery()
     return _with_assignee(_with_requester(select(
         Case.id, Case.ref, Case.status, Case.channel, _requester.name, Case.jurisdiction,
         Case.received_on, Case.due_on, Case.priority, Case.is_child, User.username,
         Case.intake_review, Case.claimed_by, Case.claimed_at, Case.claim_expires_at,
+        request_types,
     ).select_from(Case)))
 
 
-ROW_COLUMNS = 15
+ROW_COLUMNS = 16
 """How many columns ``case_row_columns`` selects: the ones added after them follow."""
 
 
@@ -652,32 +665,22 @@ def case_rows_by_id(ctx: ServiceContext, session: Session, case_ids: list[int]
                     ) -> dict[int, CaseRow]:
     """The case list's rows of these cases by case id, in the order of ``case_ids``
     (missing ids left out)."""
-    shown = session.execute(
+    shown = session.connection().execute(
         case_row_columns().where(Case.id.in_(case_ids))).all() if case_ids else []
     by_id = {row[0]: row for row in shown}
-    return case_rows_from(ctx, session, [by_id[case_id] for case_id in case_ids
-                                         if case_id in by_id])
+    return case_rows_from(ctx, [by_id[case_id] for case_id in case_ids if case_id in by_id])
 
 
-def case_rows_from(ctx: ServiceContext, session: Session, rows: Sequence[Sequence[Any]]
-                   ) -> dict[int, CaseRow]:
+def case_rows_from(ctx: ServiceContext, rows: Sequence[Sequence[Any]]) -> dict[int, CaseRow]:
     """The case list's rows, by case id in the order given, from rows that start with the
-    columns of ``case_row_columns`` (their request types read here)."""
+    columns of ``case_row_columns``."""
     today = ctx.clock.today()
     workflow = ctx.workflow
-    types: dict[int, list[str]] = defaultdict(list)
-    if rows:
-        for case_id, request_type in session.execute(
-            select(CaseRequestType.case_id, CaseRequestType.request_type)
-            .where(CaseRequestType.case_id.in_([row[0] for row in rows]))
-            .order_by(CaseRequestType.id)
-        ):
-            types[case_id].append(request_type)
     result: dict[int, CaseRow] = {}
     now = ctx.clock.now()
     for (case_id, ref, status, channel, name, jurisdiction, received_on, due_on, priority,
          is_child, assignee, intake_review, claimed_by, claimed_at,
-         claim_expires) in (row[:ROW_COLUMNS] for row in rows):
+         claim_expires, request_types) in (row[:ROW_COLUMNS] for row in rows):
         live = bool(claimed_by) and claim_expires is not None and claim_expires >= now
         state = workflow.states.get(status)
         is_open = bool(state and state.is_open)
@@ -690,7 +693,7 @@ def case_rows_from(ctx: ServiceContext, session: Session, rows: Sequence[Sequenc
                 status_label=workflow.label(status),
                 is_open=is_open,
                 channel=channel,
-                request_types=tuple(types[case_id]),
+                request_types=tuple(request_types.split(",")) if request_types else (),
                 requester_name=name or "",
                 jurisdiction=jurisdiction,
                 received_on=received_on,

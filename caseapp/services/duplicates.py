@@ -143,7 +143,7 @@ def _candidate_ids(session: Session, case: Case) -> set[int]:
     backend = index.backend_for(connection)
     found: set[int] = set()
     for query in _queries(connection, list(case.parties)):
-        matching = backend.matching(query).subquery("matching")
+        matching = index.matching(backend, query).subquery("matching")
         found.update(session.scalars(select(matching.c.case_id)
                                      .order_by(matching.c.rank).limit(CANDIDATES)))
     found.discard(case.id)

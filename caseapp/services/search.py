@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CTE, func, select
+from sqlalchemy import CTE, Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from caseapp.db.models import Case, CaseRequestType, DownstreamNotice, SavedSearch, User
@@ -254,8 +255,52 @@ def _has_filters(query: SearchQuery) -> bool:
 
 def _matches_any(session: Session, parsed: ParsedQuery) -> bool:
     """Whether the words find any case at all, whatever the filters."""
-    matching = index.backend_for(session.connection()).matching(parsed).subquery("any")
+    backend = index.backend_for(session.connection())
+    matching = index.matching(backend, parsed).subquery("any")
     return session.execute(select(matching.c.case_id).limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """A search's statements, built once per dialect (building them cost more than
+    running them for a search that finds one case); the words are the ``match``
+    parameter, the page's bounds ``offset`` and ``limit``."""
+
+    count: AnySelect
+    """The matching cases, counted up to COUNT_LIMIT + 1."""
+    hits: CTE
+    """case_id, rank of the matching cases."""
+    rows: AnySelect
+    """The list's columns, the stored sections and the count of rows, of the matching
+    cases: narrowed by the filters, then ordered and paged."""
+
+
+@cache
+def _ranking(dialect: str) -> _Ranking:
+    backend = index.backend_named(dialect)
+    matched = backend.ids().subquery("matched")
+    count = select(func.count()).select_from(
+        select(matched.c.case_id).limit(COUNT_LIMIT + 1).subquery())
+    # The matches are read once (MATERIALIZED): with filters, SQLite's planner would
+    # otherwise walk the filtered cases and run the full-text match once per case (0.2 s
+    # and more at 100,000 cases). They are at most COUNT_LIMIT here.
+    hits = backend.ranked().cte("hits").prefix_with("MATERIALIZED", dialect="sqlite")
+    rows = case_row_columns().add_columns(
+        index.documents.c.sections, func.count().over()
+    ).join(hits, hits.c.case_id == Case.id).outerjoin(
+        index.documents, index.documents.c.case_id == Case.id)
+    return _Ranking(count, hits, rows)
+
+
+def _ordered_page(ranking: _Ranking, statement: AnySelect) -> AnySelect:
+    return statement.order_by(ranking.hits.c.rank, Case.priority, Case.due_on, Case.id
+                              ).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+@cache
+def _unfiltered_page(dialect: str) -> AnySelect:
+    ranking = _ranking(dialect)
+    return _ordered_page(ranking, ranking.rows)
 
 
 def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: ParsedQuery
@@ -266,13 +311,16 @@ def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: Pars
         count_statement = filtered(ctx, query, select(func.count(Case.id)))
         return _Page(*_page(session, query, ids_statement.order_by(
             Case.priority, Case.due_on, Case.id), count_statement))
-    backend = index.backend_for(session.connection())
-    matched = backend.matching_ids(parsed).subquery("matched")
+    connection = session.connection()
+    dialect = connection.dialect.name
+    backend = index.backend_named(dialect)
+    ranking = _ranking(dialect)
+    match = backend.match_value(parsed)
     # Counting stops past the limit: cheap however common the words are.
-    matches = int(session.scalar(select(func.count()).select_from(
-        select(matched.c.case_id).limit(COUNT_LIMIT + 1).subquery())) or 0)
+    matches = int(connection.execute(ranking.count, {"match": match}).scalar() or 0)
     has_filters = _has_filters(query)
     if matches > COUNT_LIMIT:
+        matched = index.matching_ids(backend, parsed).subquery("matched")
         # Too common to rank: the newest cases first, and counted up to the limit.
         if not has_filters:  # straight from the index, in its own (case id) order
             newest = select(matched.c.case_id).order_by(matched.c.case_id.desc())
@@ -284,37 +332,33 @@ def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: Pars
         return _Page(min(total, COUNT_LIMIT), page, more=total > COUNT_LIMIT)
     if not matches:
         return _Page(0, [])
-    # The matches are read once (MATERIALIZED): with filters, SQLite's planner would
-    # otherwise walk the filtered cases and run the full-text match once per case (0.2 s
-    # and more at 100,000 cases). They are at most COUNT_LIMIT here.
-    hits = backend.matching(parsed).cte("hits").prefix_with("MATERIALIZED", dialect="sqlite")
-    return _ranked_page(ctx, session, query, hits, matches if not has_filters else None)
+    return _ranked_page(ctx, connection, query, ranking, match,
+                        matches if not has_filters else None)
 
 
-def _ranked_page(ctx: ServiceContext, session: Session, query: SearchQuery, hits: CTE,
-                 matches: int | None) -> _Page:
+def _ranked_page(ctx: ServiceContext, connection: Connection, query: SearchQuery,
+                 ranking: _Ranking, match: str, matches: int | None) -> _Page:
     """The page of the matching cases, best first, with the list's rows and the stored
     sections, read by one statement (``matches``: the total when no filter narrows it;
     otherwise the statement counts the filtered matches too)."""
-    statement = case_row_columns().add_columns(
-        index.documents.c.sections, func.count().over()
-    ).join(hits, hits.c.case_id == Case.id).outerjoin(
-        index.documents, index.documents.c.case_id == Case.id
-    )
-    if matches is None:  # filtered: the cases looked at are the matches, not the filtered
-        statement = filtered(ctx, query, statement.where(
-            Case.id.in_(select(hits.c.case_id))))
-    statement = statement.order_by(hits.c.rank, Case.priority, Case.due_on, Case.id)
-    found = session.execute(statement.offset(query.offset).limit(query.limit)).all()
+    narrowed = None
+    if matches is not None:
+        statement = _unfiltered_page(connection.dialect.name)
+    else:  # filtered: the cases looked at are the matches, not the filtered
+        narrowed = filtered(ctx, query, ranking.rows.where(
+            Case.id.in_(select(ranking.hits.c.case_id))))
+        statement = _ordered_page(ranking, narrowed)
+    values = {"match": match, "offset": query.offset, "limit": query.limit}
+    found = connection.execute(statement, values).all()
     if found:
         total = found[0][-1]
-    elif matches is not None or not query.offset:
+    elif narrowed is None or not query.offset:
         total = matches or 0
     else:  # past the end of the filtered matches: counted apart
-        total = session.scalar(select(func.count()).select_from(
-            statement.order_by(None).subquery())) or 0
+        total = connection.execute(select(func.count()).select_from(
+            narrowed.subquery()), values).scalar() or 0
     return _Page(int(total), [row[0] for row in found],
-                 rows=case_rows_from(ctx, session, found),
+                 rows=case_rows_from(ctx, found),
                  sections={row[0]: row[-2] or "[]" for row in found})
 
 
