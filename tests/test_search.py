@@ -658,6 +658,24 @@ def test_plain_text_marks_the_same_words_as_folding_each_word(section: str,
     assert _matches(section, query) == expected
 
 
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(section=_ASCII_TEXT | _MIXED_TEXT, picks=st.lists(st.integers(0, 20), max_size=3),
+       typed_on=st.booleans())
+def test_a_section_is_passed_over_only_when_it_holds_no_searched_word(
+        section: str, picks: list[int], typed_on: bool) -> None:
+    """Sections are read word by word only when the quick look (the words as substrings
+    of the text folded whole) finds them: it may be wrong the other way, never this way."""
+    from caseapp.search.snippet import _matches, _may_match
+
+    folded = fold_words(section)
+    words = sorted({folded[i % len(folded)] for i in picks}) if folded else []
+    text_ = " ".join(word[:max(1, len(word) - 1)] if typed_on else word for word in words)
+    query = parse_query(text_ + ("" if typed_on else " "))
+    assume(query.terms)
+    if _matches(section, query):
+        assert _may_match(section, query)
+
+
 @given(st.text(max_size=60))
 def test_folding_plain_text_once_is_folding_it_for_good(text_: str) -> None:
     from caseapp.records.normalize import fold

@@ -267,7 +267,7 @@ class _Ranking:
     parameter, the page's bounds ``offset`` and ``limit``."""
 
     count: AnySelect
-    """The matching cases, counted up to COUNT_LIMIT + 1."""
+    """The matching cases, counted up to ``cap``."""
     hits: CTE
     """case_id, rank of the matching cases."""
     rows: AnySelect
@@ -280,7 +280,7 @@ def _ranking(dialect: str) -> _Ranking:
     backend = index.backend_named(dialect)
     matched = backend.ids().subquery("matched")
     count = select(func.count()).select_from(
-        select(matched.c.case_id).limit(COUNT_LIMIT + 1).subquery())
+        select(matched.c.case_id).limit(bindparam("cap")).subquery())
     # The matches are read once (MATERIALIZED): with filters, SQLite's planner would
     # otherwise walk the filtered cases and run the full-text match once per case (0.2 s
     # and more at 100,000 cases). They are at most COUNT_LIMIT here.
@@ -317,23 +317,54 @@ def _run(ctx: ServiceContext, session: Session, query: SearchQuery, parsed: Pars
     ranking = _ranking(dialect)
     match = backend.match_value(parsed)
     # Counting stops past the limit: cheap however common the words are.
-    matches = int(connection.execute(ranking.count, {"match": match}).scalar() or 0)
+    matches = int(connection.execute(
+        ranking.count, {"match": match, "cap": COUNT_LIMIT + 1}).scalar() or 0)
     has_filters = _has_filters(query)
     if matches > COUNT_LIMIT:
-        matched = index.matching_ids(backend, parsed).subquery("matched")
-        # Too common to rank: the newest cases first, and counted up to the limit.
-        if not has_filters:  # straight from the index, in its own (case id) order
-            newest = select(matched.c.case_id).order_by(matched.c.case_id.desc())
-            return _Page(*_page(session, query, newest, None, COUNT_LIMIT), more=True)
-        ids_statement = filtered(ctx, query, select(Case.id).where(
-            Case.id.in_(select(matched.c.case_id)))).order_by(Case.id.desc())
-        total, page = _page(session, query, ids_statement, select(func.count()).select_from(
-            ids_statement.order_by(None).limit(COUNT_LIMIT + 1).subquery()))
-        return _Page(min(total, COUNT_LIMIT), page, more=total > COUNT_LIMIT)
+        return _newest_page(ctx, connection, query, match, has_filters)
     if not matches:
         return _Page(0, [])
     return _ranked_page(ctx, connection, query, ranking, match,
                         matches if not has_filters else None)
+
+
+@cache
+def _newest_rows() -> AnySelect:
+    """The list's columns and the stored sections of cases: add which ones and the order."""
+    return case_row_columns().add_columns(index.documents.c.sections).outerjoin(
+        index.documents, index.documents.c.case_id == Case.id)
+
+
+def _newest_page(ctx: ServiceContext, connection: Connection, query: SearchQuery,
+                 match: str, has_filters: bool) -> _Page:
+    """Words too common to rank: the newest matching cases first, with the list's rows and
+    the stored sections, counted up to the limit."""
+    dialect = connection.dialect.name
+    matched = index.backend_named(dialect).ids().subquery("matched")
+    values = {"match": match}
+    rows = _newest_rows()
+    if not has_filters:
+        # The page's ids straight from the index, in its own (case id) order.
+        page_ids = select(matched.c.case_id).order_by(matched.c.case_id.desc()).offset(
+            query.offset).limit(query.limit)
+        found = connection.execute(
+            rows.where(Case.id.in_(page_ids)).order_by(Case.id.desc()), values).all()
+        total, more = COUNT_LIMIT, True
+    else:
+        found = connection.execute(filtered(ctx, query, rows.where(
+            Case.id.in_(select(matched.c.case_id)))).order_by(Case.id.desc()).offset(
+                query.offset).limit(query.limit), values).all()
+        if len(found) < query.limit and (found or not query.offset):
+            total = query.offset + len(found)  # the last page: its end is the total
+        else:
+            ids = filtered(ctx, query, select(Case.id).where(
+                Case.id.in_(select(matched.c.case_id))))
+            total = int(connection.execute(select(func.count()).select_from(
+                ids.limit(COUNT_LIMIT + 1).subquery()), values).scalar() or 0)
+        total, more = min(total, COUNT_LIMIT), total > COUNT_LIMIT
+    return _Page(total, [row[0] for row in found], more=more,
+                 rows=case_rows_from(ctx, found),
+                 sections={row[0]: row[-1] or "[]" for row in found})
 
 
 def _ranked_page(ctx: ServiceContext, connection: Connection, query: SearchQuery,
@@ -363,12 +394,10 @@ def _ranked_page(ctx: ServiceContext, connection: Connection, query: SearchQuery
 
 
 def _page(session: Session, query: SearchQuery, ids_statement: AnySelect,
-          count_statement: AnySelect | None, known_total: int = 0) -> tuple[int, list[int]]:
-    """The total and the page's ids: the total known, or counted unless the page is the
-    last one (its end is the total)."""
+          count_statement: AnySelect) -> tuple[int, list[int]]:
+    """The total and the page's ids: counted unless the page is the last one (its end is
+    the total)."""
     page = list(session.scalars(ids_statement.offset(query.offset).limit(query.limit)))
-    if count_statement is None:
-        return known_total, page
     if len(page) < query.limit and (page or not query.offset):
         return query.offset + len(page), page
     return int(session.scalar(count_statement) or 0), page
