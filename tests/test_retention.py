@@ -753,6 +753,28 @@ def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None
     assert typed.similar == (("quackenbush", ("quackenbusch",)),)
 
 
+def test_names_restored_from_a_backup_are_offered_again(desk: Desk, tmp_path: Path) -> None:
+    desk.set_clock(at(date(2024, 6, 3)))
+    old = desk.create_case(NewCase(channel="phone", request_types=("delete",),
+                                   requester=PartyData(name="Brunhilde Quackenbush",
+                                                       state="CA"))).case.ref
+    desk.take_step(old, StepRequest("withdraw", reason="Changed their mind"))
+    desk.set_clock(at(date(2026, 6, 4)))
+    kept = desk.create_case(NewCase(channel="phone", request_types=("access",),
+                                    requester=PartyData(name="Otto Quackenbusch",
+                                                        state="CA"))).case.ref
+    made = desk.back_up(tmp_path / ("before-purge.sqlite3" if desk.db.is_sqlite
+                                    else "before-purge.dump"))
+    assert [p.ref for p in desk.purge().purged] == [old]
+    assert [hit.ref for hit in desk.search(SearchQuery(text="Quackenbosh ")).hits] == [kept]
+    # The purge undone from the backup made just before it: the highest name row is the
+    # same as after the purge, the names are not.
+    desk.restore_backup(made.path, tmp_path / "safety", replace=True)
+    restored = desk.search(SearchQuery(text="Quackenbosh "))
+    assert restored.similar == (("quackenbosh", ("quackenbush", "quackenbusch")),)
+    assert {hit.ref for hit in restored.hits} == {old, kept}
+
+
 def test_the_retention_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASEAPP_HOME", str(tmp_path / "home"))
     file = tmp_path / "settings.toml"

@@ -15,9 +15,12 @@ def _fresh_bytecode(source: Path) -> bool:
     if not compiled.exists():
         return False
     header = compiled.read_bytes()[:16]
+    if header[:4] != importlib.util.MAGIC_NUMBER:
+        return False
+    if int.from_bytes(header[4:8], "little") & 1:  # by hash (SOURCE_DATE_EPOCH set)
+        return header[8:16] == importlib.util.source_hash(source.read_bytes())
     stat = source.stat()
-    return (header[:4] == importlib.util.MAGIC_NUMBER
-            and int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+    return (int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
             and int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF)
 
 
