@@ -726,10 +726,12 @@ def test_purge_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
     assert "purge" in capsys.readouterr().out
 
 
-# --- the setting ---------------------------------------------------------------------------
+# --- names a misspelled search offers, after a purge ---------------------------------------
 
 
-def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None:
+def _two_quackenbusches(desk: Desk) -> tuple[str, str]:
+    """A case due for purge (Brunhilde Quackenbush) and a newer one (Otto Quackenbusch):
+    "Quackenbosh" is one edit from the first name and two from the second."""
     desk.set_clock(at(date(2024, 6, 3)))
     old = desk.create_case(NewCase(channel="phone", request_types=("delete",),
                                    requester=PartyData(name="Brunhilde Quackenbush",
@@ -739,6 +741,11 @@ def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None
     kept = desk.create_case(NewCase(channel="phone", request_types=("access",),
                                     requester=PartyData(name="Otto Quackenbusch",
                                                         state="CA"))).case.ref
+    return old, kept
+
+
+def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None:
+    old, kept = _two_quackenbusches(desk)
     before = desk.search(SearchQuery(text="Quackenbosh "))
     assert {hit.ref for hit in before.hits} == {old, kept}
     assert before.similar == (("quackenbosh", ("quackenbush", "quackenbusch")),)
@@ -754,15 +761,7 @@ def test_a_purged_name_is_never_offered_for_a_misspelled_one(desk: Desk) -> None
 
 
 def test_names_restored_from_a_backup_are_offered_again(desk: Desk, tmp_path: Path) -> None:
-    desk.set_clock(at(date(2024, 6, 3)))
-    old = desk.create_case(NewCase(channel="phone", request_types=("delete",),
-                                   requester=PartyData(name="Brunhilde Quackenbush",
-                                                       state="CA"))).case.ref
-    desk.take_step(old, StepRequest("withdraw", reason="Changed their mind"))
-    desk.set_clock(at(date(2026, 6, 4)))
-    kept = desk.create_case(NewCase(channel="phone", request_types=("access",),
-                                    requester=PartyData(name="Otto Quackenbusch",
-                                                        state="CA"))).case.ref
+    old, kept = _two_quackenbusches(desk)
     made = desk.back_up(tmp_path / ("before-purge.sqlite3" if desk.db.is_sqlite
                                     else "before-purge.dump"))
     assert [p.ref for p in desk.purge().purged] == [old]
@@ -773,6 +772,9 @@ def test_names_restored_from_a_backup_are_offered_again(desk: Desk, tmp_path: Pa
     restored = desk.search(SearchQuery(text="Quackenbosh "))
     assert restored.similar == (("quackenbosh", ("quackenbush", "quackenbusch")),)
     assert {hit.ref for hit in restored.hits} == {old, kept}
+
+
+# --- the setting ---------------------------------------------------------------------------
 
 
 def test_the_retention_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
