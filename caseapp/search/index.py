@@ -18,9 +18,9 @@ and the schema comparison leaves them out (caseapp.db.migrate.include_name).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -69,90 +69,60 @@ names = Table(
 )
 
 
-class Backend(Protocol):
-    def match_value(self, query: ParsedQuery) -> str:
-        """``query`` as the value of the ``:match`` parameter of ``ranked`` and ``ids``."""
-        ...
+def _upsert(insert: Callable[[Table], sqlite.Insert | postgresql.Insert]
+            ) -> sqlite.Insert | postgresql.Insert:
+    statement = insert(documents)
+    return statement.on_conflict_do_update(
+        index_elements=[documents.c.case_id],
+        set_={"sections": statement.excluded.sections, "folded": statement.excluded.folded})
 
-    def ranked(self) -> TextualSelect:
-        """SELECT case_id, rank (lower is better) of the cases matching ``:match``."""
-        ...
 
-    def ids(self) -> TextualSelect:
-        """SELECT case_id of the cases matching ``:match``, unranked (cheap to count)."""
-        ...
+@dataclass(frozen=True)
+class Backend:
+    """The full-text index of one database kind: its statements, built once (building a
+    statement costs more than running it for one document or one search hit), the
+    words as their ``:match`` parameter."""
 
-    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None: ...
+    ranked: TextualSelect
+    """SELECT case_id, rank (lower is better) of the cases matching ``:match``."""
+    ids: TextualSelect
+    """SELECT case_id of the cases matching ``:match``, unranked (cheap to count)."""
+    match_value: Callable[[ParsedQuery], str]
+    """A query as the value of ``:match``."""
+    upsert_statement: sqlite.Insert | postgresql.Insert
+    """INSERT a document, or replace the case's."""
+
+    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        connection.execute(self.upsert_statement, rows)
+
+
+_BACKENDS = {
+    "sqlite": Backend(
+        ranked=text("SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
+                    "WHERE search_fts MATCH :match").columns(case_id=Integer, rank=Float),
+        ids=text("SELECT rowid AS case_id FROM search_fts WHERE search_fts MATCH :match"
+                 ).columns(case_id=Integer),
+        match_value=ParsedQuery.to_fts5,
+        upsert_statement=_upsert(sqlite.insert)),
+    "postgresql": Backend(
+        ranked=text("SELECT d.case_id AS case_id, -ts_rank(d.tsv, q.query) AS rank "
+                    "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
+                    "WHERE d.tsv @@ q.query").columns(case_id=Integer, rank=Float),
+        ids=text("SELECT d.case_id AS case_id FROM search_documents AS d "
+                 "WHERE d.tsv @@ to_tsquery('simple', :match)").columns(case_id=Integer),
+        match_value=ParsedQuery.to_tsquery,
+        upsert_statement=_upsert(postgresql.insert)),
+}
 
 
 def matching(backend: Backend, query: ParsedQuery) -> TextualSelect:
     """SELECT case_id, rank (lower is better) of the cases matching ``query``."""
-    return backend.ranked().bindparams(match=backend.match_value(query))
+    return backend.ranked.bindparams(match=backend.match_value(query))
 
 
 def matching_ids(backend: Backend, query: ParsedQuery) -> TextualSelect:
     """SELECT case_id of the cases matching ``query``, unranked (cheap to count)."""
-    return backend.ids().bindparams(match=backend.match_value(query))
-
-
-class SqliteBackend:
-    def match_value(self, query: ParsedQuery) -> str:
-        return query.to_fts5()
-
-    def ranked(self) -> TextualSelect:
-        return _SQLITE_RANKED
-
-    def ids(self) -> TextualSelect:
-        return _SQLITE_IDS
-
-    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        connection.execute(_sqlite_upsert(), rows)
-
-
-class PostgresBackend:
-    def match_value(self, query: ParsedQuery) -> str:
-        return query.to_tsquery()
-
-    def ranked(self) -> TextualSelect:
-        return _POSTGRES_RANKED
-
-    def ids(self) -> TextualSelect:
-        return _POSTGRES_IDS
-
-    def upsert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        connection.execute(_postgres_upsert(), rows)
-
-
-_SQLITE_RANKED = text(
-    "SELECT rowid AS case_id, bm25(search_fts) AS rank FROM search_fts "
-    "WHERE search_fts MATCH :match").columns(case_id=Integer, rank=Float)
-_SQLITE_IDS = text(
-    "SELECT rowid AS case_id FROM search_fts WHERE search_fts MATCH :match"
-).columns(case_id=Integer)
-_POSTGRES_RANKED = text(
-    "SELECT d.case_id AS case_id, -ts_rank(d.tsv, q.query) AS rank "
-    "FROM search_documents AS d, to_tsquery('simple', :match) AS q(query) "
-    "WHERE d.tsv @@ q.query").columns(case_id=Integer, rank=Float)
-_POSTGRES_IDS = text(
-    "SELECT d.case_id AS case_id FROM search_documents AS d "
-    "WHERE d.tsv @@ to_tsquery('simple', :match)").columns(case_id=Integer)
-
-
-# Made once: building the statement costs more than running it for one document.
-@cache
-def _sqlite_upsert() -> sqlite.Insert:
-    statement = sqlite.insert(documents)
-    return statement.on_conflict_do_update(
-        index_elements=[documents.c.case_id],
-        set_={"sections": statement.excluded.sections, "folded": statement.excluded.folded})
-
-
-@cache
-def _postgres_upsert() -> postgresql.Insert:
-    statement = postgresql.insert(documents)
-    return statement.on_conflict_do_update(
-        index_elements=[documents.c.case_id],
-        set_={"sections": statement.excluded.sections, "folded": statement.excluded.folded})
+    return backend.ids.bindparams(match=backend.match_value(query))
 
 
 def backend_for(connection: Connection) -> Backend:
@@ -160,11 +130,9 @@ def backend_for(connection: Connection) -> Backend:
 
 
 def backend_named(dialect: str) -> Backend:
-    if dialect == "sqlite":
-        return SqliteBackend()
-    if dialect == "postgresql":
-        return PostgresBackend()
-    raise NotImplementedError(f"No search index on {dialect}")
+    if dialect not in _BACKENDS:
+        raise NotImplementedError(f"No search index on {dialect}")
+    return _BACKENDS[dialect]
 
 
 def reindex_cases(connection: Connection, case_ids: Iterable[int]) -> int:

@@ -634,17 +634,11 @@ def case_rows(ctx: ServiceContext, session: Session, case_ids: list[int]) -> lis
     return list(case_rows_by_id(ctx, session, case_ids).values())
 
 
+@cache  # a statement is immutable, and building it cost more than running it for one hit
 def case_row_columns() -> AnySelect:
     """SELECT the case list's columns of cases (requester and assignee joined, request
     types in the order given), in the order ``case_rows_from`` reads them; add a WHERE,
     joins or more columns after them."""
-    return _case_row_columns()
-
-
-@cache
-def _case_row_columns() -> AnySelect:
-    # Built once: a statement is immutable, and building it cost more than running it
-    # for a page of one search hit.
     request_types = select(
         func.aggregate_strings(CaseRequestType.request_type, ",")
         .aggregate_order_by(CaseRequestType.id)

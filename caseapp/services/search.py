@@ -278,13 +278,13 @@ class _Ranking:
 @cache
 def _ranking(dialect: str) -> _Ranking:
     backend = index.backend_named(dialect)
-    matched = backend.ids().subquery("matched")
+    matched = backend.ids.subquery("matched")
     count = select(func.count()).select_from(
         select(matched.c.case_id).limit(bindparam("cap")).subquery())
     # The matches are read once (MATERIALIZED): with filters, SQLite's planner would
     # otherwise walk the filtered cases and run the full-text match once per case (0.2 s
     # and more at 100,000 cases). They are at most COUNT_LIMIT here.
-    hits = backend.ranked().cte("hits").prefix_with("MATERIALIZED", dialect="sqlite")
+    hits = backend.ranked.cte("hits").prefix_with("MATERIALIZED", dialect="sqlite")
     rows = case_row_columns().add_columns(
         index.documents.c.sections, func.count().over()
     ).join(hits, hits.c.case_id == Case.id).outerjoin(
@@ -340,7 +340,7 @@ def _newest_page(ctx: ServiceContext, connection: Connection, query: SearchQuery
     """Words too common to rank: the newest matching cases first, with the list's rows and
     the stored sections, counted up to the limit."""
     dialect = connection.dialect.name
-    matched = index.backend_named(dialect).ids().subquery("matched")
+    matched = index.backend_named(dialect).ids.subquery("matched")
     values = {"match": match}
     rows = _newest_rows()
     if not has_filters:
